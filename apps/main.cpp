@@ -1,0 +1,43 @@
+// `lethe`: the command line. Sub-commands live in apps/cmd_*.cpp and register themselves (apps/command.h).
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include "apps/command.h"
+#include "engine/device.h"
+
+namespace lethe::app {
+std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+}  // namespace lethe::app
+
+int main(int argc, char** argv) {
+  using namespace lethe::app;
+  CLI::App app{"lethe: multi-modal graph recommenders that can forget"};
+  app.require_subcommand(1);
+  auto& cmds = registry();
+  std::sort(cmds.begin(), cmds.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::map<CLI::App*, Runner> runners;
+  for (auto& c : cmds) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    runners[sub] = c.setup(*sub);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (auto& [sub, run] : runners) {
+    if (sub->parsed()) {
+      try {
+        return run();
+      } catch (const std::exception& e) {
+        std::cerr << "lethe " << sub->get_name() << ": error: " << e.what() << "\n";
+        return 1;
+      }
+    }
+  }
+  return 1;
+}

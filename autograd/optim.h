@@ -1,0 +1,54 @@
+// Optimizers over named parameters: Adam (torch.optim.Adam semantics, MMRec defaults) and SGD, with the
+// per-epoch learning-rate schedule lr_e = lr0 * a^(e / b) (MMRec's LambdaLR `learning_rate_scheduler`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autograd/var.h"
+
+namespace lethe::ag {
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<Var> params, double lr) : params_(std::move(params)), lr0_(lr), lr_(lr) {}
+  virtual ~Optimizer() = default;
+  // Sets every parameter's gradient to zero (torch <= 1.13 zero_grad: zeroed, not freed, so Adam keeps
+  // moving parameters whose gradient is zero on a batch).
+  void zero_grad();
+  virtual void step() = 0;
+  // lr = lr0 * a^(epoch / b); call once per epoch, after training (MMRec steps the scheduler then).
+  void set_epoch(int epoch, double a, double b);
+  double lr() const { return lr_; }
+  void set_lr(double lr) { lr_ = lr; }
+  const std::vector<Var>& params() const { return params_; }
+
+ protected:
+  std::vector<Var> params_;
+  double lr0_, lr_;
+};
+
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<Var> params, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+       double eps = 1e-8, double weight_decay = 0.0);
+  void step() override;
+  int64_t steps() const { return t_; }
+  // State, for checkpoints: first and second moments per parameter (same order as params()).
+  std::vector<Tensor>& m() { return m_; }
+  std::vector<Tensor>& v() { return v_; }
+  void set_steps(int64_t t) { t_ = t; }
+
+ private:
+  double b1_, b2_, eps_, wd_;
+  int64_t t_ = 0;
+  std::vector<Tensor> m_, v_;
+};
+
+class Sgd : public Optimizer {
+ public:
+  Sgd(std::vector<Var> params, double lr) : Optimizer(std::move(params), lr) {}
+  void step() override;
+};
+
+}  // namespace lethe::ag

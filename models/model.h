@@ -1,0 +1,71 @@
+// The recommender interface. A model is a set of named parameters plus a differentiable forward built
+// from autograd ops; graphs derived from training data are rebuilt by set_data (so unlearning can rebuild
+// them from the retain set). Concrete models: models/<name>.cpp, created by name through the registry.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/var.h"
+#include "datasets/dataset.h"
+#include "engine/rng.h"
+#include "models/config.h"
+
+namespace lethe::models {
+
+// The data a model trains on: the training interactions (D, or D_r after a request) and the item features
+// (with erased rows after a modality request). Items dropped from the catalogue are flagged.
+struct TrainData {
+  int32_t n_users = 0, n_items = 0;
+  data::Interactions train;
+  std::map<std::string, Tensor> features;  // modality -> F32 [n_items, width] on CPU
+  std::vector<uint8_t> item_dropped;       // empty, or n_items flags: 1 = never recommend / no features
+};
+
+// One training batch: user, positive item and negative item ids (I32, on the model's device).
+struct Batch {
+  Tensor users, pos, neg;
+  int64_t size() const { return users.numel(); }
+};
+
+// Output of a forward pass: final user and item embeddings, plus named auxiliary tensors a loss needs
+// (MGCN's side / content embeddings, FREEDOM's projected features, ego embeddings, ...).
+struct Forward {
+  ag::Var users;  // [n_users, d]
+  ag::Var items;  // [n_items, d]
+  std::map<std::string, ag::Var> aux;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string name() const = 0;
+  // Trainable parameters in a fixed order; names are checkpoint keys.
+  virtual std::vector<std::pair<std::string, ag::Var>> parameters() = 0;
+  // (Re)builds every structure derived from the training data / features.
+  virtual void set_data(const TrainData& data) = 0;
+  // Called before each training epoch (FREEDOM resamples its pruned graph here).
+  virtual void pre_epoch(Rng& rng) {}
+  // training = true: the train-time view (pruned graph, dropout); false: the evaluation view.
+  virtual Forward forward(bool training) = 0;
+  // The model's full training loss on one batch (BPR + regularisers + auxiliary terms), given forward().
+  virtual ag::Var loss(const Forward& f, const Batch& b) = 0;
+  const Config& config() const { return config_; }
+  Device device() const { return device_; }
+
+ protected:
+  Config config_;
+  Device device_ = Device::cpu();
+};
+
+// Registry: create a model by name ("bpr", "lightgcn", "vbpr", "freedom", "mgcn").
+std::unique_ptr<Model> create_model(const std::string& name, const Config& config, const TrainData& data,
+                                    uint64_t seed, Device dev);
+std::vector<std::string> model_names();
+// The model's default configuration (MMRec overall.yaml + the model's yaml defaults).
+Config default_config(const std::string& name);
+
+}  // namespace lethe::models

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Lethe builds with, if any is missing (needs root or sudo; apt only).
+set -euo pipefail
+pkgs=(cmake g++ libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev
+      nlohmann-json3-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
