@@ -3,7 +3,9 @@
 // (shuffles, negative sampling, request selection) and hands out fresh counter ranges for device kernels.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #if defined(__CUDACC__)
@@ -60,7 +62,7 @@ class Rng {
   double normal();                              // standard normal (Box-Muller)
   template <class T>
   void shuffle(std::vector<T>& v) {             // Fisher-Yates
-    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(static_cast<uint32_t>(i))]);
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(static_cast<uint32_t>(i))]);
   }
   Rng fork(uint64_t tag);                       // child stream, independent of this one
   // Reserves n counters for a device kernel: returns the first offset (seed() + offset = the stream).

@@ -116,6 +116,11 @@ class Tensor {
 
 int64_t shape_numel(const Shape& s);
 
+// Host allocator cache (engine/tensor.cpp): bytes held in freed blocks kept for reuse, and a way to hand
+// them back to the OS (the cache is capped by LETHE_HOST_CACHE_MB, default 2048).
+size_t host_cache_bytes();
+void release_host_cache();
+
 // Raw copy of `bytes` between (possibly different) devices.
 void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 

@@ -1,0 +1,172 @@
+// CPU reductions and row-wise normalisations: sums (double accumulators, fixed chunks so results do not
+// depend on the thread count), row dots, L2 normalisation, softmax and log-sum-exp.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "engine/cpu/common.h"
+
+namespace lethe::cpu {
+
+using detail::kParallelMin;
+using detail::with_float;
+
+namespace {
+
+constexpr int64_t kChunk = 8192;     // elements per partial sum (fixed: determinism)
+constexpr int64_t kRowChunk = 512;   // rows per partial column sum
+
+// Sum of f(p[i]) over n elements, as fixed-size chunk partials added in order.
+template <class T, class F>
+double chunked_sum(const T* p, int64_t n, F f) {
+  const int64_t nchunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> part(static_cast<size_t>(nchunks), 0.0);
+#pragma omp parallel for if (n > kParallelMin) schedule(static)
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t lo = c * kChunk, hi = std::min(n, lo + kChunk);
+    double s = 0.0;
+    for (int64_t i = lo; i < hi; ++i) s += f(static_cast<double>(p[i]));
+    part[c] = s;
+  }
+  double s = 0.0;
+  for (double v : part) s += v;
+  return s;
+}
+
+}  // namespace
+
+void sum(const Tensor& a, Tensor& out) {
+  with_float(a.dtype(), "sum", [&](auto t) {
+    using T = decltype(t);
+    out.data<T>()[0] = static_cast<T>(chunked_sum(a.data<T>(), a.numel(), [](double v) { return v; }));
+  });
+}
+
+void sumsq(const Tensor& a, Tensor& out) {
+  with_float(a.dtype(), "sumsq", [&](auto t) {
+    using T = decltype(t);
+    out.data<T>()[0] = static_cast<T>(chunked_sum(a.data<T>(), a.numel(), [](double v) { return v * v; }));
+  });
+}
+
+void sum_rows(const Tensor& a, Tensor& out) {
+  with_float(a.dtype(), "sum_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = a.rows(), cols = a.cols();
+    const T* p = a.data<T>();
+    T* o = out.data<T>();
+#pragma omp parallel for if (a.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += p[r * cols + c];
+      o[r] = static_cast<T>(s);
+    }
+  });
+}
+
+void sum_cols(const Tensor& a, Tensor& out) {
+  with_float(a.dtype(), "sum_cols", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = a.rows(), cols = a.cols();
+    const T* p = a.data<T>();
+    const int64_t nchunks = (rows + kRowChunk - 1) / kRowChunk;
+    std::vector<double> part(static_cast<size_t>(std::max<int64_t>(nchunks, 1) * cols), 0.0);
+#pragma omp parallel for if (a.numel() > kParallelMin) schedule(static)
+    for (int64_t ch = 0; ch < nchunks; ++ch) {
+      double* acc = part.data() + ch * cols;
+      const int64_t lo = ch * kRowChunk, hi = std::min(rows, lo + kRowChunk);
+      for (int64_t r = lo; r < hi; ++r)
+        for (int64_t c = 0; c < cols; ++c) acc[c] += p[r * cols + c];
+    }
+    T* o = out.data<T>();
+    for (int64_t c = 0; c < cols; ++c) {
+      double s = 0.0;
+      for (int64_t ch = 0; ch < nchunks; ++ch) s += part[ch * cols + c];
+      o[c] = static_cast<T>(s);
+    }
+  });
+}
+
+void rowdot(const Tensor& a, const Tensor& b, Tensor& out) {
+  with_float(a.dtype(), "rowdot", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = a.rows(), cols = a.cols();
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* o = out.data<T>();
+#pragma omp parallel for if (a.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(pa[r * cols + c]) * pb[r * cols + c];
+      o[r] = static_cast<T>(s);
+    }
+  });
+}
+
+void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
+  with_float(x.dtype(), "l2norm_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = x.rows(), cols = x.cols();
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    T* pn = norms.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = px + r * cols;
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
+      const T n = static_cast<T>(std::max(std::sqrt(s), eps));
+      pn[r] = n;
+      for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
+    }
+  });
+}
+
+void softmax_rows(const Tensor& x, Tensor& y) {
+  with_float(x.dtype(), "softmax_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = x.rows(), cols = x.cols();
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = px + r * cols;
+      T* yr = py + r * cols;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
+      if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        yr[c] = std::exp(xr[c] - mx);
+        s += yr[c];
+      }
+      const T inv = static_cast<T>(1.0 / s);
+      for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
+    }
+  });
+}
+
+void logsumexp_rows(const Tensor& x, Tensor& out) {
+  with_float(x.dtype(), "logsumexp_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = x.rows(), cols = x.cols();
+    const T* px = x.data<T>();
+    T* o = out.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = px + r * cols;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
+      if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
+        o[r] = mx;
+        continue;
+      }
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += std::exp(static_cast<double>(xr[c] - mx));
+      o[r] = static_cast<T>(mx + std::log(s));
+    }
+  });
+}
+
+}  // namespace lethe::cpu
