@@ -51,8 +51,12 @@ struct Node {
   Tensor grad;
   bool requires_grad = false;
   std::vector<Var> inputs;
-  // Reads this->grad, adds into inputs' grads (via accumulate). Absent for leaves.
+  // Reads this->grad, adds into inputs' grads (via accumulate). Absent for leaves. backward() frees grad
+  // right after the closure runs, so a closure may hand the buffer itself to an input (accumulate_owned).
   std::function<void(Node&)> backward;
+
+  // Releases the input chain iteratively, so dropping a very deep graph cannot overflow the stack.
+  ~Node();
 };
 
 // A trainable leaf (requires_grad) and a constant leaf.
@@ -64,8 +68,16 @@ Var make_node(const char* op, Tensor value, std::vector<Var> inputs, std::functi
 
 // grad += g (allocating on first use). No-op for inputs that do not require grad.
 void accumulate(const Var& v, const Tensor& g);
+// Same, but on first use takes g as the gradient buffer instead of copying it. Only for a freshly computed
+// g that shares its storage with no other live tensor (not a view, not another node's value or grad).
+void accumulate_owned(const Var& v, Tensor g);
+// The gradient buffer of v, allocated as zeros on first use, for backward code that adds into it in place
+// (gemm/spmm with beta = 1, scatter-add). v must require grad.
+Tensor& grad_buffer(const Var& v);
 
-// Runs backpropagation from a scalar ([1]) loss; seeds d loss / d loss = 1.
+// Runs backpropagation from a scalar ([1]) loss; seeds d loss / d loss = 1. Gradients accumulate into the
+// leaves (params); the gradients of intermediate nodes are freed once propagated, and the graph is kept, so
+// backward may run again on the same graph.
 void backward(const Var& loss);
 // Same, with an explicit seed gradient of loss's shape.
 void backward(const Var& root, const Tensor& seed);

@@ -1,0 +1,62 @@
+// Optimizers: zero_grad, the per-epoch LambdaLR-style schedule, Adam (one fused engine kernel per parameter,
+// torch.optim.Adam semantics) and plain SGD. Parameters are updated in place on their device.
+#include "autograd/optim.h"
+
+#include <cmath>
+
+#include "engine/ops.h"
+
+namespace lethe::ag {
+
+namespace {
+
+// The parameter's gradient, allocated as zeros when no gradient reached it (torch <= 1.13 zero_grad keeps
+// zeroed buffers, so such parameters still take an Adam step driven by their moments).
+Tensor& grad_or_zeros(Var& p) {
+  Tensor& g = p.mutable_grad();
+  if (!g.defined()) g = Tensor::zeros(p.shape(), p.dtype(), p.device());
+  return g;
+}
+
+}  // namespace
+
+void Optimizer::zero_grad() {
+  for (Var& p : params_) {
+    Tensor& g = p.mutable_grad();
+    if (g.defined())
+      ops::fill(g, 0.0);
+    else
+      g = Tensor::zeros(p.shape(), p.dtype(), p.device());
+  }
+}
+
+void Optimizer::set_epoch(int epoch, double a, double b) {
+  LETHE_CHECK(b != 0.0, "set_epoch: schedule period b must be non-zero");
+  lr_ = lr0_ * std::pow(a, static_cast<double>(epoch) / b);
+}
+
+Adam::Adam(std::vector<Var> params, double lr, double beta1, double beta2, double eps, double weight_decay)
+    : Optimizer(std::move(params), lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay) {
+  for (const Var& p : params_) {
+    LETHE_CHECK(p.defined(), "Adam: undefined parameter");
+    m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
+    v_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
+  }
+}
+
+void Adam::step() {
+  ++t_;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Var& p = params_[i];
+    ops::adam_step(p.mutable_value(), grad_or_zeros(p), m_[i], v_[i], lr_, b1_, b2_, eps_, wd_, t_);
+  }
+}
+
+void Sgd::step() {
+  for (Var& p : params_) {
+    const Tensor& g = p.grad();
+    if (g.defined()) ops::axpy(-lr_, g, p.mutable_value());  // p -= lr g; no gradient, no change
+  }
+}
+
+}  // namespace lethe::ag

@@ -1,0 +1,91 @@
+// One composite graph touching most ops, run with different dtypes and devices: float32 gradients must
+// track the float64 ones (the training dtype against the checked one), and CUDA must match the CPU (skipped,
+// not passed, without a GPU).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "gradcheck.h"
+
+namespace lethe {
+namespace {
+
+using ag::Var;
+using test::uniform;
+
+struct Result {
+  double loss = 0.0;
+  std::vector<std::vector<double>> grads;
+};
+
+// Loss and parameter gradients of a fixed composite, with every tensor in `dtype` on `dev`.
+Result run_composite(DType dtype, Device dev) {
+  const auto put = [&](const Tensor& t) { return t.astype(dtype).to(dev); };
+  std::vector<int32_t> r, c;
+  std::vector<float> v;
+  for (int32_t i = 0; i < 9; ++i) {  // a banded 9 x 9 operator
+    for (int32_t j = std::max(0, i - 1); j <= std::min(8, i + 1); ++j) {
+      r.push_back(i);
+      c.push_back(j);
+      v.push_back(0.3f + 0.05f * static_cast<float>(i - j));
+    }
+  }
+  const Csr adj = Csr::from_coo(9, 9, r, c, v).astype(dtype).to(dev);
+  const Tensor idx = Tensor::from_vector(std::vector<int64_t>{0, 3, 3, 8, 5, 1}).to(dev);
+  const Tensor mask = put(Tensor::from_vector(std::vector<double>(24, 1.25), {6, 4}));
+
+  std::vector<Var> p{ag::param(put(uniform({6, 4}, 1))), ag::param(put(uniform({3, 4}, 2))),
+                     ag::param(put(uniform({3}, 3))), ag::param(put(uniform({9, 3}, 4))),
+                     ag::param(put(uniform({4}, 5)))};
+  const Var& x = p[0];
+  const Var& w = p[1];
+  const Var& b = p[2];
+  const Var& e = p[3];
+  const Var& u = p[4];
+
+  const Var h = ag::tanh(ag::linear(ag::dropout(x, mask), w, b));                       // [6, 3]
+  const Var z = ag::l2norm_rows(h);                                                     // [6, 3]
+  const Var lse = ag::logsumexp_rows(ag::softmax_rows(ag::matmul(z, z, false, true)));  // [6]
+  const Var g = ag::gather_rows(ag::spmm(adj, ag::spmm(adj, e)), idx);                  // [6, 3]
+  const Var cat = ag::slice_cols(ag::concat_cols({z, g}), 1, 5);                        // [6, 4]
+  const Var other = ag::slice_rows(ag::concat_rows({cat, ag::mul_rowvec(cat, u)}), 3, 9);
+  const Var rd = ag::rowdot(cat, other);  // [6]
+  const Var side = ag::sum_rows(ag::scale_rows(ag::relu(ag::add_rowvec(x, u)), ag::sigmoid(rd)));
+  Var loss = ag::neg(ag::mean(ag::logsigmoid(ag::sub(rd, lse))));
+  loss = ag::add(loss, ag::scale(ag::frobenius(w), 0.1));
+  loss = ag::add(loss, ag::scale(ag::sumsq(e), 0.01));
+  loss = ag::add(loss, ag::mean(ag::exp(ag::scale(side, 0.1))));
+  loss = ag::add(loss, ag::sum(ag::sqrt(ag::add_scalar(ag::square(ag::mean_of({g, h})), 1.0))));
+  ag::backward(loss);
+
+  Result res;
+  res.loss = loss.value().item();
+  for (const Var& q : p) res.grads.push_back(q.grad().astype(DType::F64).to_vector<double>());
+  return res;
+}
+
+void expect_close(const Result& a, const Result& b, double tol) {
+  EXPECT_NEAR(a.loss, b.loss, tol * std::max(1.0, std::abs(b.loss)));
+  ASSERT_EQ(a.grads.size(), b.grads.size());
+  for (size_t i = 0; i < a.grads.size(); ++i) {
+    ASSERT_EQ(a.grads[i].size(), b.grads[i].size());
+    for (size_t j = 0; j < a.grads[i].size(); ++j)
+      EXPECT_NEAR(a.grads[i][j], b.grads[i][j], tol * std::max(1.0, std::abs(b.grads[i][j])))
+          << "param " << i << " entry " << j;
+  }
+}
+
+TEST(BackendParity, Float32TracksFloat64) {
+  expect_close(run_composite(DType::F32, Device::cpu()), run_composite(DType::F64, Device::cpu()), 1e-4);
+}
+
+TEST(BackendParity, CudaMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
+  expect_close(run_composite(DType::F64, Device::cuda()), run_composite(DType::F64, Device::cpu()), 1e-10);
+  expect_close(run_composite(DType::F32, Device::cuda()), run_composite(DType::F32, Device::cpu()), 1e-4);
+}
+
+}  // namespace
+}  // namespace lethe

@@ -1,0 +1,127 @@
+// Optimizers against hand-written scalar references: Adam with torch.optim.Adam semantics (bias correction,
+// L2 weight decay added to the gradient, zeroed gradients still stepping through momentum), the per-epoch
+// learning-rate schedule lr0 * a^(e / b), zero_grad and SGD.
+#include "autograd/optim.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/ops.h"
+
+namespace lethe {
+namespace {
+
+using ag::Var;
+
+std::vector<double> host(const Tensor& t) { return t.to_vector<double>(); }
+Tensor vec(const std::vector<double>& v) { return Tensor::from_vector(v); }
+
+// torch.optim.Adam for one scalar (torch/optim/adam.py, single-tensor path, amsgrad off).
+struct RefAdam {
+  double lr, b1, b2, eps, wd;
+  double m = 0.0, v = 0.0;
+  void step(double& p, double g, int t) {
+    g += wd * p;
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    const double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
+    const double denom = std::sqrt(v) / std::sqrt(bc2) + eps;
+    p -= (lr / bc1) * m / denom;
+  }
+};
+
+TEST(Optim, AdamMatchesTorchReference) {
+  const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  for (double wd : {0.0, 0.1}) {
+    SCOPED_TRACE("weight_decay " + std::to_string(wd));
+    const std::vector<double> p0{0.5, -1.0, 2.0};
+    Var p = ag::param(vec(p0), "p");
+    ag::Adam opt({p}, lr, b1, b2, eps, wd);
+    std::vector<RefAdam> ref(3, RefAdam{lr, b1, b2, eps, wd});
+    std::vector<double> pr = p0;
+    // Per-step loss coefficients: loss = sum(c * p^2 / 2), so the gradient is c * p. Steps 3 and 4 have no
+    // loss at all (zero gradient after zero_grad): Adam must keep moving p through its moments.
+    const std::vector<std::vector<double>> coef{{1.0, 2.0, -0.5}, {0.3, -1.0, 4.0}, {2.0, 0.0, 1.0}, {}, {},
+                                                {-1.0, 0.5, 0.25}};
+    for (size_t s = 0; s < coef.size(); ++s) {
+      opt.zero_grad();
+      std::vector<double> g(3, 0.0);
+      if (!coef[s].empty()) {
+        ag::backward(ag::scale(ag::sum(ag::mul(ag::constant(vec(coef[s])), ag::square(p))), 0.5));
+        for (size_t i = 0; i < 3; ++i) g[i] = coef[s][i] * pr[i];
+      }
+      const std::vector<double> before = host(p.value());
+      opt.step();
+      for (size_t i = 0; i < 3; ++i) ref[i].step(pr[i], g[i], static_cast<int>(s + 1));
+      const std::vector<double> got = host(p.value());
+      for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(got[i], pr[i], 1e-12) << "step " << s + 1 << " entry " << i;
+      if (coef[s].empty()) {
+        EXPECT_NE(got, before) << "a zero gradient must still move p (momentum)";
+      }
+    }
+    EXPECT_EQ(opt.steps(), static_cast<int64_t>(coef.size()));
+  }
+}
+
+TEST(Optim, AdamStepsParamsWithoutGradient) {
+  // No zero_grad, no backward: the gradient is undefined; Adam treats it as zero (weight decay still acts).
+  const double lr = 0.05, wd = 0.2;
+  Var q = ag::param(vec({1.5, -0.25}), "q");
+  ag::Adam opt({q}, lr, 0.9, 0.999, 1e-8, wd);
+  std::vector<RefAdam> ref(2, RefAdam{lr, 0.9, 0.999, 1e-8, wd});
+  std::vector<double> qr{1.5, -0.25};
+  for (int t = 1; t <= 3; ++t) {
+    opt.step();
+    for (size_t i = 0; i < 2; ++i) ref[i].step(qr[i], 0.0, t);
+  }
+  const std::vector<double> got = host(q.value());
+  for (size_t i = 0; i < 2; ++i) EXPECT_NEAR(got[i], qr[i], 1e-12);
+  EXPECT_NE(got[0], 1.5);
+}
+
+TEST(Optim, ZeroGradKeepsZeroedBuffers) {
+  Var a = ag::param(vec({1.0, 2.0})), b = ag::param(vec({3.0}));
+  ag::Sgd opt({a, b}, 0.1);
+  ag::backward(ag::sum(ag::square(a)));
+  ASSERT_TRUE(a.grad().defined());
+  EXPECT_FALSE(b.grad().defined());
+  opt.zero_grad();
+  ASSERT_TRUE(a.grad().defined());
+  ASSERT_TRUE(b.grad().defined());  // allocated as zeros, like torch <= 1.13
+  EXPECT_EQ(host(a.grad()), (std::vector<double>{0.0, 0.0}));
+  EXPECT_EQ(host(b.grad()), std::vector<double>{0.0});
+}
+
+TEST(Optim, LearningRateSchedule) {
+  Var p = ag::param(vec({1.0}));
+  ag::Adam opt({p}, 1e-3);
+  opt.set_epoch(0, 0.96, 50);
+  EXPECT_DOUBLE_EQ(opt.lr(), 1e-3);
+  opt.set_epoch(50, 0.96, 50);
+  EXPECT_NEAR(opt.lr(), 9.6e-4, 1e-15);
+  opt.set_epoch(100, 0.96, 50);
+  EXPECT_NEAR(opt.lr(), 9.216e-4, 1e-15);
+  opt.set_epoch(25, 0.96, 50);  // fractional exponent: a^(e / b), not a^floor(e / b)
+  EXPECT_NEAR(opt.lr(), 1e-3 * std::sqrt(0.96), 1e-15);
+  opt.set_epoch(100, 1.0, 50);  // MMRec default [1.0, 50]: constant
+  EXPECT_DOUBLE_EQ(opt.lr(), 1e-3);
+}
+
+TEST(Optim, SgdStep) {
+  Var p = ag::param(vec({1.0, 2.0, 3.0})), unused = ag::param(vec({4.0}));
+  ag::Sgd opt({p, unused}, 0.1);
+  ag::backward(ag::sum(ag::mul(ag::constant(vec({0.5, -1.0, 2.0})), p)));  // gradient (0.5, -1, 2)
+  opt.step();
+  const std::vector<double> got = host(p.value());
+  const std::vector<double> want{0.95, 2.1, 2.8};
+  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(got[i], want[i], 1e-15);
+  EXPECT_EQ(host(unused.value()), std::vector<double>{4.0});  // no gradient: unchanged
+  opt.zero_grad();
+  opt.step();
+  EXPECT_EQ(host(p.value()), got);
+}
+
+}  // namespace
+}  // namespace lethe

@@ -1,0 +1,188 @@
+// The tape itself: leaves and recording, NoGrad, gradient accumulation across backward calls, buffer
+// ownership (no aliasing between gradients), very deep graphs, and error messages.
+#include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <string>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "autograd/var.h"
+#include "gradcheck.h"
+
+namespace lethe {
+namespace {
+
+using ag::Var;
+using test::uniform;
+
+std::vector<double> host(const Tensor& t) { return t.to_vector<double>(); }
+
+TEST(Tape, LeavesAndRecording) {
+  const Var p = ag::param(uniform({2, 3}, 1), "w");
+  const Var c = ag::constant(uniform({2, 3}, 2), "c");
+  EXPECT_TRUE(p.requires_grad());
+  EXPECT_FALSE(c.requires_grad());
+  EXPECT_EQ(p.name(), "w");
+  EXPECT_EQ(std::string(p.op()), "param");
+  EXPECT_EQ(std::string(c.op()), "constant");
+  EXPECT_FALSE(p.grad().defined());
+
+  const Var y = ag::mul(p, c);
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_EQ(std::string(y.op()), "mul");
+  ASSERT_EQ(y.node()->inputs.size(), 2u);
+  EXPECT_TRUE(static_cast<bool>(y.node()->backward));
+
+  // Constants only: the result is a plain value with nothing recorded.
+  const Var z = ag::add(c, c);
+  EXPECT_FALSE(z.requires_grad());
+  EXPECT_TRUE(z.node()->inputs.empty());
+  EXPECT_FALSE(static_cast<bool>(z.node()->backward));
+  EXPECT_THROW(ag::backward(ag::sum(z)), Error);
+}
+
+TEST(Tape, NoGradRecordsNothing) {
+  const Var p = ag::param(uniform({2, 3}, 3));
+  EXPECT_TRUE(ag::grad_enabled());
+  {
+    ag::NoGrad outer;
+    EXPECT_FALSE(ag::grad_enabled());
+    {
+      ag::NoGrad inner;
+      EXPECT_FALSE(ag::grad_enabled());
+    }
+    EXPECT_FALSE(ag::grad_enabled());  // the inner scope restores the outer state, not "enabled"
+    const Var y = ag::sum(ag::mul(p, p));
+    EXPECT_FALSE(y.requires_grad());
+    EXPECT_TRUE(y.node()->inputs.empty());
+    EXPECT_FALSE(static_cast<bool>(y.node()->backward));
+    const std::vector<double> pv = host(p.value());
+    double expect = 0;
+    for (double v : pv) expect += v * v;
+    EXPECT_NEAR(y.value().item(), expect, 1e-12);  // the forward value is still computed
+  }
+  EXPECT_TRUE(ag::grad_enabled());
+}
+
+TEST(Tape, GradientsAccumulateAcrossBackwardCalls) {
+  const Var p = ag::param(uniform({3, 2}, 4));
+  const auto loss_of = [&] { return test::weighted_sum(ag::square(p)); };
+  const Var l1 = loss_of();
+  ag::backward(l1);
+  const std::vector<double> g1 = host(p.grad());
+
+  // A second, separate graph: adds to the leaf's gradient.
+  ag::backward(loss_of());
+  std::vector<double> g2 = host(p.grad());
+  for (size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 2 * g1[i], 1e-12);
+
+  // The first graph again: intermediate gradients from its first pass must not leak into this one.
+  ag::backward(l1);
+  g2 = host(p.grad());
+  for (size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 3 * g1[i], 1e-12);
+}
+
+TEST(Tape, GradientBuffersNeverAlias) {
+  // add() passes one incoming gradient to both inputs; each must get its own buffer.
+  Var a = ag::param(uniform({2, 2}, 5)), b = ag::param(uniform({2, 2}, 6));
+  ag::backward(test::weighted_sum(ag::add(a, b)));
+  const std::vector<double> gb = host(b.grad());
+  ops::fill(a.mutable_grad(), 7.0);  // mutate a's buffer in place: b's must not change
+  EXPECT_EQ(host(b.grad()), gb);
+
+  // Shared node used twice: the gradient of y is the sum over both uses.
+  const Var x = ag::param(Tensor::from_vector(std::vector<double>{1.0, 2.0}));
+  const Var y = ag::scale(x, 3.0);
+  ag::backward(ag::sum(ag::add(y, ag::mul(y, y))));  // d/dx = 3 + 2 * 9 x
+  EXPECT_EQ(host(x.grad()), (std::vector<double>{21.0, 39.0}));
+}
+
+TEST(Tape, BackwardFromLeafAndWithSeed) {
+  const Var s = ag::param(Tensor::from_vector(std::vector<double>{2.0}));
+  ag::backward(s);
+  EXPECT_EQ(host(s.grad()), std::vector<double>{1.0});
+
+  const Var x = ag::param(Tensor::from_vector(std::vector<double>{1.0, -2.0, 3.0}));
+  const Var y = ag::square(x);
+  EXPECT_THROW(ag::backward(y), Error);  // not a scalar: needs a seed
+  ag::backward(y, Tensor::from_vector(std::vector<double>{1.0, 0.5, -1.0}));
+  EXPECT_EQ(host(x.grad()), (std::vector<double>{2.0, -2.0, -6.0}));
+}
+
+// Builds, backpropagates and drops a 50k-op chain on a thread with a 512 KiB stack: any per-level recursion
+// (topological sort, backward, Node destruction) would overflow it.
+struct DeepChainResult {
+  double value = 0.0, grad = 0.0;
+};
+
+void* run_deep_chain(void* arg) {
+  auto* out = static_cast<DeepChainResult*>(arg);
+  const Var x = ag::param(Tensor::from_vector(std::vector<double>{0.5}));
+  {
+    Var y = x;
+    for (int i = 0; i < 50000; ++i) y = ag::add_scalar(y, 1e-5);
+    y = ag::scale(y, 2.0);
+    ag::backward(y);
+    out->value = y.value().item();
+  }  // the chain is released here
+  out->grad = x.grad().item();
+  return nullptr;
+}
+
+TEST(Tape, DeepGraphOnSmallStack) {
+  DeepChainResult res;
+  pthread_attr_t attr;
+  ASSERT_EQ(pthread_attr_init(&attr), 0);
+  ASSERT_EQ(pthread_attr_setstacksize(&attr, 512 * 1024), 0);
+  pthread_t th;
+  ASSERT_EQ(pthread_create(&th, &attr, run_deep_chain, &res), 0);
+  ASSERT_EQ(pthread_join(th, nullptr), 0);
+  pthread_attr_destroy(&attr);
+  EXPECT_NEAR(res.value, 2.0 * (0.5 + 0.5), 1e-9);
+  EXPECT_EQ(res.grad, 2.0);
+}
+
+TEST(Tape, FrobeniusOfZeroHasZeroGradient) {  // torch masks the 0/0 of a / ||a|| at a = 0
+  const Var a = ag::param(Tensor::zeros({2, 3}, DType::F64));
+  const Var y = ag::frobenius(a);
+  EXPECT_EQ(y.value().item(), 0.0);
+  ag::backward(y);
+  EXPECT_EQ(host(a.grad()), std::vector<double>(6, 0.0));
+}
+
+TEST(Tape, UnusedInputsGetNoGradient) {
+  const Var a = ag::param(uniform({2, 3}, 7)), b = ag::param(uniform({2, 3}, 8));
+  ag::backward(ag::sum(a));
+  EXPECT_TRUE(a.grad().defined());
+  EXPECT_FALSE(b.grad().defined());
+}
+
+TEST(Tape, ErrorsNameOpAndShapes) {
+  const Var a = ag::param(uniform({2, 3}, 9)), b = ag::param(uniform({4, 5}, 10));
+  try {
+    ag::matmul(a, b);
+    FAIL() << "matmul with mismatched shapes did not throw";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("matmul"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[2, 3]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[4, 5]"), std::string::npos) << msg;
+  }
+  try {
+    ag::add(a, b);
+    FAIL() << "add with mismatched shapes did not throw";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("add"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[2, 3]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[4, 5]"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(ag::linear(a, b, Var()), Error);
+  EXPECT_THROW(ag::slice_rows(a, 1, 3), Error);
+  EXPECT_THROW(ag::sum(Var()), Error);
+  EXPECT_THROW(Var().value(), Error);
+}
+
+}  // namespace
+}  // namespace lethe
