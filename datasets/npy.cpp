@@ -1,0 +1,170 @@
+// .npy reader/writer (see datasets/npy.h). Format: magic "\x93NUMPY", major, minor, header length (uint16
+// for v1, uint32 for v2/v3), a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...)},
+// padded with spaces and ending in '\n', then the raw data.
+#include "datasets/npy.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+namespace lethe::data {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu, bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (mant << 13);  // inf / NaN (payload kept)
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112u) << 23) | (mant << 13);  // normal: rebias 15 -> 127
+  } else if (mant == 0) {
+    bits = sign;  // +-0
+  } else {        // subnormal half: value = mant * 2^-24; normalise into a float32 normal
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while ((mant & 0x400u) == 0);
+    bits = sign | ((112u - static_cast<uint32_t>(e)) << 23) | ((mant & 0x3FFu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+namespace {
+
+// Value text of key `key` in the header dict, up to the next top-level ',' or '}'.
+std::string dict_value(const std::string& header, const std::string& key, const std::string& path) {
+  const std::string pat = "'" + key + "'";
+  size_t p = header.find(pat);
+  LETHE_CHECK(p != std::string::npos, path << ": npy header has no '" << key << "' entry");
+  p = header.find(':', p + pat.size());
+  LETHE_CHECK(p != std::string::npos, path << ": npy header entry '" << key << "' is malformed");
+  ++p;
+  int depth = 0;
+  size_t e = p;
+  for (; e < header.size(); ++e) {
+    char c = header[e];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (depth == 0 && (c == ',' || c == '}')) break;
+    if (depth < 0) break;
+  }
+  std::string v = header.substr(p, e - p);
+  auto first = v.find_first_not_of(" \t"), last = v.find_last_not_of(" \t");
+  return first == std::string::npos ? std::string() : v.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LETHE_CHECK(in, path << ": cannot open");
+  in.seekg(0, std::ios::end);
+  const auto file_size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  char magic[8];
+  LETHE_CHECK(file_size >= 10 && in.read(magic, 8), path << ": truncated npy file (" << file_size << " bytes)");
+  LETHE_CHECK(std::memcmp(magic, "\x93NUMPY", 6) == 0, path << ": not an npy file (bad magic)");
+  const int major = static_cast<unsigned char>(magic[6]);
+  LETHE_CHECK(major >= 1 && major <= 3, path << ": unsupported npy format version " << major);
+  uint64_t header_len = 0, prefix = 0;
+  if (major == 1) {
+    unsigned char b[2];
+    in.read(reinterpret_cast<char*>(b), 2);
+    header_len = b[0] | (b[1] << 8);
+    prefix = 10;
+  } else {
+    unsigned char b[4];
+    in.read(reinterpret_cast<char*>(b), 4);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint64_t>(b[3]) << 24);
+    prefix = 12;
+  }
+  LETHE_CHECK(in && file_size >= prefix + header_len,
+              path << ": truncated npy file (header needs " << prefix + header_len << " bytes, file has "
+                   << file_size << ")");
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+
+  std::string descr = dict_value(header, "descr", path);
+  std::string fortran = dict_value(header, "fortran_order", path);
+  std::string shape_txt = dict_value(header, "shape", path);
+  LETHE_CHECK(fortran == "False", path << ": fortran_order " << fortran << " is not supported (C order only)");
+  size_t item = 0;
+  std::string dtype;
+  if (descr == "'<f2'") { item = 2; dtype = "f16"; }
+  else if (descr == "'<f4'") { item = 4; dtype = "f32"; }
+  else if (descr == "'<f8'") { item = 8; dtype = "f64"; }
+  LETHE_CHECK(item != 0, path << ": unsupported dtype " << descr << " (expected '<f2', '<f4' or '<f8')");
+
+  Shape shape;
+  LETHE_CHECK(shape_txt.size() >= 2 && shape_txt.front() == '(' && shape_txt.back() == ')',
+              path << ": malformed shape " << shape_txt);
+  static const std::regex num(R"(\d+)");
+  const std::string inner = shape_txt.substr(1, shape_txt.size() - 2);
+  for (auto it = std::sregex_iterator(inner.begin(), inner.end(), num); it != std::sregex_iterator(); ++it)
+    shape.push_back(std::stoll(it->str()));
+  LETHE_CHECK(!shape.empty() && shape.size() <= 2,
+              path << ": shape " << shape_txt << " not supported (1-D or 2-D arrays only)");
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  const uint64_t need = prefix + header_len + static_cast<uint64_t>(n) * item;
+  LETHE_CHECK(file_size >= need, path << ": truncated npy file (shape " << shape_txt << " needs " << need
+                                      << " bytes, file has " << file_size << ")");
+
+  NpyArray out;
+  out.dtype = dtype;
+  out.values = Tensor::empty(shape, DType::F32);
+  float* dst = out.values.data<float>();
+  std::vector<char> buf(static_cast<size_t>(n) * item);
+  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  LETHE_CHECK(in, path << ": read error");
+  if (item == 4) {
+    std::memcpy(dst, buf.data(), buf.size());
+  } else if (item == 2) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, buf.data() + i * 2, 2);
+      dst[i] = half_to_float(h);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      double d;
+      std::memcpy(&d, buf.data() + i * 8, 8);
+      dst[i] = static_cast<float>(d);
+    }
+  }
+  return out;
+}
+
+void write_npy(const std::string& path, const Tensor& values) {
+  LETHE_CHECK(values.is_cpu() && values.dtype() == DType::F32 && (values.ndim() == 1 || values.ndim() == 2),
+              "write_npy " << path << ": needs a 1-D or 2-D f32 host tensor, got " << values.describe());
+  std::string shape = values.ndim() == 1 ? "(" + std::to_string(values.dim(0)) + ",)"
+                                         : "(" + std::to_string(values.dim(0)) + ", " +
+                                               std::to_string(values.dim(1)) + ")";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Pad so that data starts on a 64-byte boundary; the header ends with '\n'.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    LETHE_CHECK(out, path << ": cannot open " << tmp << " for writing");
+    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                   static_cast<unsigned char>(header.size() & 0xFF),
+                                   static_cast<unsigned char>(header.size() >> 8)};
+    out.write(reinterpret_cast<const char*>(pre), 10);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(static_cast<const char*>(values.raw()), static_cast<std::streamsize>(values.nbytes()));
+    LETHE_CHECK(out.good(), path << ": write error");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  LETHE_CHECK(!ec, path << ": cannot rename " << tmp << ": " << ec.message());
+}
+
+}  // namespace lethe::data
