@@ -1,0 +1,181 @@
+// Config: a flat key -> YAML-text map (models/config.h). Values are parsed on every read, so a value set
+// from the command line ("0.1", "[1.0, 50]") and one read from a file behave the same. A one-element list
+// (MMRec's hyper-parameter style, `reg_weight: [1e-4]`) reads as its element; longer lists are grids and
+// must be narrowed to one value before a scalar read.
+#include "models/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/device.h"
+
+namespace lethe::models {
+
+namespace {
+
+// YAML text of a node, sequences and maps in flow style ("[1.0, 50]") so that they fit on one line.
+std::string emit(const YAML::Node& n) {
+  YAML::Emitter out;
+  out << YAML::Flow << n;
+  return out.c_str();
+}
+
+// Parses the stored text of `key`; errors name the key.
+YAML::Node parse_value(const std::string& key, const std::string& text) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    LETHE_CHECK(false, "config: key '" << key << "': cannot parse value '" << text << "': " << e.msg);
+  }
+  return {};
+}
+
+// The scalar behind `key`: the value itself or the only element of a one-element list.
+YAML::Node scalar_node(const std::string& key, const std::string& text) {
+  YAML::Node n = parse_value(key, text);
+  if (n.IsSequence()) {
+    LETHE_CHECK(n.size() == 1, "config: key '" << key << "' is a list of " << n.size()
+                                               << " values (a grid); set a single value, e.g. " << key << "=...");
+    n = n[0];
+  }
+  LETHE_CHECK(n.IsScalar(), "config: key '" << key << "' must be a scalar, got '" << text << "'");
+  return n;
+}
+
+template <class T>
+T as(const std::string& key, const std::string& text, const char* what) {
+  YAML::Node n = scalar_node(key, text);
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    LETHE_CHECK(false, "config: key '" << key << "' must be " << what << ", got '" << text << "'");
+  }
+  return T{};
+}
+
+Config from_node(const YAML::Node& root, const std::string& where) {
+  Config c;
+  if (root.IsNull()) return c;  // empty document
+  LETHE_CHECK(root.IsMap(), where << ": top level must be a mapping of key: value");
+  for (const auto& kv : root) {
+    std::string key;
+    try {
+      key = kv.first.as<std::string>();
+    } catch (const YAML::Exception&) {
+      LETHE_CHECK(false, where << ": a key is not a string");
+    }
+    LETHE_CHECK(!kv.second.IsMap(), where << ": key '" << key << "': nested mappings are not supported");
+    c.set(key, emit(kv.second));
+  }
+  return c;
+}
+
+}  // namespace
+
+Config Config::from_yaml_file(const std::string& path) {
+  std::ifstream in(path);
+  LETHE_CHECK(in.good(), "config: cannot open '" << path << "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(ss.str());
+  } catch (const YAML::Exception& e) {
+    LETHE_CHECK(false, "config '" << path << "': line " << e.mark.line + 1 << ": " << e.msg);
+  }
+  try {
+    return from_node(root, "config '" + path + "'");
+  } catch (const Error& e) {
+    // Values that fail to parse name the key; add the file.
+    const std::string m = e.what();
+    if (m.find(path) != std::string::npos) throw;
+    throw Error("config '" + path + "': " + m);
+  }
+}
+
+Config Config::from_yaml_string(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    LETHE_CHECK(false, "config: line " << e.mark.line + 1 << ": " << e.msg);
+  }
+  return from_node(root, "config");
+}
+
+void Config::set(const std::string& key, const std::string& value) {
+  LETHE_CHECK(!key.empty(), "config: empty key");
+  YAML::Node n = parse_value(key, value);
+  LETHE_CHECK(!n.IsMap(), "config: key '" << key << "': nested mappings are not supported");
+  values_[key] = n.IsNull() ? std::string("~") : emit(n);
+}
+
+void Config::set_from_assignment(const std::string& kv) {
+  const auto eq = kv.find('=');
+  LETHE_CHECK(eq != std::string::npos, "config: expected key=value, got '" << kv << "'");
+  std::string key = kv.substr(0, eq);
+  while (!key.empty() && key.back() == ' ') key.pop_back();
+  while (!key.empty() && key.front() == ' ') key.erase(key.begin());
+  LETHE_CHECK(!key.empty(), "config: empty key in '" << kv << "'");
+  set(key, kv.substr(eq + 1));
+}
+
+bool Config::has(const std::string& key) const { return values_.count(key) != 0; }
+
+double Config::get_double(const std::string& key, double def) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? def : as<double>(key, it->second, "a number");
+}
+
+int64_t Config::get_int(const std::string& key, int64_t def) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return def;
+  // Accept "1e3"-style integers but not fractions.
+  const double d = as<double>(key, it->second, "an integer");
+  const auto i = static_cast<int64_t>(d);
+  LETHE_CHECK(static_cast<double>(i) == d, "config: key '" << key << "' must be an integer, got '" << it->second << "'");
+  return i;
+}
+
+bool Config::get_bool(const std::string& key, bool def) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? def : as<bool>(key, it->second, "true or false");
+}
+
+std::string Config::get_string(const std::string& key, const std::string& def) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? def : as<std::string>(key, it->second, "a string");
+}
+
+std::vector<double> Config::get_doubles(const std::string& key, const std::vector<double>& def) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return def;
+  YAML::Node n = parse_value(key, it->second);
+  std::vector<double> out;
+  try {
+    if (n.IsSequence()) {
+      for (const auto& e : n) out.push_back(e.as<double>());
+    } else if (n.IsScalar()) {
+      out.push_back(n.as<double>());
+    } else {
+      LETHE_CHECK(false, "config: key '" << key << "' must be a number or a list of numbers, got '" << it->second << "'");
+    }
+  } catch (const YAML::Exception&) {
+    LETHE_CHECK(false, "config: key '" << key << "' must be a number or a list of numbers, got '" << it->second << "'");
+  }
+  return out;
+}
+
+std::string Config::to_yaml() const {
+  std::string s;
+  for (const auto& [k, v] : values_) s += k + ": " + v + "\n";
+  return s;
+}
+
+void Config::merge(const Config& over) {
+  for (const auto& [k, v] : over.values_) values_[k] = v;
+}
+
+}  // namespace lethe::models

@@ -1,0 +1,129 @@
+// FREEDOM (semantics.md 4.5): LightGCN (n_ui_layers, mean incl. layer 0) over a degree-sensitively pruned
+// bipartite graph resampled every epoch (full sym-normalised graph at evaluation), plus a frozen item-item
+// graph mm_adj = w_v S_v + (1 - w_v) S_t (binary cosine kNN of the raw features, entries 1/(k + 1e-7)):
+//   h = mm_adj^{n_mm_layers} item_emb;  user_final = u_g;  item_final = i_g + h.
+// Loss = BPR(u, p, n) + reg_weight [BPR(u, f_t[p], f_t[n]) + BPR(u, f_v[p], f_v[n])] (logsigmoid form),
+// f_t = text_trs(text_embedding), f_v = image_trs(image_embedding) over all items; the feature tables are
+// trainable copies of the raw features (MMRec fine-tunes them).
+#include "datasets/graphs.h"
+#include "models/layers.h"
+#include "models/losses.h"
+#include "models/zoo.h"
+
+namespace lethe::models {
+
+namespace {
+
+class Freedom final : public Model {
+ public:
+  Freedom(const Config& c, const TrainData& d, uint64_t seed, Device dev) {
+    config_ = c;
+    device_ = dev;
+    check_train_data(d, "freedom");
+    const int64_t dim = config_positive_int(c, "embedding_size", 64);
+    const int64_t feat_dim = config_positive_int(c, "feat_embed_dim", 64);
+    knn_k_ = config_positive_int(c, "knn_k", 10);
+    n_mm_layers_ = c.get_int("n_mm_layers", 1);
+    n_ui_layers_ = c.get_int("n_ui_layers", 2);
+    LETHE_CHECK(n_mm_layers_ >= 0, "config: key 'n_mm_layers' must be >= 0, got " << n_mm_layers_);
+    LETHE_CHECK(n_ui_layers_ >= 0, "config: key 'n_ui_layers' must be >= 0, got " << n_ui_layers_);
+    mm_image_weight_ = config_in_range(c, "mm_image_weight", 0.1, 0.0, 1.0);
+    dropout_ = config_in_range(c, "dropout", 0.8, 0.0, 0.999999);
+    reg_weight_ = config_in_range(c, "reg_weight", 1e-3, 0.0, 1e9);
+    LETHE_CHECK(feat_dim == dim, "freedom: feat_embed_dim (" << feat_dim << ") must equal embedding_size (" << dim
+                                                             << "): the projected features are scored against users");
+    dtype_ = model_dtype(c);
+    n_users_ = d.n_users;
+    n_items_ = d.n_items;
+    Rng rng(seed);
+    user_ = params_.add("user_embedding.weight", xavier_uniform(d.n_users, dim, rng, dtype_, dev));
+    item_ = params_.add("item_id_embedding.weight", xavier_uniform(d.n_items, dim, rng, dtype_, dev));
+    image_ = params_.add("image_embedding.weight", feature_table(d, "image", dtype_, dev));
+    text_ = params_.add("text_embedding.weight", feature_table(d, "text", dtype_, dev));
+    image_trs_ = linear_default(image_.cols(), feat_dim, true, rng, dtype_, dev);
+    text_trs_ = linear_default(text_.cols(), feat_dim, true, rng, dtype_, dev);
+    params_.add_linear("image_trs", image_trs_);
+    params_.add_linear("text_trs", text_trs_);
+    set_data(d);
+  }
+  std::string name() const override { return "freedom"; }
+  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+
+  void set_data(const TrainData& d) override {
+    check_train_data(d, "freedom");
+    LETHE_CHECK(d.n_users == n_users_ && d.n_items == n_items_,
+                "freedom: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_
+                                     << " / " << n_items_);
+    train_ = d.train;
+    norm_adj_ = data::bipartite_sym_adj(d.train, d.n_users, d.n_items, 1e-7).astype(dtype_).to(device_);
+    // The frozen item graph comes from the raw features of `d` (not the fine-tuned tables), like MMRec's
+    // mm_adj built at init; dropped items get no edges.
+    const std::vector<uint8_t> active = active_items(d);
+    const Tensor& image = raw_feature(d, "image");
+    const Tensor& text = raw_feature(d, "text");
+    const uint64_t key = item_graph_key({&image, &text}, active, static_cast<uint64_t>(knn_k_));
+    if (mm_adj_.rows == 0 || key != mm_key_) {  // unchanged inputs give the same graph: keep it
+      mm_adj_ = data::freedom_mm_adj(image, text, knn_k_, mm_image_weight_, &active).astype(dtype_).to(device_);
+      mm_key_ = key;
+    }
+    masked_adj_ = Csr();  // the pruned graph of the old data is stale: pre_epoch resamples it
+    if (dropout_ <= 0.0) masked_adj_ = norm_adj_;
+  }
+
+  void pre_epoch(Rng& rng) override {
+    if (dropout_ <= 0.0) {
+      masked_adj_ = norm_adj_;
+      return;
+    }
+    masked_adj_ = data::freedom_pruned_adj(train_, n_users_, n_items_, dropout_, rng).astype(dtype_).to(device_);
+  }
+
+  Forward forward(bool training) override {
+    LETHE_CHECK(!training || masked_adj_.rows > 0,
+                "freedom: forward(training) before pre_epoch: the pruned graph has not been sampled");
+    const Csr& adj = training ? masked_adj_ : norm_adj_;
+    ag::Var h = item_;
+    for (int64_t l = 0; l < n_mm_layers_; ++l) h = ag::spmm(mm_adj_, h);
+    const ag::Var all = lightgcn_propagate(adj, ag::concat_rows({user_, item_}), n_ui_layers_);
+    Forward f;
+    f.users = ag::slice_rows(all, 0, n_users_);
+    f.items = ag::add(ag::slice_rows(all, n_users_, n_users_ + n_items_), h);
+    if (training) {  // the projected features only feed the loss
+      f.aux["text_feats"] = text_trs_(text_);
+      f.aux["image_feats"] = image_trs_(image_);
+    }
+    return f;
+  }
+
+  ag::Var loss(const Forward& f, const Batch& b) override {
+    LETHE_CHECK(f.aux.count("text_feats") && f.aux.count("image_feats"),
+                "freedom: loss needs forward(training = true)");
+    const ag::Var u = ag::gather_rows(f.users, b.users);
+    const ag::Var mf = bpr_rows_logsigmoid(u, ag::gather_rows(f.items, b.pos), ag::gather_rows(f.items, b.neg));
+    const ag::Var& ft = f.aux.at("text_feats");
+    const ag::Var& fv = f.aux.at("image_feats");
+    const ag::Var mf_t = bpr_rows_logsigmoid(u, ag::gather_rows(ft, b.pos), ag::gather_rows(ft, b.neg));
+    const ag::Var mf_v = bpr_rows_logsigmoid(u, ag::gather_rows(fv, b.pos), ag::gather_rows(fv, b.neg));
+    return ag::add(mf, ag::scale(ag::add(mf_t, mf_v), reg_weight_));
+  }
+
+ private:
+  ParamList params_;
+  ag::Var user_, item_, image_, text_;
+  Linear image_trs_, text_trs_;
+  data::Interactions train_;
+  Csr norm_adj_, masked_adj_, mm_adj_;
+  uint64_t mm_key_ = 0;  // item_graph_key of the inputs mm_adj_ was built from
+  int64_t knn_k_ = 10, n_mm_layers_ = 1, n_ui_layers_ = 2;
+  int32_t n_users_ = 0, n_items_ = 0;
+  double mm_image_weight_ = 0.1, dropout_ = 0.8, reg_weight_ = 1e-3;
+  DType dtype_ = DType::F32;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_freedom(const Config& c, const TrainData& d, uint64_t seed, Device dev) {
+  return std::make_unique<Freedom>(c, d, seed, dev);
+}
+
+}  // namespace lethe::models

@@ -1,0 +1,70 @@
+// Building blocks shared by the recommenders: torch-compatible parameter initialisers (drawn from
+// lethe::Rng, so a seed fixes every model), a Linear layer in nn.Linear layout, LightGCN propagation and
+// small helpers for model dtype / feature tables. Everything differentiable is a composition of autograd ops.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "engine/rng.h"
+#include "models/config.h"
+#include "models/model.h"
+
+namespace lethe::models {
+
+// torch.nn.init.xavier_uniform_: U(-b, b), b = sqrt(6 / (rows + cols)).
+Tensor xavier_uniform(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device dev);
+// torch.nn.init.xavier_normal_: N(0, std^2), std = sqrt(2 / (rows + cols)).
+Tensor xavier_normal(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device dev);
+// U(-bound, bound) of the given shape.
+Tensor uniform_tensor(const Shape& shape, double bound, Rng& rng, DType dtype, Device dev);
+
+// y = x W^T + b with W [out, in] (nn.Linear layout); b undefined when the layer has no bias.
+struct Linear {
+  ag::Var w, b;
+  ag::Var operator()(const ag::Var& x) const { return ag::linear(x, w, b); }
+  int64_t num_params() const { return w.value().numel() + (b.defined() ? b.value().numel() : 0); }
+};
+// nn.Linear default init: weight kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(in)), bias U(+-1/sqrt(in)).
+Linear linear_default(int64_t in, int64_t out, bool bias, Rng& rng, DType dtype, Device dev);
+
+// Ordered named parameter list; `add` also names the Var (checkpoint keys follow torch's state_dict).
+class ParamList {
+ public:
+  ag::Var add(const std::string& name, Tensor value);
+  void add_linear(const std::string& name, const Linear& l);
+  const std::vector<std::pair<std::string, ag::Var>>& items() const { return items_; }
+  int64_t count() const;  // total number of scalars
+
+ private:
+  std::vector<std::pair<std::string, ag::Var>> items_;
+};
+
+// LightGCN: E^0 = ego, E^{l+1} = adj E^l, returns mean(E^0..E^L) (layer 0 included).
+ag::Var lightgcn_propagate(const Csr& adj, const ag::Var& ego, int64_t n_layers);
+
+// Model dtype from config key `dtype` ("f32", default; "f64" for finite-difference checks of whole models).
+DType model_dtype(const Config& c);
+// A feature table of `data` (checked [n_items, *]) converted to dtype on dev.
+Tensor feature_table(const TrainData& data, const std::string& modality, DType dtype, Device dev);
+// The raw (host F32) feature table of `data`, checked [n_items, *].
+const Tensor& raw_feature(const TrainData& data, const std::string& modality);
+// I32 index tensor on dev.
+Tensor index_tensor(const std::vector<int32_t>& v, Device dev);
+// Checks the TrainData invariants shared by all models (sizes, interaction ids in range).
+void check_train_data(const TrainData& data, const std::string& model);
+// `active` flags for the kNN builders: 1 = item stays in the catalogue (empty item_dropped: all active).
+std::vector<uint8_t> active_items(const TrainData& data);
+// Hash of the item-graph inputs (feature bytes, shapes and the active flags): models skip rebuilding a frozen
+// kNN graph in set_data when its inputs are unchanged (user / interaction requests), which gives the same
+// graph without the I x I x width similarity GEMMs.
+uint64_t item_graph_key(const std::vector<const Tensor*>& features, const std::vector<uint8_t>& active,
+                        uint64_t salt);
+// Reads a positive integer / a number in [lo, hi] from the config, naming the key in errors.
+int64_t config_positive_int(const Config& c, const std::string& key, int64_t def);
+double config_in_range(const Config& c, const std::string& key, double def, double lo, double hi);
+
+}  // namespace lethe::models

@@ -1,0 +1,155 @@
+// MGCN (semantics.md 4.6). Behaviour-guided purifier: x_m = item_emb * sigmoid(gate_m(f_m)), f_m = m_trs(table_m)
+// (trainable feature tables); content = LightGCN over D^-1/2 A D^-1/2 (no epsilon, n_ui_layers, mean incl.
+// layer 0); per modality x_m <- S_m^{n_layers} x_m (frozen sym-normalised cosine kNN of the raw features),
+// E_m = [R x_m; x_m] (R: the normalised user-item block); behaviour-aware fuser: a = softmax_rows([q(E_v), q(E_t)])
+// (q = Linear -> tanh -> Linear(no bias)), common = a_v E_v + a_t E_t, sep_m = sigmoid(prefer_m(content)) *
+// (E_m - common), side = (sep_v + sep_t + common) / 3, final = content + side.
+// Loss = BPR (logsigmoid) + reg_weight (1/2 sum sq of u, p, n) / train_batch_size
+//        + cl_loss [InfoNCE(side_items[p], content_items[p]) + InfoNCE(side_users[u], content_users[u])], tau 0.2.
+#include "datasets/graphs.h"
+#include "models/layers.h"
+#include "models/losses.h"
+#include "models/zoo.h"
+
+namespace lethe::models {
+
+namespace {
+
+constexpr double kTau = 0.2;  // hard-coded in MMRec's calculate_loss (self.tau = 0.5 is unused)
+
+class Mgcn final : public Model {
+ public:
+  Mgcn(const Config& c, const TrainData& d, uint64_t seed, Device dev) {
+    config_ = c;
+    device_ = dev;
+    check_train_data(d, "mgcn");
+    const int64_t dim = config_positive_int(c, "embedding_size", 64);
+    knn_k_ = config_positive_int(c, "knn_k", 10);
+    n_layers_ = c.get_int("n_layers", 1);
+    n_ui_layers_ = c.get_int("n_ui_layers", 2);
+    LETHE_CHECK(n_layers_ >= 0, "config: key 'n_layers' must be >= 0, got " << n_layers_);
+    LETHE_CHECK(n_ui_layers_ >= 0, "config: key 'n_ui_layers' must be >= 0, got " << n_ui_layers_);
+    reg_weight_ = config_in_range(c, "reg_weight", 1e-4, 0.0, 1e9);
+    cl_weight_ = config_in_range(c, "cl_loss", 0.01, 0.0, 1e9);
+    batch_size_ = config_positive_int(c, "train_batch_size", 2048);
+    dtype_ = model_dtype(c);
+    n_users_ = d.n_users;
+    n_items_ = d.n_items;
+    Rng rng(seed);
+    // Registration order follows MMRec's module order (torch state_dict names).
+    user_ = params_.add("user_embedding.weight", xavier_uniform(d.n_users, dim, rng, dtype_, dev));
+    item_ = params_.add("item_id_embedding.weight", xavier_uniform(d.n_items, dim, rng, dtype_, dev));
+    image_ = params_.add("image_embedding.weight", feature_table(d, "image", dtype_, dev));
+    image_trs_ = linear_default(image_.cols(), dim, true, rng, dtype_, dev);
+    params_.add_linear("image_trs", image_trs_);
+    text_ = params_.add("text_embedding.weight", feature_table(d, "text", dtype_, dev));
+    text_trs_ = linear_default(text_.cols(), dim, true, rng, dtype_, dev);
+    params_.add_linear("text_trs", text_trs_);
+    query_1_ = linear_default(dim, dim, true, rng, dtype_, dev);
+    query_2_ = linear_default(dim, 1, false, rng, dtype_, dev);
+    params_.add_linear("query_common.0", query_1_);
+    params_.add_linear("query_common.2", query_2_);
+    const char* gates[] = {"gate_v.0", "gate_t.0", "gate_image_prefer.0", "gate_text_prefer.0"};
+    Linear* slots[] = {&gate_v_, &gate_t_, &gate_image_prefer_, &gate_text_prefer_};
+    for (int g = 0; g < 4; ++g) {
+      *slots[g] = linear_default(dim, dim, true, rng, dtype_, dev);
+      params_.add_linear(gates[g], *slots[g]);
+    }
+    set_data(d);
+  }
+  std::string name() const override { return "mgcn"; }
+  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+
+  void set_data(const TrainData& d) override {
+    check_train_data(d, "mgcn");
+    LETHE_CHECK(d.n_users == n_users_ && d.n_items == n_items_,
+                "mgcn: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_ << " / "
+                                  << n_items_);
+    norm_adj_ = data::bipartite_sym_adj(d.train, d.n_users, d.n_items, 0.0).astype(dtype_).to(device_);
+    r_ = data::user_item_matrix(d.train, d.n_users, d.n_items, true).astype(dtype_).to(device_);
+    // Frozen item graphs from the raw features of `d`; dropped items get no edges.
+    const std::vector<uint8_t> active = active_items(d);
+    const Tensor& image = raw_feature(d, "image");
+    const Tensor& text = raw_feature(d, "text");
+    const uint64_t image_key = item_graph_key({&image}, active, static_cast<uint64_t>(knn_k_));
+    const uint64_t text_key = item_graph_key({&text}, active, static_cast<uint64_t>(knn_k_));
+    // A modality's graph is rebuilt only when its inputs changed (a modality request rebuilds just that one).
+    if (image_adj_.rows == 0 || image_key != image_key_) {
+      image_adj_ = data::knn_graph(image, knn_k_, data::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      image_key_ = image_key;
+    }
+    if (text_adj_.rows == 0 || text_key != text_key_) {
+      text_adj_ = data::knn_graph(text, knn_k_, data::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      text_key_ = text_key;
+    }
+  }
+
+  Forward forward(bool training) override {
+    const ag::Var f_v = image_trs_(image_), f_t = text_trs_(text_);
+    // Behaviour-guided purifier.
+    ag::Var x_v = ag::mul(item_, ag::sigmoid(gate_v_(f_v)));
+    ag::Var x_t = ag::mul(item_, ag::sigmoid(gate_t_(f_t)));
+    // User-item view.
+    const ag::Var content = lightgcn_propagate(norm_adj_, ag::concat_rows({user_, item_}), n_ui_layers_);
+    // Item-item views.
+    for (int64_t l = 0; l < n_layers_; ++l) {
+      x_v = ag::spmm(image_adj_, x_v);
+      x_t = ag::spmm(text_adj_, x_t);
+    }
+    const ag::Var e_v = ag::concat_rows({ag::spmm(r_, x_v), x_v});
+    const ag::Var e_t = ag::concat_rows({ag::spmm(r_, x_t), x_t});
+    // Behaviour-aware fuser.
+    auto query = [&](const ag::Var& e) { return query_2_(ag::tanh(query_1_(e))); };  // [N, 1]
+    const ag::Var att = ag::softmax_rows(ag::concat_cols({query(e_v), query(e_t)}));  // [N, 2]
+    const ag::Var common = ag::add(ag::scale_rows(e_v, ag::slice_cols(att, 0, 1)),
+                                   ag::scale_rows(e_t, ag::slice_cols(att, 1, 2)));
+    const ag::Var sep_v = ag::mul(ag::sigmoid(gate_image_prefer_(content)), ag::sub(e_v, common));
+    const ag::Var sep_t = ag::mul(ag::sigmoid(gate_text_prefer_(content)), ag::sub(e_t, common));
+    const ag::Var side = ag::scale(ag::add(ag::add(sep_v, sep_t), common), 1.0 / 3.0);
+    const ag::Var all = ag::add(content, side);
+    const int64_t n = n_users_ + n_items_;
+    Forward f;
+    f.users = ag::slice_rows(all, 0, n_users_);
+    f.items = ag::slice_rows(all, n_users_, n);
+    if (training) {
+      f.aux["side"] = side;
+      f.aux["content"] = content;
+    }
+    return f;
+  }
+
+  ag::Var loss(const Forward& f, const Batch& b) override {
+    LETHE_CHECK(f.aux.count("side") && f.aux.count("content"), "mgcn: loss needs forward(training = true)");
+    const ag::Var u = ag::gather_rows(f.users, b.users), p = ag::gather_rows(f.items, b.pos),
+                  ng = ag::gather_rows(f.items, b.neg);
+    const ag::Var mf = bpr_rows_logsigmoid(u, p, ng);
+    const ag::Var reg = ag::scale(half_sq_reg({u, p, ng}, batch_size_), reg_weight_);
+    const int64_t n = n_users_ + n_items_;
+    const ag::Var& side = f.aux.at("side");
+    const ag::Var& content = f.aux.at("content");
+    const ag::Var cl_items = info_nce(ag::gather_rows(ag::slice_rows(side, n_users_, n), b.pos),
+                                      ag::gather_rows(ag::slice_rows(content, n_users_, n), b.pos), kTau);
+    const ag::Var cl_users = info_nce(ag::gather_rows(ag::slice_rows(side, 0, n_users_), b.users),
+                                      ag::gather_rows(ag::slice_rows(content, 0, n_users_), b.users), kTau);
+    return ag::add(ag::add(mf, reg), ag::scale(ag::add(cl_items, cl_users), cl_weight_));
+  }
+
+ private:
+  ParamList params_;
+  ag::Var user_, item_, image_, text_;
+  Linear image_trs_, text_trs_, query_1_, query_2_, gate_v_, gate_t_, gate_image_prefer_, gate_text_prefer_;
+  Csr norm_adj_, r_, image_adj_, text_adj_;
+  uint64_t image_key_ = 0, text_key_ = 0;  // item_graph_key of the inputs of each kNN graph
+  int64_t knn_k_ = 10, n_layers_ = 1, n_ui_layers_ = 2, batch_size_ = 2048;
+  int32_t n_users_ = 0, n_items_ = 0;
+  double reg_weight_ = 1e-4, cl_weight_ = 0.01;
+  DType dtype_ = DType::F32;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_mgcn(const Config& c, const TrainData& d, uint64_t seed, Device dev) {
+  return std::make_unique<Mgcn>(c, d, seed, dev);
+}
+
+}  // namespace lethe::models
