@@ -10,9 +10,12 @@ using detail::with_float;
 
 namespace {
 
+constexpr int32_t kAhead = 4;  // prefetch distance in non-zeros
+
 template <class T>
 void spmm_rows(int64_t rows, const int32_t* ip, const int32_t* ic, const T* av, const T* x, T* y, int64_t m,
                T alpha, T beta) {
+  const int32_t nnz = ip[rows];
 #pragma omp parallel for if (rows * m > 4096) schedule(dynamic, 64)
   for (int64_t r = 0; r < rows; ++r) {
     T* yr = y + r * m;
@@ -21,7 +24,12 @@ void spmm_rows(int64_t rows, const int32_t* ip, const int32_t* ic, const T* av, 
     } else if (beta != T(1)) {
       for (int64_t c = 0; c < m; ++c) yr[c] *= beta;
     }
-    for (int32_t j = ip[r]; j < ip[r + 1]; ++j) {
+    const int32_t end = ip[r + 1];
+    for (int32_t j = ip[r]; j < end; ++j) {
+      if (j + kAhead < nnz) {  // X rows are read in random order: fetch a few entries ahead (across rows)
+        const char* nx = reinterpret_cast<const char*>(x + static_cast<int64_t>(ic[j + kAhead]) * m);
+        for (int64_t b = 0; b < m * static_cast<int64_t>(sizeof(T)); b += 64) __builtin_prefetch(nx + b);
+      }
       const T w = alpha * av[j];
       const T* xr = x + static_cast<int64_t>(ic[j]) * m;
 #pragma omp simd
