@@ -1,0 +1,130 @@
+// Run directories: writing config / checkpoint / embeddings / metrics, and loading a run back (run_dir.h).
+#include "models/training/run_dir.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "autograd/var.h"
+#include "datasets/mmrec_io.h"
+#include "engine/device.h"
+#include "models/training/checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace lethe::models {
+
+TrainData make_train_data(const data::Dataset& ds) {
+  TrainData td;
+  td.n_users = ds.n_users;
+  td.n_items = ds.n_items;
+  td.train = ds.train;
+  for (const auto& [name, ft] : ds.features) td.features[name] = ft.values;
+  return td;
+}
+
+void write_embeddings(const std::string& path, Model& model, const TrainData& data) {
+  Tensor users, items;
+  {
+    ag::NoGrad ng;
+    Forward f = model.forward(false);
+    users = f.users.value().to(Device::cpu());
+    items = f.items.value().to(Device::cpu());
+  }
+  const data::UserItems seen = data::UserItems::build(data.train, data.n_users);
+  std::vector<std::pair<std::string, Tensor>> t;
+  t.emplace_back("users", users);
+  t.emplace_back("items", items);
+  t.emplace_back("seen_indptr", Tensor::from_vector(seen.indptr, {static_cast<int64_t>(seen.indptr.size())}));
+  t.emplace_back("seen_items", Tensor::from_vector(seen.items, {static_cast<int64_t>(seen.items.size())}));
+  std::vector<int32_t> dropped(static_cast<size_t>(data.n_items), 0);
+  for (size_t i = 0; i < data.item_dropped.size() && i < dropped.size(); ++i) dropped[i] = data.item_dropped[i];
+  t.emplace_back("item_dropped", Tensor::from_vector(dropped, {static_cast<int64_t>(dropped.size())}));
+  write_safetensors(path, t,
+                    {{"format", "lethe-embeddings"}, {"model", model.name()}, {"fingerprint", data_fingerprint(data)}});
+}
+
+void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data, int64_t epoch) {
+  fs::create_directories(dir);
+  write_file_atomic(dir + "/config.yaml", info.config.to_yaml());
+  nlohmann::json j;
+  j["format"] = "lethe-run";
+  j["format_version"] = 1;
+  j["model"] = info.model;
+  j["data"] = info.data_dir;
+  j["fingerprint"] = info.fingerprint;
+  j["seed"] = info.seed;
+  j["device"] = info.device;
+  j["summary"] = info.summary;
+  write_file_atomic(dir + "/run.json", j.dump(2) + "\n");
+  CheckpointInfo ci;
+  ci.model = info.model;
+  ci.config_yaml = info.config.to_yaml();
+  ci.fingerprint = info.fingerprint;
+  ci.epoch = epoch;
+  save_checkpoint(dir + "/model.safetensors", model, ci);
+  write_embeddings(dir + "/embeddings.safetensors", model, data);
+}
+
+void write_metrics(const std::string& dir, const std::string& split, const eval::Metrics& m,
+                   const std::vector<int>& topks, const nlohmann::json& extra) {
+  fs::create_directories(dir);
+  nlohmann::json j = extra.is_object() ? extra : nlohmann::json::object();
+  j["split"] = split;
+  nlohmann::json mj = nlohmann::json::object();
+  for (const auto& [k, v] : m) mj[k] = v;
+  j["metrics"] = mj;
+  write_file_atomic(dir + "/metrics.json", j.dump(2) + "\n");
+  std::ostringstream md;
+  md << "# Metrics (" << split << ")\n\n";
+  if (j.contains("model")) md << "Model: " << j["model"].get<std::string>() << "\n\n";
+  md << eval::format_markdown(m, topks);
+  write_file_atomic(dir + "/metrics.md", md.str());
+}
+
+RunInfo read_run_info(const std::string& dir) {
+  const std::string path = dir + "/run.json";
+  std::ifstream in(path);
+  LETHE_CHECK(in.good(), path << ": cannot open (is " << dir << " a run directory written by `lethe train`?)");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_CHECK(false, path << ": not valid JSON: " << e.what());
+  }
+  LETHE_CHECK(j.value("format", "") == "lethe-run", path << ": not a Lethe run file (format field)");
+  RunInfo info;
+  try {
+    info.model = j.at("model").get<std::string>();
+    info.data_dir = j.at("data").get<std::string>();
+    info.fingerprint = j.at("fingerprint").get<std::string>();
+    info.seed = j.at("seed").get<uint64_t>();
+    info.device = j.value("device", "cpu");
+    if (j.contains("summary")) info.summary = j["summary"];
+  } catch (const nlohmann::json::exception& e) {
+    LETHE_CHECK(false, path << ": missing or malformed field: " << e.what());
+  }
+  info.config = Config::from_yaml_file(dir + "/config.yaml");
+  return info;
+}
+
+LoadedRun load_run(const std::string& dir, const std::string& data_dir, std::optional<Device> dev) {
+  LoadedRun r;
+  r.info = read_run_info(dir);
+  const std::string ddir = data_dir.empty() ? r.info.data_dir : data_dir;
+  LETHE_CHECK(fs::is_directory(ddir), dir << "/run.json: data directory '" << ddir
+                                          << "' not found (pass --data DIR to point at the data set)");
+  r.dataset = data::load_mmrec(ddir);
+  r.train_data = make_train_data(r.dataset);
+  const std::string fp = data_fingerprint(r.train_data);
+  LETHE_CHECK(fp == r.info.fingerprint, dir << ": the run was trained on data with fingerprint " << r.info.fingerprint
+                                            << ", but " << ddir << " has fingerprint " << fp
+                                            << " (users, items, training interactions or feature shapes differ)");
+  r.model = create_model(r.info.model, r.info.config, r.train_data, r.info.seed, dev.value_or(Device::cpu()));
+  LoadOptions lo;
+  lo.expected_fingerprint = r.info.fingerprint;
+  load_checkpoint(dir + "/model.safetensors", *r.model, nullptr, lo);
+  return r;
+}
+
+}  // namespace lethe::models

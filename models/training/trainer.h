@@ -1,0 +1,167 @@
+// The MMRec training loop (semantics.md 2.4-2.5) for any Model.
+//
+// Per epoch e: model.pre_epoch(rng); shuffle the BPR rows; for each batch draw fresh negatives, build the
+// batch tensors on the model's device, forward(true), loss, zero_grad, backward, Adam step; the epoch's
+// train loss is the sum of batch losses (kept on the device and read back once per epoch; a NaN/Inf batch
+// loss stops training with the epoch and batch named). Then lr = lr0 * a^((e+1)/b). Every eval_step epochs:
+// full-ranking evaluation on valid (timed) and test; early stopping on the valid metric (Recall@20): an
+// improvement must be strictly greater than the best so far (compared after MMRec's 4-decimal rounding),
+// cur_step counts consecutive non-improving evaluations and training stops when cur_step > stopping_step.
+// The parameters of the best-valid epoch are kept and (by default) restored at the end.
+//
+// Randomness: epoch e's sampling uses Rng(seed).fork(1000 + e) — a pure function of (seed, e) — so that a
+// run resumed from a checkpoint after epoch e-1 draws exactly what the uninterrupted run draws.
+//
+// Log lines have MMRec's shape:
+//   epoch N training [time: X.XXs, train loss: L]
+//   epoch N evaluating [time: Y.YYs, valid_score: R]
+//   valid result: / test result: followed by MMRec's metric dump.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/optim.h"
+#include "datasets/dataset.h"
+#include "datasets/sampler.h"
+#include "engine/rng.h"
+#include "models/config.h"
+#include "models/evaluation/evaluator.h"
+#include "models/evaluation/metrics.h"
+#include "models/model.h"
+
+namespace lethe::models {
+
+struct TrainOptions {
+  int64_t epochs = 1000;          // epochs
+  int64_t stopping_step = 20;     // stopping_step
+  int64_t eval_step = 1;          // eval_step
+  int64_t batch_size = 2048;      // train_batch_size
+  double lr = 1e-3;               // learning_rate
+  double lr_a = 1.0, lr_b = 50;   // learning_rate_scheduler [a, b]
+  double weight_decay = 0.0;      // weight_decay (Adam's L2)
+  uint64_t seed = 999;            // seed (first element when a list)
+  int64_t max_epochs = 0;         // hard cap on epochs run in this call (0: none); --epochs on the CLI
+  std::string valid_metric = "Recall@20";
+  int64_t eval_batch_size = 4096;
+  std::vector<int> topks = eval::default_topks();
+  bool eval_test = true;          // evaluate test beside valid at each evaluation (MMRec does)
+  bool restore_best = true;       // put the best-valid parameters back into the model at the end
+  bool quiet = false;             // no log lines
+  bool progress = true;           // progress bar on stderr, only when stderr is a terminal
+  std::string out_dir;            // when set: train_log.jsonl is appended here
+  int64_t checkpoint_every = 0;   // >0: write out_dir/last.safetensors every N epochs (for --resume)
+  std::string resume;             // a last.safetensors to continue from
+
+  // Reads the MMRec keys above from a Config (defaults as listed when a key is absent).
+  static TrainOptions from_config(const Config& c);
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double train_loss = 0.0;     // sum of the batch losses
+  double train_seconds = 0.0;  // pre_epoch + all batches
+  double lr = 0.0;             // learning rate used during this epoch
+  bool evaluated = false;
+  double eval_seconds = 0.0;   // valid evaluation (MMRec's timed evaluation)
+  double test_seconds = 0.0;   // test evaluation
+  double valid_score = 0.0;    // valid_metric, rounded to 4 decimals as MMRec compares it
+  eval::Metrics valid, test;
+  bool improved = false;
+};
+
+struct TrainResult {
+  int64_t best_epoch = -1;
+  double best_valid_score = -1.0;
+  eval::Metrics best_valid, best_test;
+  int64_t epochs_run = 0;       // epochs trained in this call
+  int64_t last_epoch = -1;      // index of the last completed epoch
+  double train_seconds = 0.0;   // sum over epochs
+  double eval_seconds = 0.0;    // valid + test evaluation
+  std::string stop_reason;      // "early stopping", "epochs", "max_epochs", "hook", "nan"
+  std::vector<EpochRecord> epochs;
+};
+
+// MMRec's early-stopping rule on its own, for reuse and tests.
+struct EarlyStopping {
+  int64_t stopping_step = 20;
+  double best = -1.0;    // MMRec starts from best_valid_score = -1
+  int64_t cur_step = 0;  // consecutive evaluations without improvement
+  int64_t best_epoch = -1;
+  // Feeds one evaluation; returns true when training must stop. *improved says whether it is a new best.
+  bool update(double score, int64_t epoch, bool* improved = nullptr);
+};
+
+// Hooks for callers that reuse the loop (gold retraining, unlearning fine-tunes).
+struct TrainHooks {
+  // Replaces model.loss(f, b) for each batch (batch_index counts within the epoch). `rng` is the epoch's
+  // generator (a pure function of seed and epoch), for hooks that draw extra batches (e.g. a retain batch
+  // beside each forget batch) and must stay deterministic and resumable.
+  std::function<ag::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index, Rng& rng)>
+      batch_loss;
+  // Replaces the default batches: return the number of batches of the epoch, then make(b) builds batch b.
+  // (Leave empty for BPR batches over TrainData::train.)
+  std::function<int64_t(int64_t epoch, Rng& rng)> begin_epoch;
+  std::function<Batch(int64_t epoch, int64_t batch_index, Rng& rng)> make_batch;
+  // Called after each epoch (after its evaluation, if any); return false to stop training ("hook").
+  std::function<bool(const EpochRecord&)> on_epoch;
+};
+
+// Thrown by Trainer::train_epoch when a batch loss is NaN or infinite; train() catches it and stops.
+class NonFiniteLoss : public Error {
+ public:
+  NonFiniteLoss(int64_t epoch, int64_t batch, double value);
+  int64_t epoch, batch;
+};
+
+class Trainer {
+ public:
+  // data: what the model trains on (and whose train items are masked at evaluation); the trainer copies
+  // what it needs. valid / test: the evaluation splits (either may be empty: no evaluation of it; no valid split
+  // = no evaluation and no early stopping). log: where the MMRec lines go (default std::cout).
+  Trainer(Model& model, const TrainData& data, data::Interactions valid, data::Interactions test,
+          TrainOptions opt, std::ostream* log = nullptr);
+
+  TrainResult train(const TrainHooks& hooks = {});
+
+  // One epoch of training (no evaluation, no lr step); returns the summed loss. Throws on a NaN/Inf loss.
+  double train_epoch(int64_t epoch, const TrainHooks& hooks = {});
+  // Eval-view forward + evaluation of `split` ("valid" or "test").
+  eval::EvalResult evaluate(const std::string& split);
+  // Final embeddings of the eval-time forward (no gradient recording).
+  std::pair<Tensor, Tensor> embeddings();
+
+  // Writes a resumable checkpoint (parameters, Adam state, trainer state, best snapshot).
+  void save_resume_checkpoint(const std::string& path, int64_t epoch);
+
+  ag::Adam& optimizer() { return *opt_; }
+  const eval::Evaluator& evaluator() const { return evaluator_; }
+  const TrainOptions& options() const { return opt_o_; }
+  Model& model() { return model_; }
+  // The parameters of the best-valid epoch (empty before the first evaluation).
+  const std::vector<Tensor>& best_parameters() const { return best_params_; }
+
+ private:
+  void load_resume_checkpoint(const std::string& path);
+  void log_line(const std::string& s);
+  void append_log(const EpochRecord& r);
+
+  Model& model_;
+  data::Interactions valid_, test_;
+  TrainOptions opt_o_;
+  std::ostream* log_;
+  std::unique_ptr<ag::Adam> opt_;
+  data::BprSampler sampler_;
+  eval::Evaluator evaluator_;
+  EarlyStopping stopper_;
+  std::vector<Tensor> best_params_;
+  eval::Metrics best_valid_, best_test_;
+  int64_t start_epoch_ = 0;
+  std::string fingerprint_;
+};
+
+}  // namespace lethe::models
