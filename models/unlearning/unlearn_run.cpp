@@ -1,0 +1,178 @@
+// Unlearned run directories: writing, loading against a request's data, request chains (unlearn_run.h).
+#include "models/unlearning/unlearn_run.h"
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "models/evaluation/evaluator.h"
+#include "models/training/checkpoint.h"
+#include "models/unlearning/audit.h"
+
+namespace fs = std::filesystem;
+
+namespace lethe::unlearn {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LETHE_CHECK(in.good(), path << ": cannot open");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// FNV-1a 64 over the feature tables' names and values. data_fingerprint covers names and shapes only, and a
+// modality request changes values, so unlearned runs also record this hash.
+std::string features_hash(const models::TrainData& d) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t k = 0; k < n; ++k) {
+      h ^= b[k];
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& [name, t] : d.features) {
+    mix(name.data(), name.size());
+    const std::vector<float> v = t.to(Device::cpu()).astype(DType::F32).to_vector<float>();
+    mix(v.data(), v.size() * sizeof(float));
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+std::vector<std::string> run_request_files(const std::string& run_dir) {
+  const models::RunInfo info = models::read_run_info(run_dir);
+  std::vector<std::string> out;
+  if (!info.summary.contains("unlearning")) return out;
+  for (const auto& r : info.summary["unlearning"].value("request_copies", json::array())) {
+    const std::string p = (fs::path(run_dir) / r.get<std::string>()).string();
+    LETHE_CHECK(fs::exists(p), run_dir << "/run.json: request copy " << r.get<std::string>() << " is missing");
+    out.push_back(fs::absolute(p).lexically_normal().string());
+  }
+  return out;
+}
+
+ModelRun load_model_run(const std::string& dir, const models::TrainData& data, const std::string& what,
+                        std::optional<Device> dev) {
+  ModelRun r;
+  r.dir = dir;
+  r.info = models::read_run_info(dir);
+  const std::string fp = models::data_fingerprint(data);
+  if (r.info.fingerprint != fp) {
+    const bool unl = r.info.summary.contains("unlearning");
+    LETHE_CHECK(false, what << " run " << dir << " does not match: it was "
+                            << (unl ? "unlearned for a request whose retain set has" : "trained on data with")
+                            << " fingerprint " << r.info.fingerprint << ", expected " << fp
+                            << " (the data set and the request(s) given here)");
+  }
+  if (r.info.summary.contains("unlearning")) {
+    const std::string want = r.info.summary["unlearning"].value("features_hash", "");
+    LETHE_CHECK(want == features_hash(data),
+                what << " run " << dir << " does not match: it was unlearned with other item features (features hash "
+                     << want << ", expected " << features_hash(data) << "; a different modality request?)");
+  }
+  r.model = models::create_model(r.info.model, r.info.config, data, r.info.seed, dev.value_or(Device::cpu()));
+  models::LoadOptions lo;
+  lo.expected_fingerprint = fp;
+  models::load_checkpoint(dir + "/model.safetensors", *r.model, nullptr, lo);
+  if (r.info.summary.contains("unlearning")) {
+    r.unlearning = r.info.summary["unlearning"];
+    r.time_s = r.unlearning.value("time_s", -1.0);
+    r.epochs = r.unlearning.value("epochs", int64_t(-1));
+    r.stop_reason = r.unlearning.value("stop_reason", "");
+  } else {
+    r.time_s = r.info.summary.value("train_seconds", 0.0) + r.info.summary.value("eval_seconds", 0.0);
+    r.epochs = r.info.summary.value("epochs_run", int64_t(-1));
+    r.stop_reason = r.info.summary.value("stop_reason", "");
+  }
+  return r;
+}
+
+void write_unlearned_run(const std::string& dir, const models::RunInfo& original, const std::string& original_dir,
+                         const std::vector<std::string>& request_files, const RequestView& view, models::Model& model,
+                         const UnlearnResult& result, const UnlearnOptions& opt) {
+  fs::create_directories(dir + "/requests");
+  json copies = json::array(), sources = json::array();
+  for (size_t k = 0; k < request_files.size(); ++k) {
+    char prefix[32];
+    std::snprintf(prefix, sizeof prefix, "%02zu-", k + 1);
+    // A copy taken from an earlier unlearned run is already named "NN-<name>": keep <name> only.
+    std::string base = fs::path(request_files[k]).filename().string();
+    if (fs::path(request_files[k]).parent_path().filename() == "requests" && base.size() > 3 && std::isdigit(base[0]) &&
+        std::isdigit(base[1]) && base[2] == '-')
+      base = base.substr(3);
+    const std::string rel = "requests/" + std::string(prefix) + base;
+    models::write_file_atomic(dir + "/" + rel, read_text(request_files[k]));
+    copies.push_back(rel);
+    sources.push_back(request_files[k]);
+  }
+  models::RunInfo info = original;
+  info.fingerprint = models::data_fingerprint(view.retain);
+  json u;
+  u["method"] = result.method;
+  u["original_run"] = fs::absolute(original_dir).lexically_normal().string();
+  u["request_copies"] = copies;
+  u["request_sources"] = sources;
+  u["request_kind"] = data::request_kind_name(view.kind);
+  u["forget_rows"] = view.forget.size();
+  u["step_forget_rows"] = view.step_forget.size();
+  u["retain_rows"] = view.retain.train.size();
+  u["features_hash"] = features_hash(view.retain);
+  u["time_s"] = result.seconds;
+  u["epochs"] = result.epochs_run;
+  u["steps"] = result.steps;
+  u["stop_reason"] = result.stop_reason;
+  u["options"] = {{"alpha", opt.alpha},       {"beta", opt.beta},         {"lr", opt.lr},
+                  {"batch_size", opt.batch_size}, {"epochs", opt.epochs}, {"until_forgotten", opt.until_forgotten},
+                  {"max_epochs", opt.max_epochs}, {"seed", opt.seed}};
+  u["extra"] = result.extra;
+  info.summary = json::object();
+  info.summary["unlearning"] = u;
+  models::write_run(dir, info, model, view.retain, result.epochs_run - 1);
+
+  std::ostringstream logs;
+  for (const EpochLog& e : result.epochs) {
+    json j = {{"epoch", e.epoch}, {"loss", e.loss}, {"seconds", e.seconds}};
+    if (e.forget_recall >= 0) j["forget_recall@20"] = e.forget_recall;
+    if (e.test_recall >= 0) j["same_users_test_recall@20"] = e.test_recall;
+    if (e.reference >= 0) j["until_forgotten_reference"] = e.reference;
+    logs << j.dump() << "\n";
+  }
+  models::write_file_atomic(dir + "/unlearn_log.jsonl", logs.str());
+
+  // Test metrics after the request (the retained data's test split, retained train items masked).
+  if (!view.current.test.empty()) {
+    Tensor ue, ie;
+    {
+      ag::NoGrad ng;
+      models::Forward f = model.forward(false);
+      ue = f.users.value();
+      ie = f.items.value();
+    }
+    const eval::Evaluator ev(data::UserItems::build(view.retain.train, view.retain.n_users), view.retain.n_items,
+                             view.retain.item_dropped, model.device());
+    const eval::EvalResult t = ev.evaluate(ue, ie, view.current.test);
+    json extra = {{"model", info.model}, {"method", result.method}, {"users", t.users}};
+    models::write_metrics(dir, "test", t.metrics, eval::default_topks(), extra);
+  }
+}
+
+AuditModel audit_model_of(const std::string& name, ModelRun& run) {
+  AuditModel a = audit_model(name, *run.model);
+  a.time_s = run.time_s;
+  a.epochs = run.epochs;
+  a.stop_reason = run.stop_reason;
+  return a;
+}
+
+}  // namespace lethe::unlearn

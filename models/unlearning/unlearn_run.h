@@ -1,0 +1,51 @@
+// Run directories of unlearned models. An unlearned run is an ordinary run directory (run_dir.h: config.yaml,
+// run.json, model.safetensors, embeddings.safetensors, metrics.json/.md) whose training data is the retain
+// set D_r, plus
+//   requests/NN-<name>     copies of every request applied since the original training run, in order
+//   unlearn_log.jsonl      one JSON line per unlearning epoch
+// and run.json's summary.unlearning: method, options, stop rule, time, epochs, the original run, the requests.
+// run.json's fingerprint is data_fingerprint(D_r), so a checkpoint is only ever loaded against the request
+// it was made for. A run that already embodies requests can be unlearned further (sequential requests).
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/training/run_dir.h"
+#include "models/unlearning/audit.h"
+#include "models/unlearning/unlearning.h"
+
+namespace lethe::unlearn {
+
+// Absolute paths of the request files a run embodies (empty for a run written by `lethe train`).
+std::vector<std::string> run_request_files(const std::string& run_dir);
+
+struct ModelRun {
+  std::string dir;
+  models::RunInfo info;
+  std::unique_ptr<models::Model> model;
+  nlohmann::json unlearning;  // summary.unlearning, or null for a trained run
+  double time_s = -1.0;       // the method's wall time (trained runs: training + evaluation time)
+  int64_t epochs = -1;
+  std::string stop_reason;
+};
+
+// Loads a run's model for the training data `data` (D for an original run, D_r for an unlearned one). Fails
+// with a message naming the run when run.json's fingerprint is not the data's (a run made for another data
+// set or another request) or the checkpoint does not fit the model.
+ModelRun load_model_run(const std::string& dir, const models::TrainData& data, const std::string& what,
+                        std::optional<Device> dev = std::nullopt);
+
+// Writes an unlearned run directory (every file atomically). `request_files`: all requests since the
+// original training run, in order (copied into DIR/requests/); `original_dir`: that original run.
+void write_unlearned_run(const std::string& dir, const models::RunInfo& original, const std::string& original_dir,
+                         const std::vector<std::string>& request_files, const RequestView& view, models::Model& model,
+                         const UnlearnResult& result, const UnlearnOptions& opt);
+
+// The model of an unlearned run as the audit sees it (embeddings, parameters, time, epochs).
+AuditModel audit_model_of(const std::string& name, ModelRun& run);
+
+}  // namespace lethe::unlearn

@@ -1,0 +1,127 @@
+// Shared fixture of the unlearning tests: the tiny generated data set written to a temporary directory, an
+// original LightGCN run trained on it (once per test binary), and helpers to write requests and run jobs.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "datasets/mmrec_io.h"
+#include "datasets/requests.h"
+#include "datasets/synthetic.h"
+#include "models/model.h"
+#include "models/training/checkpoint.h"
+#include "models/training/run_dir.h"
+#include "models/training/trainer.h"
+#include "models/unlearning/pipeline.h"
+
+namespace lethe::unlearn::testing {
+
+namespace fs = std::filesystem;
+
+inline std::string temp_root() {
+  static const std::string root = [] {
+    const fs::path p = fs::temp_directory_path() / ("lethe_unlearning_test_" + std::to_string(::getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p.string();
+  }();
+  return root;
+}
+
+// Removes the temporary root when the test program ends.
+class TempCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(temp_root(), ec);
+  }
+};
+inline ::testing::Environment* const kTempCleanup = ::testing::AddGlobalTestEnvironment(new TempCleanup);
+
+// A fresh, not yet existing directory under the temporary root.
+inline std::string fresh_dir(const std::string& name) {
+  static int counter = 0;
+  return temp_root() + "/" + name + "-" + std::to_string(++counter);
+}
+
+constexpr uint64_t kSeed = 7;
+
+// Trains `model_name` on the data in data_dir with the default config (seed kSeed) and writes a run.
+inline void train_run(const std::string& data_dir, const std::string& model_name, const std::string& out,
+                      int64_t max_epochs = 0) {
+  const data::Dataset ds = data::load_mmrec(data_dir);
+  models::Config cfg = models::default_config(model_name);
+  cfg.set("seed", std::to_string(kSeed));
+  const models::TrainData td = models::make_train_data(ds);
+  models::TrainOptions to = models::TrainOptions::from_config(cfg);
+  to.quiet = true;
+  to.progress = false;
+  to.max_epochs = max_epochs;
+  auto model = models::create_model(model_name, cfg, td, to.seed, Device::cpu());
+  models::Trainer tr(*model, td, ds.valid, ds.test, to);
+  const models::TrainResult r = tr.train();
+  models::RunInfo info;
+  info.model = model_name;
+  info.data_dir = fs::absolute(data_dir).string();
+  info.fingerprint = models::data_fingerprint(td);
+  info.seed = to.seed;
+  info.config = cfg;
+  info.summary = {{"epochs_run", r.epochs_run}, {"stop_reason", r.stop_reason}, {"train_seconds", r.train_seconds},
+                  {"eval_seconds", r.eval_seconds}};
+  models::write_run(out, info, *model, td, r.best_epoch);
+}
+
+// The tiny data set and original LightGCN runs on it, each built once per test program and only when a
+// test asks for it (ctest runs every test in its own process): `run_dir` is trained to early stopping (the
+// audit needs a model that memorised its data), `quick_run_dir` for 15 epochs (enough for the pipeline tests).
+struct TinyWorld {
+  std::string data_dir;
+  data::Dataset ds;
+  std::string run_dir_full() const;
+  std::string quick_run_dir() const;
+};
+inline const TinyWorld& tiny_world() {
+  static const TinyWorld w = [] {
+    TinyWorld t;
+    t.data_dir = temp_root() + "/tiny-data";
+    data::write_mmrec(data::generate_synthetic(data::synth_preset("tiny"), kSeed), t.data_dir);
+    t.ds = data::load_mmrec(t.data_dir);
+    return t;
+  }();
+  return w;
+}
+inline std::string TinyWorld::run_dir_full() const {
+  static const std::string dir = [this] {
+    const std::string d = temp_root() + "/tiny-lightgcn";
+    train_run(data_dir, "lightgcn", d);
+    return d;
+  }();
+  return dir;
+}
+inline std::string TinyWorld::quick_run_dir() const {
+  static const std::string dir = [this] {
+    const std::string d = temp_root() + "/tiny-lightgcn-quick";
+    train_run(data_dir, "lightgcn", d, 15);
+    return d;
+  }();
+  return dir;
+}
+
+inline std::string write_generated_request(const data::Dataset& ds, data::RequestKind kind, double fraction,
+                                           const std::string& name, bool drop = false, const std::string& modality = "") {
+  data::RequestSpec spec;
+  spec.kind = kind;
+  spec.fraction = fraction;
+  spec.seed = kSeed;
+  spec.drop = drop;
+  spec.modality = modality;
+  const std::string path = temp_root() + "/" + name + ".tsv";
+  data::write_request(data::generate_request(ds, spec), path);
+  return path;
+}
+
+}  // namespace lethe::unlearn::testing
