@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "engine/device.h"
 
@@ -81,8 +82,23 @@ DType model_dtype(const Config& c) {
   return DType::F32;
 }
 
-const Tensor& raw_feature(const TrainData& data, const std::string& modality) {
+// The two-modality models (VBPR, FREEDOM, MGCN) have an "image" slot and a "text" slot. A data set without a
+// "text" table but with exactly one other non-image modality (TikTok: image + audio) fills the text slot
+// with it, as MMRec's models use whatever second modality a data set carries; the parameter keeps the name
+// text_embedding.
+static std::map<std::string, Tensor>::const_iterator find_modality(const TrainData& data,
+                                                                   const std::string& modality) {
   auto it = data.features.find(modality);
+  if (it != data.features.end() || modality != "text") return it;
+  auto other = data.features.end();
+  int n_other = 0;
+  for (auto i = data.features.begin(); i != data.features.end(); ++i)
+    if (i->first != "image") other = i, ++n_other;
+  return n_other == 1 ? other : data.features.end();
+}
+
+const Tensor& raw_feature(const TrainData& data, const std::string& modality) {
+  auto it = find_modality(data, modality);
   LETHE_CHECK(it != data.features.end(), "model data: feature table '" << modality << "' is missing");
   const Tensor& t = it->second;
   LETHE_CHECK(t.ndim() == 2 && t.rows() == data.n_items,
