@@ -12,20 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "run_command.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-int run_cmd(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int run_cmd(const std::string& cmd, std::string& out) { return lethe::testing::run_command(cmd, out); }
 
 class CliBench : public ::testing::Test {
  protected:
