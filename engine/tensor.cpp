@@ -99,8 +99,10 @@ void* host_alloc(size_t bytes) {
     }
   }
   if (size >= kHugePage) {
-    void* p = std::aligned_alloc(kHugePage, size);
-    if (p) madvise(p, size, MADV_HUGEPAGE);  // advisory: failure only costs speed
+    // aligned_alloc needs a size that is a multiple of the alignment; the size class stays the cache key.
+    const size_t whole = (size + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, whole);
+    if (p) madvise(p, whole, MADV_HUGEPAGE);  // advisory: failure only costs speed
     return p;
   }
   return std::aligned_alloc(64, size);
