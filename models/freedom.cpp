@@ -23,10 +23,8 @@ class Freedom final : public Model {
     const int64_t dim = config_positive_int(c, "embedding_size", 64);
     const int64_t feat_dim = config_positive_int(c, "feat_embed_dim", 64);
     knn_k_ = config_positive_int(c, "knn_k", 10);
-    n_mm_layers_ = c.get_int("n_mm_layers", 1);
-    n_ui_layers_ = c.get_int("n_ui_layers", 2);
-    LETHE_CHECK(n_mm_layers_ >= 0, "config: key 'n_mm_layers' must be >= 0, got " << n_mm_layers_);
-    LETHE_CHECK(n_ui_layers_ >= 0, "config: key 'n_ui_layers' must be >= 0, got " << n_ui_layers_);
+    n_mm_layers_ = config_nonneg_int(c, "n_mm_layers", 1);
+    n_ui_layers_ = config_nonneg_int(c, "n_ui_layers", 2);
     mm_image_weight_ = config_in_range(c, "mm_image_weight", 0.1, 0.0, 1.0);
     dropout_ = config_in_range(c, "dropout", 0.8, 0.0, 0.999999);
     reg_weight_ = config_in_range(c, "reg_weight", 1e-3, 0.0, 1e9);

@@ -166,6 +166,12 @@ int64_t config_positive_int(const Config& c, const std::string& key, int64_t def
   return v;
 }
 
+int64_t config_nonneg_int(const Config& c, const std::string& key, int64_t def) {
+  const int64_t v = c.get_int(key, def);
+  LETHE_CHECK(v >= 0, "config: key '" << key << "' must be >= 0, got " << v);
+  return v;
+}
+
 double config_in_range(const Config& c, const std::string& key, double def, double lo, double hi) {
   const double v = c.get_double(key, def);
   LETHE_CHECK(v >= lo && v <= hi, "config: key '" << key << "' must be in [" << lo << ", " << hi << "], got " << v);

@@ -65,6 +65,8 @@ uint64_t item_graph_key(const std::vector<const Tensor*>& features, const std::v
                         uint64_t salt);
 // Reads a positive integer / a number in [lo, hi] from the config, naming the key in errors.
 int64_t config_positive_int(const Config& c, const std::string& key, int64_t def);
+// Same for keys that may be 0 (layer counts).
+int64_t config_nonneg_int(const Config& c, const std::string& key, int64_t def);
 double config_in_range(const Config& c, const std::string& key, double def, double lo, double hi);
 
 }  // namespace lethe::models

@@ -25,10 +25,8 @@ class Mgcn final : public Model {
     check_train_data(d, "mgcn");
     const int64_t dim = config_positive_int(c, "embedding_size", 64);
     knn_k_ = config_positive_int(c, "knn_k", 10);
-    n_layers_ = c.get_int("n_layers", 1);
-    n_ui_layers_ = c.get_int("n_ui_layers", 2);
-    LETHE_CHECK(n_layers_ >= 0, "config: key 'n_layers' must be >= 0, got " << n_layers_);
-    LETHE_CHECK(n_ui_layers_ >= 0, "config: key 'n_ui_layers' must be >= 0, got " << n_ui_layers_);
+    n_layers_ = config_nonneg_int(c, "n_layers", 1);
+    n_ui_layers_ = config_nonneg_int(c, "n_ui_layers", 2);
     reg_weight_ = config_in_range(c, "reg_weight", 1e-4, 0.0, 1e9);
     cl_weight_ = config_in_range(c, "cl_loss", 0.01, 0.0, 1e9);
     batch_size_ = config_positive_int(c, "train_batch_size", 2048);
