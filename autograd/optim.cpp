@@ -44,11 +44,32 @@ Adam::Adam(std::vector<Var> params, double lr, double beta1, double beta2, doubl
   }
 }
 
+void Adam::set_row_lr_factor(const Var& param, const Tensor& rows, double factor) {
+  LETHE_CHECK(factor > 0 && std::isfinite(factor), "Adam: row learning-rate factor must be > 0, got " << factor);
+  LETHE_CHECK(rows.dtype() == DType::I32 && rows.shape().size() == 1, "Adam: row ids must be an I32 vector");
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i].node() != param.node()) continue;
+    LETHE_CHECK(params_[i].value().shape().size() == 2, "Adam: row learning rates need a 2-d parameter");
+    row_lr_.push_back({i, rows.to(params_[i].device()), factor});
+    return;
+  }
+  LETHE_CHECK(false, "Adam: set_row_lr_factor on a parameter this optimizer does not hold");
+}
+
 void Adam::step() {
   ++t_;
+  // Rows with their own factor: remember them, take the ordinary step, then scale their change:
+  // p_row = before + factor * (after - before), i.e. after += (factor - 1) * (after - before).
+  std::vector<Tensor> before(row_lr_.size());
+  for (size_t k = 0; k < row_lr_.size(); ++k) before[k] = ops::gather_rows(params_[row_lr_[k].param].value(), row_lr_[k].rows);
   for (size_t i = 0; i < params_.size(); ++i) {
     Var& p = params_[i];
     ops::adam_step(p.mutable_value(), grad_or_zeros(p), m_[i], v_[i], lr_, b1_, b2_, eps_, wd_, t_);
+  }
+  for (size_t k = 0; k < row_lr_.size(); ++k) {
+    Tensor& value = params_[row_lr_[k].param].mutable_value();
+    const Tensor change = ops::sub(ops::gather_rows(value, row_lr_[k].rows), before[k]);
+    ops::scatter_add_rows(value, row_lr_[k].rows, ops::scale(change, row_lr_[k].factor - 1.0));
   }
 }
 

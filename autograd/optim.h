@@ -34,6 +34,11 @@ class Adam : public Optimizer {
        double eps = 1e-8, double weight_decay = 0.0);
   void step() override;
   int64_t steps() const { return t_; }
+  // Rows `rows` (I32 ids) of parameter `param` (one of params()) take `factor` times the learning rate; the
+  // rest of the parameter keeps lr. Adam's update of an entry is lr times a function of that entry's own
+  // moments, so this equals a second Adam with lr * factor over those rows (tested). Used by unlearning for
+  // rows that only the forget set trains (docs/unlearning.md).
+  void set_row_lr_factor(const Var& param, const Tensor& rows, double factor);
   // State, for checkpoints: first and second moments per parameter (same order as params()).
   std::vector<Tensor>& m() { return m_; }
   std::vector<Tensor>& v() { return v_; }
@@ -43,6 +48,12 @@ class Adam : public Optimizer {
   double b1_, b2_, eps_, wd_;
   int64_t t_ = 0;
   std::vector<Tensor> m_, v_;
+  struct RowLr {
+    size_t param;
+    Tensor rows;
+    double factor;
+  };
+  std::vector<RowLr> row_lr_;
 };
 
 class Sgd : public Optimizer {

@@ -109,6 +109,35 @@ TEST(Optim, LearningRateSchedule) {
   EXPECT_DOUBLE_EQ(opt.lr(), 1e-3);
 }
 
+TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
+  // A 4 x 2 table; rows 1 and 3 take 5x the learning rate. Reference: two Adams over copies of the table,
+  // one at lr and one at 5 lr, fed the same gradients; rows 1, 3 must follow the second, rows 0, 2 the first.
+  const double lr = 0.01, wd = 0.05;
+  const std::vector<double> t0{0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.1, -0.3};
+  auto table = [&] { return ag::param(Tensor::from_vector(t0, {4, 2}), "t"); };
+  Var p = table(), slow = table(), fast = table();
+  ag::Adam opt({p}, lr, 0.9, 0.999, 1e-8, wd), opt_slow({slow}, lr, 0.9, 0.999, 1e-8, wd),
+      opt_fast({fast}, 5 * lr, 0.9, 0.999, 1e-8, wd);
+  opt.set_row_lr_factor(p, Tensor::from_vector(std::vector<int32_t>{1, 3}, {2}), 5.0);
+  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2}, {}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
+  for (const auto& c : coef) {
+    for (ag::Adam* o : {&opt, &opt_slow, &opt_fast}) {
+      o->zero_grad();
+      Var q = o->params()[0];
+      if (!c.empty()) ag::backward(ag::scale(ag::sum(ag::mul(ag::constant(Tensor::from_vector(c, {4, 2})), ag::square(q))), 0.5));
+      o->step();
+    }
+  }
+  const std::vector<double> got = host(p.value()), s = host(slow.value()), f = host(fast.value());
+  for (size_t k = 0; k < got.size(); ++k) {
+    const bool row_fast = (k / 2) % 2 == 1;
+    EXPECT_NEAR(got[k], row_fast ? f[k] : s[k], 1e-12) << "entry " << k;
+  }
+  EXPECT_GT(std::abs(f[2] - s[2]), 1e-3);  // the two references really differ
+  EXPECT_THROW(opt.set_row_lr_factor(p, Tensor::from_vector(std::vector<int32_t>{0}, {1}), 0.0), Error);
+  EXPECT_THROW(opt.set_row_lr_factor(slow, Tensor::from_vector(std::vector<int32_t>{0}, {1}), 2.0), Error);
+}
+
 TEST(Optim, SgdStep) {
   Var p = ag::param(vec({1.0, 2.0, 3.0})), unused = ag::param(vec({4.0}));
   ag::Sgd opt({p, unused}, 0.1);
