@@ -17,9 +17,9 @@ struct UnlearnArgs {
   std::string run, method = "mmrecun", out, data, device = "cpu", request_list;
   std::vector<std::string> requests;
   int64_t epochs = 0, max_epochs = 300, batch_size = 2048;
-  double alpha = 1.0, beta = 1.0, lr = 1e-3;
+  double alpha = 1.0, beta = 1.0, lr = 1e-3, own_rows_lr_factor = lethe::unlearn::UnlearnOptions{}.own_rows_lr_factor;
   int64_t seed = -1;
-  bool until_forgotten = false, quiet = false, no_step_audit = false;
+  bool until_forgotten = false, quiet = false, no_step_audit = false, no_landing = false;
   bool profile = false;
 };
 
@@ -38,9 +38,11 @@ int run_unlearn(const UnlearnArgs& a) {
   o.epochs = a.epochs;
   o.until_forgotten = a.until_forgotten;
   o.max_epochs = a.max_epochs;
+  o.landing = !a.no_landing;
   o.alpha = a.alpha;
   o.beta = a.beta;
   o.lr = a.lr;
+  o.own_rows_lr_factor = a.own_rows_lr_factor;
   o.batch_size = a.batch_size;
   o.quiet = a.quiet;
   o.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : 999;
@@ -73,9 +75,14 @@ lethe::app::Register reg("unlearn", "Make a trained run forget an unlearning req
                            ep->excludes(uf);
                            sub.add_option("--max-epochs", a->max_epochs, "cap on epochs for --until-forgotten")
                                ->default_val(300);
+                           sub.add_flag("--no-landing", a->no_landing,
+                                        "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
                            sub.add_option("--alpha", a->alpha, "weight of the reverse (forget) term")->default_val(1.0);
                            sub.add_option("--beta", a->beta, "weight of the forward (retain) term")->default_val(1.0);
                            sub.add_option("--lr", a->lr, "learning rate of the fresh Adam")->default_val(1e-3);
+                           sub.add_option("--own-rows-lr-factor", a->own_rows_lr_factor,
+                                          "mmrecun: lr factor for the rows of users left with no data (docs/unlearning.md)")
+                               ->default_val(a->own_rows_lr_factor);
                            sub.add_option("--batch-size", a->batch_size, "forget and retain batch size")
                                ->default_val(2048);
                            sub.add_option("--seed", a->seed, "sampling seed (default 999)");

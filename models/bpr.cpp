@@ -23,6 +23,7 @@ class Bpr final : public Model {
     set_data(d);
   }
   std::string name() const override { return "bpr"; }
+  std::string user_table() const override { return "u_embedding"; }
   std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "bpr");

@@ -45,6 +45,7 @@ class Freedom final : public Model {
     set_data(d);
   }
   std::string name() const override { return "freedom"; }
+  std::string user_table() const override { return "user_embedding.weight"; }
   std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
 
   void set_data(const TrainData& d) override {

@@ -27,6 +27,7 @@ class LightGcn final : public Model {
     set_data(d);
   }
   std::string name() const override { return "lightgcn"; }
+  std::string user_table() const override { return "user_embedding.weight"; }
   std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "lightgcn");

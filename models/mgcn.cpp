@@ -56,6 +56,7 @@ class Mgcn final : public Model {
     set_data(d);
   }
   std::string name() const override { return "mgcn"; }
+  std::string user_table() const override { return "user_embedding.weight"; }
   std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
 
   void set_data(const TrainData& d) override {

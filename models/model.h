@@ -45,6 +45,10 @@ class Model {
   virtual std::string name() const = 0;
   // Trainable parameters in a fixed order; names are checkpoint keys.
   virtual std::vector<std::pair<std::string, ag::Var>> parameters() = 0;
+  // The name of the parameter holding one free row per user (the user ID embedding). A user's row gets
+  // gradient only through that user's own interactions (its loss terms and its graph edges), so unlearning
+  // can single out the rows of users who have none left.
+  virtual std::string user_table() const = 0;
   // (Re)builds every structure derived from the training data / features.
   virtual void set_data(const TrainData& data) = 0;
   // Called before each training epoch (FREEDOM resamples its pruned graph here).

@@ -29,6 +29,7 @@ class Vbpr final : public Model {
     params_.add_linear("item_linear", lin_);
   }
   std::string name() const override { return "vbpr"; }
+  std::string user_table() const override { return "u_embedding"; }
   std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "vbpr");

@@ -56,6 +56,47 @@ std::pair<ag::Var, ag::Var> batch_scores(const models::Forward& f, const models:
   return {ag::rowdot(u, ag::gather_rows(f.items, b.pos)), ag::rowdot(u, ag::gather_rows(f.items, b.neg))};
 }
 
+// Users of the last step's forget set who keep no training row in D_r: after the rebuild only the reverse
+// term reaches their user-table rows.
+std::vector<int32_t> users_without_retained_data(const RequestView& view) {
+  const data::UserItems kept = data::UserItems::build(view.retain.train, view.retain.n_users);
+  std::vector<int32_t> out;
+  for (int32_t u : distinct_users(view.step_forget))
+    if (kept.degree(u) == 0) out.push_back(u);
+  return out;
+}
+
+// The landing of until-forgotten (docs/unlearning.md): the epoch that crossed the reference started above
+// it (theta0) and ended below it (theta1). Bisection on the segment theta0 + t (theta1 - theta0) for the
+// smallest t (to 1/64) whose forget recall is still at or below the reference, so the method stops at the
+// never-seen level rather than up to one epoch past it. Leaves the parameters at that t, `at` its check.
+template <typename Check>
+double land_on_reference(std::vector<ag::Var> params, const std::vector<Tensor>& theta0, Check check, ForgetCheck& at) {
+  std::vector<Tensor> delta;
+  for (size_t k = 0; k < params.size(); ++k) delta.push_back(ops::sub(params[k].value(), theta0[k]));
+  auto set_to = [&](double t) {
+    for (size_t k = 0; k < params.size(); ++k) {
+      Tensor& v = params[k].mutable_value();
+      v.copy_from(theta0[k]);
+      ops::axpy(t, delta[k], v);
+    }
+  };
+  double lo = 0.0, hi = 1.0;
+  for (int it = 0; it < 6; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    set_to(mid);
+    const ForgetCheck c = check();
+    if (c.forget_recall <= c.reference) {
+      hi = mid;
+      at = c;
+    } else {
+      lo = mid;
+    }
+  }
+  set_to(hi);
+  return hi;
+}
+
 std::vector<ag::Var> param_vars(models::Model& m) {
   std::vector<ag::Var> v;
   for (auto& [name, p] : m.parameters()) v.push_back(p);
@@ -183,7 +224,7 @@ ForgetCheck forget_check(models::Model& model, const RequestView& view, const da
     c.test_recall = eval::metric(tr.metrics, "Recall@20");
     c.test_users = tr.users;
   }
-  // Reference: test recall for users who keep data, the uninformed level 20 / n_items for those who do not.
+  // Reference: test recall for users who keep data, the uninformed level (below) for those who do not.
   double with_sum = 0.0;
   int64_t with_n = 0;
   if (!with_data.empty()) {
@@ -192,38 +233,36 @@ ForgetCheck forget_check(models::Model& model, const RequestView& view, const da
     with_n = wr.users;
   }
   c.users_without_data = static_cast<int64_t>(users.size() - with_data.size());
+  double uninformed_sum = 0.0;
   // Uninformed level for users left without data: the expected recall of their forget targets when the
   // user vector carries no information, i.e. is a random direction (what gold has: an untrained initial
-  // embedding), ranked against this model's item embeddings. 64 fixed random directions.
-  double uninformed_sum = 0.0;
+  // embedding), ranked against this model's item embeddings. Recall is linear in the hits, so the mean over
+  // directions is sum over targets of (directions with the item in their top 20) / (directions * |targets|).
+  // 1024 fixed directions: with 64 the estimate moved by ~5% between runs at Baby scale.
   if (c.users_without_data > 0) {
-    constexpr int64_t kDirs = 64, kTop = 20;
+    constexpr int64_t kDirs = 1024, kTop = 20;
     const Tensor items = ie.to(Device::cpu()).astype(DType::F32);
     const int64_t n_items = items.rows(), d = items.cols();
     Rng rng(0x5eed);
     std::vector<float> dirs(static_cast<size_t>(kDirs * d));
     for (auto& x : dirs) x = static_cast<float>(rng.normal());
     const std::vector<float> sc = ops::matmul(Tensor::from_vector(dirs, {kDirs, d}), items, false, true).to_vector<float>();
-    std::vector<std::vector<uint8_t>> in_top(kDirs, std::vector<uint8_t>(static_cast<size_t>(n_items), 0));
+    std::vector<int64_t> in_top(static_cast<size_t>(n_items), 0);  // directions ranking the item in their top 20
     std::vector<int32_t> order(static_cast<size_t>(n_items));
+    const int64_t k = std::min(kTop, n_items);
     for (int64_t r = 0; r < kDirs; ++r) {
       const float* row = sc.data() + r * n_items;
       std::iota(order.begin(), order.end(), 0);
-      const int64_t k = std::min(kTop, n_items);
       std::partial_sort(order.begin(), order.begin() + k, order.end(),
                         [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
-      for (int64_t j = 0; j < k; ++j) in_top[r][static_cast<size_t>(order[j])] = 1;
+      for (int64_t j = 0; j < k; ++j) ++in_top[static_cast<size_t>(order[j])];
     }
     const data::UserItems targets = data::UserItems::build(forget, view.retain.n_users);
     for (int32_t u : users) {
       if (mask.degree(u) > 0) continue;
-      double rec = 0.0;
-      for (int64_t r = 0; r < kDirs; ++r) {
-        int64_t hits = 0;
-        for (int32_t p = targets.indptr[u]; p < targets.indptr[u + 1]; ++p) hits += in_top[r][static_cast<size_t>(targets.items[p])];
-        rec += static_cast<double>(hits) / std::max(1, targets.degree(u));
-      }
-      uninformed_sum += rec / kDirs;
+      int64_t hits = 0;
+      for (int32_t p = targets.indptr[u]; p < targets.indptr[u + 1]; ++p) hits += in_top[static_cast<size_t>(targets.items[p])];
+      uninformed_sum += static_cast<double>(hits) / static_cast<double>(kDirs * std::max(1, targets.degree(u)));
     }
   }
   const double n = static_cast<double>(with_n + c.users_without_data);
@@ -284,6 +323,8 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
                                                                             << " request has none");
   LETHE_CHECK(opt.batch_size >= 1, "unlearning: batch size must be >= 1");
   LETHE_CHECK(opt.lr > 0, "unlearning: learning rate must be > 0");
+  LETHE_CHECK(opt.own_rows_lr_factor > 0 && std::isfinite(opt.own_rows_lr_factor),
+              "unlearning: the own-rows learning-rate factor must be > 0, got " << opt.own_rows_lr_factor);
   LETHE_CHECK(opt.alpha >= 0 && opt.beta >= 0 && opt.alpha + opt.beta > 0,
               "unlearning: alpha and beta must be >= 0 and not both 0");
 }
@@ -317,6 +358,16 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   data::BprSampler forget_s(view.step_forget, data::UserItems::build(seen, view.retain.n_users), pool, opt.batch_size);
 
   ag::Adam adam(param_vars(m), opt.lr);  // fresh state
+  if (opt.method == Method::MMRecUn && has_forget) {
+    const std::vector<int32_t> own = users_without_retained_data(view);
+    r.extra["own_rows"] = static_cast<int64_t>(own.size());
+    r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
+    if (!own.empty() && opt.own_rows_lr_factor != 1.0) {
+      const std::string table = m.user_table();
+      for (auto& [name, p] : m.parameters())
+        if (name == table) adam.set_row_lr_factor(p, Tensor::from_vector(own, Shape{static_cast<int64_t>(own.size())}, dev), opt.own_rows_lr_factor);
+    }
+  }
   Rng retain_rng = Rng(opt.seed).fork(77);
   retain_s.shuffle(retain_rng);
   int64_t retain_next = 0;
@@ -332,8 +383,14 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   const int64_t cap = opt.until_forgotten ? opt.max_epochs : opt.epochs;
   r.stop_reason = opt.until_forgotten ? "max-epochs" : "epochs";
   double untimed = 0.0;
+  const bool land = opt.until_forgotten && opt.landing;
+  std::vector<Tensor> epoch_start;  // parameter values before the epoch (for the landing)
   for (int64_t e = 0; e < cap; ++e) {
     Rng rng = Rng(opt.seed).fork(5000 + static_cast<uint64_t>(e));
+    if (land) {
+      epoch_start.clear();
+      for (const ag::Var& p : adam.params()) epoch_start.push_back(p.value().clone());
+    }
     m.pre_epoch(rng);
     int64_t nb;
     if (fwd_only) {
@@ -380,10 +437,16 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
       const ForgetCheck c = forget_check(m, view, view.step_forget);
       // Part of the method under until-forgotten; only a progress line otherwise (not timed).
       if (!opt.until_forgotten) untimed += since(tc);
-      el.forget_recall = c.forget_recall;
-      el.test_recall = c.test_recall;
-      el.reference = c.reference;
       stop = opt.until_forgotten && c.forget_recall <= c.reference;
+      ForgetCheck landed = c;
+      if (stop && land && c.forget_recall < c.reference) {
+        const double frac = land_on_reference(adam.params(), epoch_start, [&] { return forget_check(m, view, view.step_forget); }, landed);
+        r.extra["landing_fraction"] = frac;
+        r.extra["forget_recall_before_landing"] = c.forget_recall;
+      }
+      el.forget_recall = landed.forget_recall;
+      el.test_recall = landed.test_recall;
+      el.reference = landed.reference;
     }
     el.seconds = since(t0) - untimed;
     r.epochs.push_back(el);

@@ -61,10 +61,17 @@ struct UnlearnOptions {
   Method method = Method::MMRecUn;
   double alpha = 1.0, beta = 1.0;  // MMRecUn weights of L_rev and L_fwd
   double lr = 1e-3;                // fresh Adam
+  // MMRecUn: the learning-rate factor for the user-table rows of users left with no training data (user
+  // requests). Nothing but the reverse term trains those rows, and they must travel as far as the whole
+  // original training moved them, in the |D_f| / batch steps of an epoch (docs/unlearning.md, "own rows").
+  double own_rows_lr_factor = 30.0;
   int64_t batch_size = 2048;       // B_f and B_r
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
   int64_t max_epochs = 300;        // cap for until_forgotten
+  // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
+  // where the forget recall meets the reference (bisection; docs/unlearning.md "landing").
+  bool landing = true;
   uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
   bool quiet = false;
   std::ostream* log = nullptr;     // progress lines (default std::cout)
