@@ -358,8 +358,12 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   data::BprSampler forget_s(view.step_forget, data::UserItems::build(seen, view.retain.n_users), pool, opt.batch_size);
 
   ag::Adam adam(param_vars(m), opt.lr);  // fresh state
+  // Users of this step left with no training data (user requests): their rows take the own-rows step, and
+  // when the step has only such users the until-forgotten reference estimates gold's own level, so the
+  // landing applies (for users who keep data it is their held-out recall, which gold can lie far below).
+  const std::vector<int32_t> own = has_forget ? users_without_retained_data(view) : std::vector<int32_t>{};
+  const bool only_own = !own.empty() && own.size() == distinct_users(view.step_forget).size();
   if (opt.method == Method::MMRecUn && has_forget) {
-    const std::vector<int32_t> own = users_without_retained_data(view);
     r.extra["own_rows"] = static_cast<int64_t>(own.size());
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
     if (!own.empty() && opt.own_rows_lr_factor != 1.0) {
@@ -383,7 +387,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   const int64_t cap = opt.until_forgotten ? opt.max_epochs : opt.epochs;
   r.stop_reason = opt.until_forgotten ? "max-epochs" : "epochs";
   double untimed = 0.0;
-  const bool land = opt.until_forgotten && opt.landing;
+  const bool land = opt.until_forgotten && opt.landing && only_own;
   std::vector<Tensor> epoch_start;  // parameter values before the epoch (for the landing)
   for (int64_t e = 0; e < cap; ++e) {
     Rng rng = Rng(opt.seed).fork(5000 + static_cast<uint64_t>(e));

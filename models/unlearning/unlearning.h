@@ -69,8 +69,9 @@ struct UnlearnOptions {
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
   int64_t max_epochs = 300;        // cap for until_forgotten
-  // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
-  // where the forget recall meets the reference (bisection; docs/unlearning.md "landing").
+  // until_forgotten, when every user of the step is left without data (user requests): the epoch that crosses
+  // the reference is cut back to the point of its parameter segment where the forget recall meets the
+  // reference (bisection; docs/unlearning.md "landing").
   bool landing = true;
   uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
   bool quiet = false;

@@ -164,5 +164,22 @@ TEST(MMRecUnLanding, CutsTheCrossingEpochBackToTheReference) {
             << " (reference " << landed.reference << ")\n";
 }
 
+// Item requests keep their users' data: the reference is their held-out recall, not gold's level, so the
+// plain rule stops the run and nothing is cut back; no own rows either.
+TEST(MMRecUnLanding, NotForRequestsWhoseUsersKeepData) {
+  const TinyWorld& t = tiny_world();
+  const RequestView view =
+      apply_requests(t.ds, {data::read_request(write_generated_request(t.ds, data::RequestKind::Item, 0.05, "landing-item"))});
+  auto m = load_original(t.quick_run_dir());
+  UnlearnOptions o;
+  o.until_forgotten = true;
+  o.max_epochs = 50;
+  o.quiet = true;
+  const UnlearnResult r = run_method(m, "lightgcn", m->config(), view, o);
+  EXPECT_FALSE(r.extra.contains("landing_fraction"));
+  EXPECT_EQ(r.extra["own_rows"].get<int64_t>(), 0);
+  if (r.stop_reason == "until-forgotten") EXPECT_LE(r.epochs.back().forget_recall, r.epochs.back().reference);
+}
+
 }  // namespace
 }  // namespace lethe::unlearn::testing
