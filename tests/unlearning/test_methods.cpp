@@ -204,7 +204,7 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
   expect_refused(run(write_text("no-header.tsv", "3\n4\n"), out), "header", out);
   out = fresh_dir("err");
   expect_refused(run(temp_root() + "/does-not-exist.tsv", out), "does-not-exist", out);
-  // Options that do not fit: no stopping rule; --until-forgotten with a fixed epoch count.
+  // Options that do not fit: --until-forgotten with a fixed epoch count; an own-rows factor of 0.
   out = fresh_dir("err");
   {
     UnlearnJob job;
@@ -215,6 +215,17 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
     job.options.until_forgotten = true;
     std::ostringstream sink;
     expect_refused([&] { run_unlearn_job(job, sink); }, "either", out);
+  }
+  out = fresh_dir("err");
+  {
+    UnlearnJob job;
+    job.run_dir = w.quick_run_dir();
+    job.request_files = {good};
+    job.out_dir = out;
+    job.options.epochs = 1;
+    job.options.own_rows_lr_factor = 0.0;
+    std::ostringstream sink;
+    expect_refused([&] { run_unlearn_job(job, sink); }, "own-rows learning-rate factor", out);
   }
   // A run that is not a run directory.
   out = fresh_dir("err");
