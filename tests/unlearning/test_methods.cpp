@@ -205,28 +205,18 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
   out = fresh_dir("err");
   expect_refused(run(temp_root() + "/does-not-exist.tsv", out), "does-not-exist", out);
   // Options that do not fit: --until-forgotten with a fixed epoch count; an own-rows factor of 0.
-  out = fresh_dir("err");
-  {
+  auto refuse_options = [&](auto set, const std::string& reason) {
+    const std::string dir = fresh_dir("err");
     UnlearnJob job;
     job.run_dir = w.quick_run_dir();
     job.request_files = {good};
-    job.out_dir = out;
-    job.options.epochs = 3;
-    job.options.until_forgotten = true;
+    job.out_dir = dir;
+    set(job.options);
     std::ostringstream sink;
-    expect_refused([&] { run_unlearn_job(job, sink); }, "either", out);
-  }
-  out = fresh_dir("err");
-  {
-    UnlearnJob job;
-    job.run_dir = w.quick_run_dir();
-    job.request_files = {good};
-    job.out_dir = out;
-    job.options.epochs = 1;
-    job.options.own_rows_lr_factor = 0.0;
-    std::ostringstream sink;
-    expect_refused([&] { run_unlearn_job(job, sink); }, "own-rows learning-rate factor", out);
-  }
+    expect_refused([&] { run_unlearn_job(job, sink); }, reason, dir);
+  };
+  refuse_options([](UnlearnOptions& o) { o.epochs = 3, o.until_forgotten = true; }, "either");
+  refuse_options([](UnlearnOptions& o) { o.epochs = 1, o.own_rows_lr_factor = 0.0; }, "own-rows learning-rate factor");
   // A run that is not a run directory.
   out = fresh_dir("err");
   expect_refused([&] { unlearn(temp_root(), {good}, out, Method::MMRecUn, 1); }, "run.json", out);
