@@ -56,16 +56,6 @@ std::pair<ag::Var, ag::Var> batch_scores(const models::Forward& f, const models:
   return {ag::rowdot(u, ag::gather_rows(f.items, b.pos)), ag::rowdot(u, ag::gather_rows(f.items, b.neg))};
 }
 
-// Users of the last step's forget set who keep no training row in D_r: after the rebuild only the reverse
-// term reaches their user-table rows.
-std::vector<int32_t> users_without_retained_data(const RequestView& view) {
-  const data::UserItems kept = data::UserItems::build(view.retain.train, view.retain.n_users);
-  std::vector<int32_t> out;
-  for (int32_t u : distinct_users(view.step_forget))
-    if (kept.degree(u) == 0) out.push_back(u);
-  return out;
-}
-
 // The landing of until-forgotten (docs/unlearning.md): the epoch that crossed the reference started above
 // it (theta0) and ended below it (theta1). Bisection on the segment theta0 + t (theta1 - theta0) for the
 // smallest t (to 1/64) whose forget recall is still at or below the reference, so the method stops at the
@@ -192,22 +182,28 @@ const char* method_name(Method m) {
   return "?";
 }
 
-ForgetCheck forget_check(models::Model& model, const RequestView& view, const data::Interactions& forget) {
-  ForgetCheck c;
-  if (forget.empty()) return c;
-  const std::vector<int32_t> users = distinct_users(forget);
+ForgetChecker::ForgetChecker(const RequestView& view, const data::Interactions& forget, Device dev) {
+  if (forget.empty()) return;
+  users_ = distinct_users(forget);
   const data::UserItems mask = data::UserItems::build(view.retain.train, view.retain.n_users);
   std::vector<uint8_t> in_users(static_cast<size_t>(view.original.n_users), 0);
-  std::vector<int32_t> with_data;
-  for (int32_t u : users) {
+  for (int32_t u : users_) {
     in_users[static_cast<size_t>(u)] = 1;
-    if (mask.degree(u) > 0) with_data.push_back(u);
+    (mask.degree(u) > 0 ? with_data_ : without_data_).push_back(u);
   }
   data::Interactions test;
   for (size_t k = 0; k < view.original.test.size(); ++k)
     if (in_users[static_cast<size_t>(view.original.test.users[k])]) test.push(view.original.test.users[k], view.original.test.items[k]);
+  has_test_ = !test.empty();
+  targets_ = data::UserItems::build(forget, view.retain.n_users);
+  test_items_ = data::UserItems::build(test, view.retain.n_users);
   // Dropped items are not masked here: the audit asks whether the scores still single them out.
-  const eval::Evaluator ev(mask, view.retain.n_items, {}, model.device());
+  ev_ = std::make_unique<eval::Evaluator>(mask, view.retain.n_items, std::vector<uint8_t>{}, dev);
+}
+
+ForgetCheck ForgetChecker::check(models::Model& model) const {
+  ForgetCheck c;
+  if (!ev_) return c;
   Tensor ue, ie;
   {
     ag::NoGrad ng;
@@ -215,35 +211,34 @@ ForgetCheck forget_check(models::Model& model, const RequestView& view, const da
     ue = f.users.value();
     ie = f.items.value();
   }
-  const eval::EvalResult fr = ev.evaluate(ue, ie, data::UserItems::build(forget, view.retain.n_users), users);
+  const eval::EvalResult fr = ev_->evaluate(ue, ie, targets_, users_);
   c.forget_recall = eval::metric(fr.metrics, "Recall@20");
   c.forget_users = fr.users;
-  const data::UserItems test_items = data::UserItems::build(test, view.retain.n_users);
-  if (!test.empty()) {
-    const eval::EvalResult tr = ev.evaluate(ue, ie, test_items, users);
+  if (has_test_) {
+    const eval::EvalResult tr = ev_->evaluate(ue, ie, test_items_, users_);
     c.test_recall = eval::metric(tr.metrics, "Recall@20");
     c.test_users = tr.users;
   }
   // Reference: test recall for users who keep data, the uninformed level (below) for those who do not.
   double with_sum = 0.0;
   int64_t with_n = 0;
-  if (!with_data.empty()) {
-    const eval::EvalResult wr = ev.evaluate(ue, ie, test_items, with_data);
+  if (!with_data_.empty()) {
+    const eval::EvalResult wr = ev_->evaluate(ue, ie, test_items_, with_data_);
     with_sum = eval::metric(wr.metrics, "Recall@20") * static_cast<double>(wr.users);
     with_n = wr.users;
   }
-  c.users_without_data = static_cast<int64_t>(users.size() - with_data.size());
+  c.users_without_data = static_cast<int64_t>(without_data_.size());
   double uninformed_sum = 0.0;
   // Uninformed level for users left without data: the expected recall of their forget targets when the
   // user vector carries no information, i.e. is a random direction (what gold has: an untrained initial
   // embedding), ranked against this model's item embeddings. Recall is linear in the hits, so the mean over
   // directions is sum over targets of (directions with the item in their top 20) / (directions * |targets|).
   // 1024 fixed directions: with 64 the estimate moved by ~5% between runs at Baby scale.
-  if (c.users_without_data > 0) {
+  if (!without_data_.empty()) {
     constexpr int64_t kDirs = 1024, kTop = 20;
     const int64_t n_items = ie.rows(), d = ie.cols();
-    Rng rng(0x5eed);
     std::vector<float> dirs(static_cast<size_t>(kDirs * d));
+    Rng rng(0x5eed);
     for (auto& x : dirs) x = static_cast<float>(rng.normal());
     // Scores and top 20 on the model's device; only the [kDirs, 20] indices come back.
     const Tensor sc = ops::matmul(Tensor::from_vector(dirs, {kDirs, d}, ie.device()).astype(ie.dtype()), ie, false, true);
@@ -251,17 +246,19 @@ ForgetCheck forget_check(models::Model& model, const RequestView& view, const da
     ops::topk_rows(sc, std::min(kTop, n_items), top_vals, top_idx);
     std::vector<int64_t> in_top(static_cast<size_t>(n_items), 0);  // directions ranking the item in their top 20
     for (int32_t i : top_idx.to_vector<int32_t>()) ++in_top[static_cast<size_t>(i)];
-    const data::UserItems targets = data::UserItems::build(forget, view.retain.n_users);
-    for (int32_t u : users) {
-      if (mask.degree(u) > 0) continue;
+    for (int32_t u : without_data_) {
       int64_t hits = 0;
-      for (int32_t p = targets.indptr[u]; p < targets.indptr[u + 1]; ++p) hits += in_top[static_cast<size_t>(targets.items[p])];
-      uninformed_sum += static_cast<double>(hits) / static_cast<double>(kDirs * std::max(1, targets.degree(u)));
+      for (int32_t p = targets_.indptr[u]; p < targets_.indptr[u + 1]; ++p) hits += in_top[static_cast<size_t>(targets_.items[p])];
+      uninformed_sum += static_cast<double>(hits) / static_cast<double>(kDirs * std::max(1, targets_.degree(u)));
     }
   }
   const double n = static_cast<double>(with_n + c.users_without_data);
   c.reference = n > 0 ? (with_sum + uninformed_sum) / n : c.test_recall;
   return c;
+}
+
+ForgetCheck forget_check(models::Model& model, const RequestView& view, const data::Interactions& forget) {
+  return ForgetChecker(view, forget, model.device()).check(model);
 }
 
 namespace {
@@ -355,8 +352,9 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   // Users of this step left with no training data (user requests): their rows take the own-rows step, and
   // when the step has only such users the until-forgotten reference estimates gold's own level, so the
   // landing applies (for users who keep data it is their held-out recall, which gold can lie far below).
-  const std::vector<int32_t> own = has_forget ? users_without_retained_data(view) : std::vector<int32_t>{};
-  const bool only_own = !own.empty() && own.size() == distinct_users(view.step_forget).size();
+  const ForgetChecker checker(view, view.step_forget, dev);
+  const std::vector<int32_t>& own = checker.users_without_data();
+  const bool only_own = checker.all_without_data();
   if (opt.method == Method::MMRecUn && has_forget) {
     r.extra["own_rows"] = static_cast<int64_t>(own.size());
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
@@ -432,13 +430,13 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     bool stop = false;
     if (has_forget && (opt.until_forgotten || !opt.quiet)) {
       const auto tc = Clock::now();
-      const ForgetCheck c = forget_check(m, view, view.step_forget);
+      const ForgetCheck c = checker.check(m);
       // Part of the method under until-forgotten; only a progress line otherwise (not timed).
       if (!opt.until_forgotten) untimed += since(tc);
       stop = opt.until_forgotten && c.forget_recall <= c.reference;
       ForgetCheck landed = c;
       if (stop && land && c.forget_recall < c.reference) {
-        const double frac = land_on_reference(adam.params(), epoch_start, [&] { return forget_check(m, view, view.step_forget); }, landed);
+        const double frac = land_on_reference(adam.params(), epoch_start, [&] { return checker.check(m); }, landed);
         r.extra["landing_fraction"] = frac;
         r.extra["forget_recall_before_landing"] = c.forget_recall;
       }

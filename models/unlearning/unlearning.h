@@ -23,6 +23,7 @@
 #include "datasets/dataset.h"
 #include "datasets/requests.h"
 #include "models/config.h"
+#include "models/evaluation/evaluator.h"
 #include "models/model.h"
 
 namespace lethe::unlearn {
@@ -112,7 +113,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
 // "never seen" reference level it is compared with. For a user who keeps training data (item, interaction
 // requests) the reference is the user's Recall@20 on their own held-out test rows of the original data set
 // (spec section 4). For a user left with NO training data (user requests) we use the level of an
-// uninformed user vector: the mean recall of the user's forget targets over 64 fixed random directions
+// uninformed user vector: the mean recall of the user's forget targets over 1024 fixed random directions
 // ranked against this model's item embeddings. Reason: that user's test items share exactly the taste the
 // model learned from D_f, so their test recall is itself a memory of D_f (measured on tiny data: it stays
 // high until the forgotten items are gone), while gold, which never saw the user, scores items with its
@@ -123,6 +124,26 @@ struct ForgetCheck {
   double reference = 0.0;      // the level until-forgotten compares with (see above)
   int64_t forget_users = 0, test_users = 0, users_without_data = 0;
 };
+// What a check needs that does not depend on the parameters (the forget set's users, who of them keeps
+// data, the targets, the held-out rows, the evaluator with its mask), built once per forget set; check()
+// then costs one evaluation forward and the scoring. until-forgotten checks every epoch and the landing six
+// more times, all against the same forget set.
+class ForgetChecker {
+ public:
+  ForgetChecker(const RequestView& view, const data::Interactions& forget, Device dev);
+  ForgetCheck check(models::Model& model) const;
+  // Users of the forget set left with no training row in D_r (sorted).
+  const std::vector<int32_t>& users_without_data() const { return without_data_; }
+  bool all_without_data() const { return !users_.empty() && with_data_.empty(); }
+
+ private:
+  std::vector<int32_t> users_, with_data_, without_data_;
+  data::UserItems targets_, test_items_;
+  bool has_test_ = false;
+  std::unique_ptr<eval::Evaluator> ev_;  // null for an empty forget set
+};
+
+// One check with a ForgetChecker built for it.
 ForgetCheck forget_check(models::Model& model, const RequestView& view, const data::Interactions& forget);
 
 }  // namespace lethe::unlearn
