@@ -14,6 +14,7 @@
 #include "engine/device.h"
 #include "models/inference.h"
 #include "models/model.h"
+#include "tiny.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
@@ -21,6 +22,8 @@
 namespace fs = std::filesystem;
 using namespace lethe;
 using namespace lethe::models;
+
+using lethe::models::testing::error_of;
 
 namespace {
 
@@ -46,15 +49,6 @@ bool bitwise_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
   const Tensor x = a.to(Device::cpu()), y = b.to(Device::cpu());
   return std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -6,20 +6,14 @@
 
 #include "models/config.h"
 #include "models/model.h"
+#include "tiny.h"
 
 using lethe::Error;
 using lethe::models::Config;
 
-namespace {
+using lethe::models::testing::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 TEST(Config, ParsesScalarsListsAndStrings) {
   Config c = Config::from_yaml_string(

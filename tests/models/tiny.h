@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,16 @@ inline std::vector<ag::Var> param_vars(Model& m) {
 inline double loss_value(Model& m, const Batch& b) {
   ag::NoGrad ng;
   return m.loss(m.forward(true), b).value().item();
+}
+
+// The message of the lethe::Error that f throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace lethe::models::testing
