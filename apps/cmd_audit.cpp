@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "apps/command.h"
+#include "engine/error.h"
 #include "models/unlearning/pipeline.h"
 #include "models/unlearning/report.h"
 
@@ -17,7 +18,7 @@ struct AuditArgs {
 
 int run_audit_cmd(const AuditArgs& a) {
   using namespace lethe;
-  unlearn::AuditJob job;
+  unlearning::AuditJob job;
   job.request_files = a.requests;
   job.original_dir = a.original;
   job.gold_dir = a.gold;
@@ -30,13 +31,13 @@ int run_audit_cmd(const AuditArgs& a) {
                 "--compare expects NAME=RUN_DIR, got '" << c << "'");
     job.compare.emplace_back(c.substr(0, eq), c.substr(eq + 1));
   }
-  const nlohmann::json rep = unlearn::run_audit_job(job);
-  std::cout << unlearn::format_report_table(rep) << "report written to " << a.out << "/report.json and report.md\n";
+  const nlohmann::json rep = unlearning::run_audit_job(job);
+  std::cout << unlearning::format_report_table(rep) << "report written to " << a.out << "/report.json and report.md\n";
   return 0;
 }
 
-lethe::app::Register reg("audit", "Audit unlearned runs against the original and gold (report.json / report.md)",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("audit", "Audit unlearned runs against the original and gold (report.json / report.md)",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<AuditArgs>();
                            sub.add_option("--request", a->requests,
                                           "request file(s) the runs were unlearned for, in order")

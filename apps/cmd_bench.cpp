@@ -25,7 +25,8 @@
 
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
-#include "datasets/requests.h"
+#include "engine/error.h"
+#include "models/unlearning/requests.h"
 #include "engine/device.h"
 #include "engine/profile.h"
 #include "engine/tensor.h"
@@ -87,6 +88,7 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 int run_bench(const BenchArgs& a) {
   using namespace lethe;
   using namespace lethe::models;
+  using namespace lethe::training;
   const Device dev = parse_device(a.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(), "--device " << a.device << ": no usable CUDA device in this build");
   LETHE_CHECK(a.epochs >= 1, "--epochs must be >= 1");
@@ -94,7 +96,7 @@ int run_bench(const BenchArgs& a) {
   LETHE_CHECK(!names.empty(), "--models: no model named");
 
   const auto tl = Clock::now();
-  data::Dataset ds = data::load_mmrec(a.data);
+  datasets::Dataset ds = datasets::load_mmrec(a.data);
   const double load_s = since(tl);
   TrainData td = make_train_data(ds);
   std::ostringstream null_log;  // swallows the per-epoch lines of the gold retrain
@@ -172,23 +174,23 @@ int run_bench(const BenchArgs& a) {
     m["peak_rss_scope"] = hwm_reset ? "this model (VmHWM reset before it)" : "process (ru_maxrss)";
 
     if (a.unlearn) {
-      data::RequestSpec spec;
-      spec.kind = data::RequestKind::User;
+      unlearning::RequestSpec spec;
+      spec.kind = unlearning::RequestKind::User;
       spec.fraction = a.unlearn_fraction;
       spec.seed = static_cast<uint64_t>(a.seed);
-      const data::Request req = data::generate_request(ds, spec);
-      const unlearn::RequestView view = unlearn::apply_requests(ds, {req});
-      unlearn::UnlearnOptions uo;
-      uo.method = unlearn::Method::MMRecUn;
+      const unlearning::Request req = unlearning::generate_request(ds, spec);
+      const unlearning::RequestView view = unlearning::apply_requests(ds, {req});
+      unlearning::UnlearnOptions uo;
+      uo.method = unlearning::Method::MMRecUn;
       uo.epochs = a.unlearn_epochs;
       uo.seed = static_cast<uint64_t>(a.seed);
       uo.quiet = true;
       uo.log = &null_log;
-      const unlearn::UnlearnResult mu = unlearn::run_method(model, name, cfg, view, uo);
-      unlearn::UnlearnOptions go = uo;
-      go.method = unlearn::Method::Gold;
+      const unlearning::UnlearnResult mu = unlearning::run_method(model, name, cfg, view, uo);
+      unlearning::UnlearnOptions go = uo;
+      go.method = unlearning::Method::Gold;
       go.epochs = a.gold_epochs > 0 ? a.gold_epochs : a.epochs;
-      const unlearn::UnlearnResult gu = unlearn::run_method(model, name, cfg, view, go);
+      const unlearning::UnlearnResult gu = unlearning::run_method(model, name, cfg, view, go);
       nlohmann::json u;
       char what[64];
       std::snprintf(what, sizeof what, "user, random, %g of users", a.unlearn_fraction);
@@ -251,8 +253,8 @@ int run_bench(const BenchArgs& a) {
   return 0;
 }
 
-lethe::app::Register reg("bench", "End-to-end benchmark: per-epoch train and evaluation time, peak memory, unlearning speed-up",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("bench", "End-to-end benchmark: per-epoch train and evaluation time, peak memory, unlearning speed-up",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<BenchArgs>();
                            sub.add_option("--data", a->data, "MMRec data set directory")->required();
                            sub.add_option("--models", a->models, "comma-separated models")

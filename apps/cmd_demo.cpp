@@ -10,7 +10,9 @@
 
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
-#include "datasets/requests.h"
+#include "engine/error.h"
+#include "engine/formats/atomic_file.h"
+#include "models/unlearning/requests.h"
 #include "datasets/synthetic.h"
 #include "models/model.h"
 #include "models/training/checkpoint.h"
@@ -46,7 +48,7 @@ int run_demo(const DemoArgs& a) {
     std::cout << "replacing the previous demo output in " << a.out << "\n";
   }
   fs::create_directories(a.out);
-  models::write_file_atomic(a.out + "/DEMO", "Output of `lethe demo`; the next run in this directory replaces it.\n");
+  formats::write_file_atomic(a.out + "/DEMO", "Output of `lethe demo`; the next run in this directory replaces it.\n");
   const auto names = models::model_names();
   LETHE_CHECK(std::find(names.begin(), names.end(), a.model) != names.end(), "demo: unknown model '" << a.model << "'");
   const uint64_t seed = static_cast<uint64_t>(a.seed);
@@ -56,10 +58,10 @@ int run_demo(const DemoArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   std::cout << "[1/7] generating the tiny multi-modal data set (seed " << seed << ") ..." << std::flush;
   {
-    const data::Dataset gen = data::generate_synthetic(data::synth_preset("tiny"), seed);
-    data::write_mmrec(gen, data_dir);
+    const datasets::Dataset gen = datasets::generate_synthetic(datasets::synth_preset("tiny"), seed);
+    datasets::write_mmrec(gen, data_dir);
   }
-  const data::Dataset ds = data::load_mmrec(data_dir);
+  const datasets::Dataset ds = datasets::load_mmrec(data_dir);
   std::cout << " " << ds.n_users << " users, " << ds.n_items << " items, " << ds.train.size() << " train rows, "
             << ds.features.size() << " modalities (" << since(t0) << " s)\n";
 
@@ -69,40 +71,40 @@ int run_demo(const DemoArgs& a) {
   models::Config cfg = models::default_config(a.model);
   cfg.set("seed", std::to_string(seed));
   const models::TrainData td = models::make_train_data(ds);
-  models::TrainOptions to = models::TrainOptions::from_config(cfg);
+  training::TrainOptions to = training::TrainOptions::from_config(cfg);
   to.quiet = !a.verbose;
   to.progress = false;
   auto model = models::create_model(a.model, cfg, td, to.seed, Device::cpu());
-  models::Trainer trainer(*model, td, ds.valid, ds.test, to);
-  const models::TrainResult tr = trainer.train();
-  models::RunInfo info;
+  training::Trainer trainer(*model, td, ds.valid, ds.test, to);
+  const training::TrainResult tr = trainer.train();
+  training::RunInfo info;
   info.model = a.model;
   info.data_dir = fs::absolute(data_dir).lexically_normal().string();
-  info.fingerprint = models::data_fingerprint(td);
+  info.fingerprint = training::data_fingerprint(td);
   info.seed = to.seed;
   info.config = cfg;
   info.summary = {{"best_epoch", tr.best_epoch},       {"best_valid_score", tr.best_valid_score},
                   {"epochs_run", tr.epochs_run},       {"stop_reason", tr.stop_reason},
                   {"train_seconds", tr.train_seconds}, {"eval_seconds", tr.eval_seconds}};
-  models::write_run(orig_dir, info, *model, td, tr.best_epoch);
+  training::write_run(orig_dir, info, *model, td, tr.best_epoch);
   std::cout << " " << tr.epochs_run << " epochs (" << tr.stop_reason << "), best valid Recall@20 "
             << tr.best_valid_score << ", test Recall@20 " << eval::metric(tr.best_test, "Recall@20") << " ("
             << since(t0) << " s)\n";
 
   // 3. request
-  data::RequestSpec spec;
-  spec.kind = data::RequestKind::User;
+  unlearning::RequestSpec spec;
+  spec.kind = unlearning::RequestKind::User;
   spec.fraction = a.fraction;
   spec.seed = seed;
-  const data::Request req = data::generate_request(ds, spec);
-  data::write_request(req, req_file, "lethe demo: 5% of the users, chosen at random");
-  const data::Resolution res = data::resolve(ds, req);
+  const unlearning::Request req = unlearning::generate_request(ds, spec);
+  unlearning::write_request(req, req_file, "lethe demo: 5% of the users, chosen at random");
+  const unlearning::Resolution res = unlearning::resolve(ds, req);
   std::cout << "[3/7] request: forget " << req.users.size() << " users (" << res.forget.size()
             << " train interactions) -> " << req_file << "\n";
 
   // 4./5. MMRecUn and gold
-  auto unlearn_with = [&](unlearn::Method m, const std::string& dir) {
-    unlearn::UnlearnJob job;
+  auto unlearn_with = [&](unlearning::Method m, const std::string& dir) {
+    unlearning::UnlearnJob job;
     job.run_dir = orig_dir;
     job.request_files = {req_file};
     job.out_dir = dir;
@@ -110,38 +112,38 @@ int run_demo(const DemoArgs& a) {
     job.options.seed = seed;
     job.options.quiet = !a.verbose;
     std::ostringstream sink;
-    return unlearn::run_unlearn_job(job, a.verbose ? std::cout : sink).back();
+    return unlearning::run_unlearn_job(job, a.verbose ? std::cout : sink).back();
   };
   std::cout << "[4/7] MMRecUn (reverse BPR on the forget set + forward BPR on the retain set, until forgotten) ..."
             << std::flush;
-  const unlearn::UnlearnResult mu = unlearn_with(unlearn::Method::MMRecUn, a.out + "/mmrecun");
+  const unlearning::UnlearnResult mu = unlearn_with(unlearning::Method::MMRecUn, a.out + "/mmrecun");
   std::cout << " " << mu.epochs_run << " epochs, stopped by " << mu.stop_reason << " (" << mu.seconds << " s)\n";
   std::cout << "[5/7] gold: retraining from scratch on the retain set ..." << std::flush;
-  const unlearn::UnlearnResult gd = unlearn_with(unlearn::Method::Gold, a.out + "/gold");
+  const unlearning::UnlearnResult gd = unlearn_with(unlearning::Method::Gold, a.out + "/gold");
   std::cout << " " << gd.epochs_run << " epochs (" << gd.stop_reason << ", " << gd.seconds << " s)\n";
 
   std::cout << "[6/7] finetune baseline: forward BPR on the retain set only, 5 epochs ..." << std::flush;
-  const unlearn::UnlearnResult ft = unlearn_with(unlearn::Method::Finetune, a.out + "/finetune");
+  const unlearning::UnlearnResult ft = unlearn_with(unlearning::Method::Finetune, a.out + "/finetune");
   std::cout << " " << ft.epochs_run << " epochs (" << ft.seconds << " s)\n";
 
   // 7. audit
   std::cout << "[7/7] auditing original, gold, MMRecUn and finetune ...\n\n";
-  unlearn::AuditJob aj;
+  unlearning::AuditJob aj;
   aj.request_files = {req_file};
   aj.original_dir = orig_dir;
   aj.gold_dir = a.out + "/gold";
   aj.compare = {{"mmrecun", a.out + "/mmrecun"}, {"finetune", a.out + "/finetune"}};
   aj.out_dir = a.out;
-  const nlohmann::json rep = unlearn::run_audit_job(aj);
-  std::cout << unlearn::format_report_table(rep) << "\nreport: " << a.out << "/report.md, " << a.out
+  const nlohmann::json rep = unlearning::run_audit_job(aj);
+  std::cout << unlearning::format_report_table(rep) << "\nreport: " << a.out << "/report.md, " << a.out
             << "/report.json (total " << since(t_all) << " s)\n"
             << "Times are wall-clock on this machine (noisy when it is shared). On tiny data the retain set is two\n"
             << "training batches, so retraining is cheap; the speed-up grows with |D_r| / |D_f| (docs/unlearning.md).\n";
   return 0;
 }
 
-lethe::app::Register reg("demo", "Generate tiny data, train, forget 5% of the users with MMRecUn and gold, audit",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("demo", "Generate tiny data, train, forget 5% of the users with MMRecUn and gold, audit",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<DemoArgs>();
                            sub.add_option("--out", a->out, "output directory (must not exist or be empty)")
                                ->default_val("lethe-demo");

@@ -4,7 +4,8 @@
 #include "apps/command.h"
 #include "autograd/var.h"
 #include "engine/device.h"
-#include "models/evaluation/evaluator.h"
+#include "engine/error.h"
+#include "models/eval/evaluator.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
 
@@ -17,15 +18,16 @@ struct EvalArgs {
 int run_eval(const EvalArgs& a) {
   using namespace lethe;
   using namespace lethe::models;
+  using namespace lethe::training;
   LETHE_CHECK(a.split == "valid" || a.split == "test", "--split must be valid or test, got '" << a.split << "'");
   const Device dev = parse_device(a.device);
   LoadedRun r = load_run(a.run, a.data, dev);
   const TrainOptions opt = TrainOptions::from_config(r.info.config);
-  eval::Evaluator ev(data::UserItems::build(r.train_data.train, r.train_data.n_users), r.train_data.n_items,
+  eval::Evaluator ev(datasets::UserItems::build(r.train_data.train, r.train_data.n_users), r.train_data.n_items,
                      r.train_data.item_dropped, dev, eval::EvalOptions{opt.eval_batch_size, opt.topks});
   Tensor u, it;
   {
-    ag::NoGrad ng;
+    autograd::NoGrad ng;
     Forward f = r.model->forward(false);
     u = f.users.value();
     it = f.items.value();
@@ -41,8 +43,8 @@ int run_eval(const EvalArgs& a) {
   return 0;
 }
 
-lethe::app::Register reg("eval", "Evaluate a trained run on the valid or test split (full ranking)",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("eval", "Evaluate a trained run on the valid or test split (full ranking)",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<EvalArgs>();
                            sub.add_option("--run", a->run, "run directory written by `lethe train`")->required();
                            sub.add_option("--split", a->split, "valid or test");

@@ -8,6 +8,7 @@
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
 #include "datasets/synthetic.h"
+#include "engine/error.h"
 
 namespace {
 struct GenArgs {
@@ -15,7 +16,7 @@ struct GenArgs {
   uint64_t seed = 0;
 };
 
-lethe::app::Register reg("gen", "Generate a synthetic MMRec data set (baby, sports, clothing, tiny)",
+lethe::apps::Register reg("gen", "Generate a synthetic MMRec data set (baby, sports, clothing, tiny)",
                          [](CLI::App& sub) {
   auto a = std::make_shared<GenArgs>();
   sub.add_option("--preset", a->preset, "baby | sports | clothing | tiny")->required();
@@ -24,13 +25,13 @@ lethe::app::Register reg("gen", "Generate a synthetic MMRec data set (baby, spor
   return [a]() -> int {
     namespace fs = std::filesystem;
     const auto t0 = std::chrono::steady_clock::now();
-    lethe::data::SynthPreset p = lethe::data::synth_preset(a->preset);
-    lethe::data::Dataset ds = lethe::data::generate_synthetic(p, a->seed);
-    lethe::data::write_mmrec(ds, a->out);
+    lethe::datasets::SynthPreset p = lethe::datasets::synth_preset(a->preset);
+    lethe::datasets::Dataset ds = lethe::datasets::generate_synthetic(p, a->seed);
+    lethe::datasets::write_mmrec(ds, a->out);
     const fs::path md = fs::path(a->out) / "SOURCE.md", tmp = fs::path(a->out) / ".SOURCE.md.tmp";
     {
       std::ofstream o(tmp, std::ios::trunc);
-      o << lethe::data::synth_source_md(p, a->seed);
+      o << lethe::datasets::synth_source_md(p, a->seed);
       LETHE_CHECK(o.good(), tmp.string() << ": write error");
     }
     fs::rename(tmp, md);

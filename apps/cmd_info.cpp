@@ -11,16 +11,16 @@ struct InfoArgs {
   bool json = false;
 };
 
-lethe::app::Register reg("info", "Summarise an MMRec data set directory", [](CLI::App& sub) {
+lethe::apps::Register reg("info", "Summarise an MMRec data set directory", [](CLI::App& sub) {
   auto a = std::make_shared<InfoArgs>();
   sub.add_option("--data", a->data, "data set directory (<name>.inter + <modality>_feat.npy)")->required();
   sub.add_flag("--json", a->json, "print JSON instead of text");
   return [a]() -> int {
-    lethe::data::Dataset ds = lethe::data::load_mmrec(a->data);
+    lethe::datasets::Dataset ds = lethe::datasets::load_mmrec(a->data);
     if (a->json)
-      std::cout << lethe::data::summary_json(ds).dump(2) << "\n";
+      std::cout << lethe::datasets::summary_json(ds).dump(2) << "\n";
     else
-      std::cout << lethe::data::summary_text(ds);
+      std::cout << lethe::datasets::summary_text(ds);
     return 0;
   };
 });

@@ -26,8 +26,8 @@ int run_recommend(const RecArgs& a) {
   return 0;
 }
 
-lethe::app::Register reg("recommend", "Top-k recommendations for one user from a trained run",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("recommend", "Top-k recommendations for one user from a trained run",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<RecArgs>();
                            sub.add_option("--run", a->run, "run directory written by `lethe train`")->required();
                            sub.add_option("--user", a->user, "user id")->required();

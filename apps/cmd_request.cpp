@@ -8,7 +8,8 @@
 
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
-#include "datasets/requests.h"
+#include "engine/error.h"
+#include "models/unlearning/requests.h"
 
 namespace {
 struct RequestArgs {
@@ -18,15 +19,15 @@ struct RequestArgs {
   bool drop = false;
 };
 
-void print_resolution(const lethe::data::Request& req, const lethe::data::Resolution& res) {
-  std::cout << "kind " << lethe::data::request_kind_name(req.kind) << (req.drop ? " (drop)" : "") << ", rows "
+void print_resolution(const lethe::unlearning::Request& req, const lethe::unlearning::Resolution& res) {
+  std::cout << "kind " << lethe::unlearning::request_kind_name(req.kind) << (req.drop ? " (drop)" : "") << ", rows "
             << req.size() << "\nforget " << res.forget.size() << " train rows, retain " << res.retain.size()
             << "\naffected users " << res.affected_users.size() << ", dropped items " << res.dropped_items.size()
             << "\n";
   for (auto& [m, v] : res.erased) std::cout << "erased " << m << " rows " << v.size() << "\n";
 }
 
-lethe::app::Register reg("request", "Generate or check an unlearning request file", [](CLI::App& sub) {
+lethe::apps::Register reg("request", "Generate or check an unlearning request file", [](CLI::App& sub) {
   auto a = std::make_shared<RequestArgs>();
   sub.add_option("--data", a->data, "data set directory")->required();
   sub.add_option("--kind", a->kind, "user | item | interaction | modality")->default_val("user");
@@ -41,7 +42,8 @@ lethe::app::Register reg("request", "Generate or check an unlearning request fil
   sub.add_option("--check-list", a->check_list,
                  "validate a sequential request list: each request applied to the result of the previous");
   return [a]() -> int {
-    using namespace lethe::data;
+    using namespace lethe::datasets;
+    using namespace lethe::unlearning;
     Dataset ds = load_mmrec(a->data);
     if (!a->check.empty()) {
       Request req = read_request(a->check);

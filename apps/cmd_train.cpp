@@ -5,8 +5,9 @@
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
 #include "engine/device.h"
+#include "engine/error.h"
 #include "engine/profile.h"
-#include "models/evaluation/metrics.h"
+#include "models/eval/metrics.h"
 #include "models/model.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
@@ -25,6 +26,7 @@ struct TrainArgs {
 int run_train(const TrainArgs& a) {
   using namespace lethe;
   using namespace lethe::models;
+  using namespace lethe::training;
   Config cfg = default_config(a.model);
   if (!a.config.empty()) cfg.merge(Config::from_yaml_file(a.config));
   for (const auto& kv : a.sets) cfg.set_from_assignment(kv);
@@ -33,7 +35,7 @@ int run_train(const TrainArgs& a) {
   const Device dev = parse_device(a.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(), "--device " << a.device << ": no usable CUDA device in this build");
 
-  data::Dataset ds = data::load_mmrec(a.data);
+  datasets::Dataset ds = datasets::load_mmrec(a.data);
   for (const auto& w : ds.warnings) std::cerr << "warning: " << w << "\n";
   TrainData td = make_train_data(ds);
   TrainOptions opt = TrainOptions::from_config(cfg);
@@ -92,8 +94,8 @@ int run_train(const TrainArgs& a) {
   return res.stop_reason == "nan" ? 2 : 0;
 }
 
-lethe::app::Register reg("train", "Train a recommender on an MMRec data set and write a run directory",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("train", "Train a recommender on an MMRec data set and write a run directory",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<TrainArgs>();
                            sub.add_option("--data", a->data, "MMRec data set directory")->required();
                            sub.add_option("--model", a->model, "model name (bpr, lightgcn, vbpr, freedom, mgcn)")

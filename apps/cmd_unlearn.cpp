@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "apps/command.h"
-#include "datasets/requests.h"
+#include "models/unlearning/requests.h"
 #include "engine/profile.h"
 #include "models/unlearning/pipeline.h"
 
@@ -17,7 +17,7 @@ struct UnlearnArgs {
   std::string run, method = "mmrecun", out, data, device = "cpu", request_list;
   std::vector<std::string> requests;
   int64_t epochs = 0, max_epochs = 300, batch_size = 2048;
-  double alpha = 1.0, beta = 1.0, lr = 1e-3, own_rows_lr_factor = lethe::unlearn::UnlearnOptions{}.own_rows_lr_factor;
+  double alpha = 1.0, beta = 1.0, lr = 1e-3, own_rows_lr_factor = lethe::unlearning::UnlearnOptions{}.own_rows_lr_factor;
   int64_t seed = -1;
   bool until_forgotten = false, quiet = false, no_step_audit = false, no_landing = false;
   bool profile = false;
@@ -25,16 +25,16 @@ struct UnlearnArgs {
 
 int run_unlearn(const UnlearnArgs& a) {
   using namespace lethe;
-  unlearn::UnlearnJob job;
+  unlearning::UnlearnJob job;
   job.run_dir = a.run;
   job.request_files = a.requests;
   if (!a.request_list.empty())
-    for (const auto& p : data::read_request_list(a.request_list)) job.request_files.push_back(p);
+    for (const auto& p : unlearning::read_request_list(a.request_list)) job.request_files.push_back(p);
   job.out_dir = a.out;
   job.data_dir = a.data;
   job.device = a.device;
-  unlearn::UnlearnOptions& o = job.options;
-  o.method = unlearn::parse_method(a.method);
+  unlearning::UnlearnOptions& o = job.options;
+  o.method = unlearning::parse_method(a.method);
   o.epochs = a.epochs;
   o.until_forgotten = a.until_forgotten;
   o.max_epochs = a.max_epochs;
@@ -51,7 +51,7 @@ int run_unlearn(const UnlearnArgs& a) {
     std::cout << "lethe unlearn: " << a.method << " on " << a.run << ", " << job.request_files.size()
               << " request(s)\n";
   if (a.profile) prof::enable(true);
-  unlearn::run_unlearn_job(job, std::cout);
+  unlearning::run_unlearn_job(job, std::cout);
   if (a.profile) {
     prof::enable(false);
     prof::report(std::cout);
@@ -59,8 +59,8 @@ int run_unlearn(const UnlearnArgs& a) {
   return 0;
 }
 
-lethe::app::Register reg("unlearn", "Make a trained run forget an unlearning request (writes a new run directory)",
-                         [](CLI::App& sub) -> lethe::app::Runner {
+lethe::apps::Register reg("unlearn", "Make a trained run forget an unlearning request (writes a new run directory)",
+                         [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<UnlearnArgs>();
                            sub.add_option("--run", a->run, "run directory of the model to unlearn from")->required();
                            sub.add_option("--request", a->requests,

@@ -1,5 +1,5 @@
 // Sub-command registry for the `lethe` CLI. Each apps/cmd_<name>.cpp registers itself with
-//   static lethe::app::Register reg("name", "one-line help", [](CLI::App& sub) -> std::function<int()> {...});
+//   static lethe::apps::Register reg("name", "one-line help", [](CLI::App& sub) -> std::function<int()> {...});
 // The setup function declares the sub-command's options on `sub` and returns the function that runs it.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace lethe::app {
+namespace lethe::apps {
 
 using Runner = std::function<int()>;
 using Setup = std::function<Runner(CLI::App& sub)>;
@@ -26,4 +26,4 @@ struct Register {
   }
 };
 
-}  // namespace lethe::app
+}  // namespace lethe::apps

@@ -6,15 +6,15 @@
 #include "apps/command.h"
 #include "engine/device.h"
 
-namespace lethe::app {
+namespace lethe::apps {
 std::vector<Command>& registry() {
   static std::vector<Command> r;
   return r;
 }
-}  // namespace lethe::app
+}  // namespace lethe::apps
 
 int main(int argc, char** argv) {
-  using namespace lethe::app;
+  using namespace lethe::apps;
   CLI::App app{"lethe: multi-modal graph recommenders that can forget"};
   app.require_subcommand(1);
   auto& cmds = registry();

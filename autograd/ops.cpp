@@ -8,9 +8,10 @@
 #include <cmath>
 #include <utility>
 
+#include "engine/error.h"
 #include "engine/profile.h"
 
-namespace lethe::ag {
+namespace lethe::autograd {
 
 namespace {
 
@@ -435,4 +436,4 @@ Var mean_of(const std::vector<Var>& xs) {
   return xs.size() == 1 ? total : scale(total, 1.0 / static_cast<double>(xs.size()));
 }
 
-}  // namespace lethe::ag
+}  // namespace lethe::autograd

@@ -11,7 +11,7 @@
 #include "engine/ops.h"
 #include "engine/sparse.h"
 
-namespace lethe::ag {
+namespace lethe::autograd {
 
 // Linear algebra
 Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
@@ -65,4 +65,4 @@ Var dropout(const Var& x, const Tensor& mask);  // x * mask (mask from ops::drop
 // Composite helpers (no backward code of their own)
 Var mean_of(const std::vector<Var>& xs);  // elementwise mean of equally shaped Vars
 
-}  // namespace lethe::ag
+}  // namespace lethe::autograd

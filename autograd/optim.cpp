@@ -4,9 +4,10 @@
 
 #include <cmath>
 
+#include "engine/error.h"
 #include "engine/ops.h"
 
-namespace lethe::ag {
+namespace lethe::autograd {
 
 namespace {
 
@@ -80,4 +81,4 @@ void Sgd::step() {
   }
 }
 
-}  // namespace lethe::ag
+}  // namespace lethe::autograd

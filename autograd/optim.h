@@ -7,7 +7,7 @@
 
 #include "autograd/var.h"
 
-namespace lethe::ag {
+namespace lethe::autograd {
 
 class Optimizer {
  public:
@@ -62,4 +62,4 @@ class Sgd : public Optimizer {
   void step() override;
 };
 
-}  // namespace lethe::ag
+}  // namespace lethe::autograd

@@ -5,10 +5,11 @@
 #include <unordered_set>
 #include <utility>
 
+#include "engine/error.h"
 #include "engine/ops.h"
 #include "engine/profile.h"
 
-namespace lethe::ag {
+namespace lethe::autograd {
 
 namespace {
 
@@ -186,4 +187,4 @@ bool grad_enabled() { return t_grad_enabled; }
 NoGrad::NoGrad() : prev_(t_grad_enabled) { t_grad_enabled = false; }
 NoGrad::~NoGrad() { t_grad_enabled = prev_; }
 
-}  // namespace lethe::ag
+}  // namespace lethe::autograd

@@ -13,7 +13,7 @@
 
 #include "engine/tensor.h"
 
-namespace lethe::ag {
+namespace lethe::autograd {
 
 struct Node;
 
@@ -95,4 +95,4 @@ class NoGrad {
   bool prev_;
 };
 
-}  // namespace lethe::ag
+}  // namespace lethe::autograd

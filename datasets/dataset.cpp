@@ -1,9 +1,10 @@
 // Per-user CSR item lists (UserItems) for the in-memory data set of datasets/dataset.h.
 #include "datasets/dataset.h"
+#include "engine/error.h"
 
 #include <algorithm>
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 UserItems UserItems::build(const Interactions& x, int32_t n_users) {
   UserItems out;
@@ -30,4 +31,4 @@ bool UserItems::contains(int32_t u, int32_t item) const {
   return std::binary_search(b, e, item);
 }
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

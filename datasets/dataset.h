@@ -9,7 +9,7 @@
 
 #include "engine/tensor.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 // A list of (user, item) pairs in one split.
 struct Interactions {
@@ -43,4 +43,4 @@ struct UserItems {
   bool contains(int32_t u, int32_t item) const;  // binary search
 };
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -5,9 +5,10 @@
 #include <cmath>
 #include <numeric>
 
+#include "engine/error.h"
 #include "engine/ops.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 namespace {
 
 void check_ids(const Interactions& x, int32_t n_users, int32_t n_items, const char* who) {
@@ -17,7 +18,8 @@ void check_ids(const Interactions& x, int32_t n_users, int32_t n_items, const ch
                     << n_items << ")");
 }
 
-// Symmetric N x N matrix from U x I edges with per-edge values (both directions).
+}  // namespace
+
 Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int32_t n_users, int32_t n_items) {
   const int64_t N = static_cast<int64_t>(n_users) + n_items;
   std::vector<int32_t> r, c;
@@ -34,7 +36,6 @@ Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int
   return Csr::from_coo(N, N, r, c, val);
 }
 
-}  // namespace
 
 Interactions unique_pairs(const Interactions& x) {
   std::vector<uint64_t> keys(x.size());
@@ -178,64 +179,4 @@ Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::ve
   return Csr::from_coo(I, I, r, c, v);
 }
 
-Csr freedom_mm_adj(const Tensor& image, const Tensor& text, int64_t k, double image_weight,
-                   const std::vector<uint8_t>* active) {
-  LETHE_CHECK(image.rows() == text.rows(),
-              "freedom_mm_adj: image has " << image.rows() << " rows, text " << text.rows());
-  Csr sv = knn_graph(image, k, KnnWeight::Binary, active);
-  Csr st = knn_graph(text, k, KnnWeight::Binary, active);
-  std::vector<int32_t> r, c;
-  std::vector<float> v;
-  auto append = [&](const Csr& m, double w) {
-    auto ip = m.indptr.to_vector<int32_t>(), ix = m.indices.to_vector<int32_t>();
-    auto vv = m.values.to_vector<float>();
-    for (int64_t i = 0; i < m.rows; ++i)
-      for (int32_t p = ip[i]; p < ip[i + 1]; ++p) {
-        r.push_back(static_cast<int32_t>(i));
-        c.push_back(ix[p]);
-        v.push_back(static_cast<float>(w * vv[p]));
-      }
-  };
-  append(sv, image_weight);
-  append(st, 1.0 - image_weight);
-  return Csr::from_coo(sv.rows, sv.cols, r, c, v);  // overlapping entries are summed
-}
-
-Csr freedom_pruned_adj(const Interactions& train, int32_t n_users, int32_t n_items, double dropout, Rng& rng) {
-  check_ids(train, n_users, n_items, "freedom_pruned_adj");
-  LETHE_CHECK(dropout >= 0.0 && dropout < 1.0, "freedom_pruned_adj: dropout " << dropout << " not in [0, 1)");
-  Interactions e = unique_pairs(train);
-  const size_t E = e.size();
-  std::vector<double> du(n_users, 0), di(n_items, 0);
-  for (size_t k = 0; k < E; ++k) {
-    du[e.users[k]] += 1;
-    di[e.items[k]] += 1;
-  }
-  const auto keep = static_cast<size_t>(std::floor(static_cast<double>(E) * (1.0 - dropout)));
-  // Efraimidis-Spirakis: key = ln(u) / w; the `keep` largest keys are a weighted sample w/o replacement.
-  std::vector<double> key(E);
-  for (size_t k = 0; k < E; ++k) {
-    const double w = 1.0 / std::sqrt((du[e.users[k]] + 1e-7) * (di[e.items[k]] + 1e-7));
-    const double u = (static_cast<double>(rng.next_u32()) + 0.5) * (1.0 / 4294967296.0);
-    key[k] = std::log(u) / w;
-  }
-  std::vector<size_t> idx(E);
-  std::iota(idx.begin(), idx.end(), size_t{0});
-  auto cmp = [&](size_t a, size_t b) { return key[a] > key[b] || (key[a] == key[b] && a < b); };
-  std::nth_element(idx.begin(), idx.begin() + keep, idx.end(), cmp);
-  idx.resize(keep);
-  std::sort(idx.begin(), idx.end());
-  Interactions kept;
-  std::vector<double> ku(n_users, 0), ki(n_items, 0);
-  for (size_t k : idx) {
-    kept.push(e.users[k], e.items[k]);
-    ku[e.users[k]] += 1;
-    ki[e.items[k]] += 1;
-  }
-  std::vector<float> v(kept.size());
-  for (size_t k = 0; k < kept.size(); ++k)
-    v[k] = static_cast<float>(1.0 / std::sqrt(ku[kept.users[k]] + 1e-7) / std::sqrt(ki[kept.items[k]] + 1e-7));
-  return symmetric_from_edges(kept, v, n_users, n_items);
-}
-
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -1,4 +1,5 @@
-// Graph builders shared by the models (semantics.md 4.0, 4.4-4.8), all returning host F32 lethe::Csr.
+// Graph builders shared by several models (docs/models.md, "Graphs"), all returning host F32 lethe::Csr.
+// Builders that only one model uses sit with that model (models/freedom_graphs.h).
 // Every builder is a pure function of the training interactions and/or features, so after an unlearning
 // request the structures rebuilt from the retain set equal those built from scratch on it (unlearning.md 3).
 //
@@ -13,7 +14,7 @@
 #include "engine/rng.h"
 #include "engine/sparse.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 // N x N (N = n_users + n_items; items at offset n_users) symmetric D^-1/2 A D^-1/2 of A = [[0, R], [R^T, 0]],
 // binary R from `train`. eps > 0: deg = row count + eps (LightGCN, FREEDOM, BM3, LGMRec use 1e-7);
@@ -41,20 +42,11 @@ enum class KnnWeight {
 Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::vector<uint8_t>* active = nullptr,
               int64_t block = 1024);
 
-// FREEDOM's frozen mm_adj = image_weight * S_v + (1 - image_weight) * S_t, both Binary kNN, duplicate
-// entries summed.
-Csr freedom_mm_adj(const Tensor& image, const Tensor& text, int64_t k, double image_weight = 0.1,
-                   const std::vector<uint8_t>* active = nullptr);
-
-// FREEDOM's degree-sensitive edge pruning (per epoch). Edge weights w_e = 1/sqrt((d_u + 1e-7)(d_i + 1e-7))
-// with degrees of the whole (de-duplicated) train graph; floor(E (1 - dropout)) edges are drawn without
-// replacement with probability ∝ w by Efraimidis-Spirakis keys: key_e = ln(u_e) / w_e with u_e uniform
-// in (0, 1) from rng, keep the largest keys (same distribution as torch.multinomial without replacement).
-// The kept U x I subgraph is normalised with its own degrees, 1/sqrt((d'_u + 1e-7)(d'_i + 1e-7)), and
-// returned as the symmetric N x N matrix.
-Csr freedom_pruned_adj(const Interactions& train, int32_t n_users, int32_t n_items, double dropout, Rng& rng);
+// Symmetric N x N matrix (items at offset n_users) with value v[k] at (u_k, i_k) and (i_k, u_k) for the
+// U x I edges e (no de-duplication: pass unique pairs).
+Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int32_t n_users, int32_t n_items);
 
 // Sorted unique (user, item) pairs of x (helper shared with the builders).
 Interactions unique_pairs(const Interactions& x);
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -12,11 +12,12 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "datasets/npy.h"
+#include "engine/error.h"
+#include "engine/formats/npy.h"
 
 namespace fs = std::filesystem;
 
-namespace lethe::data {
+namespace lethe::datasets {
 namespace {
 
 std::vector<std::string_view> split_tabs(std::string_view line) {
@@ -160,7 +161,7 @@ Dataset load_mmrec(const std::string& dir_str) {
     std::smatch m;
     std::string fname = p.filename().string();
     std::regex_match(fname, m, feat_name_re());
-    NpyArray a = read_npy(p.string());
+    formats::NpyArray a = formats::read_npy(p.string());
     LETHE_CHECK(a.values.ndim() == 2, p.string() << ": feature file must be 2-D [n_items, width], got shape "
                                                   << shape_str(a.values.shape()));
     LETHE_CHECK(a.values.dim(0) == ds.n_items, p.string() << ": " << a.values.dim(0) << " rows but the data set has "
@@ -230,7 +231,7 @@ void write_mmrec(const Dataset& ds, const std::string& dir_str) {
   for (auto& [m, t] : ds.features) {
     Tensor v = t.values.is_cpu() ? t.values : t.values.to(Device::cpu());
     if (v.dtype() != DType::F32) v = v.astype(DType::F32);
-    write_npy((target / (m + "_feat.npy")).string(), v);  // temporary name + rename inside
+    formats::write_npy((target / (m + "_feat.npy")).string(), v);  // temporary name + rename inside
   }
   if (!exists) {
     std::error_code ec;
@@ -284,4 +285,4 @@ std::string summary_text(const Dataset& ds) {
   return o.str();
 }
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

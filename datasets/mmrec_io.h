@@ -18,7 +18,7 @@
 
 #include "datasets/dataset.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 Dataset load_mmrec(const std::string& dir);
 
@@ -34,4 +34,4 @@ void write_mmrec(const Dataset& ds, const std::string& dir);
 std::string summary_text(const Dataset& ds);
 nlohmann::json summary_json(const Dataset& ds);
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -1,10 +1,11 @@
 // BPR batches with rejection-sampled negatives (semantics.md 2.3); see datasets/sampler.h.
 #include "datasets/sampler.h"
+#include "engine/error.h"
 
 #include <algorithm>
 #include <numeric>
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 std::vector<int32_t> unique_items(const Interactions& x) {
   std::vector<int32_t> v(x.items);
@@ -77,4 +78,4 @@ BprBatch BprSampler::batch(int64_t b, Rng& rng) const {
   return out;
 }
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -9,7 +9,7 @@
 #include "datasets/dataset.h"
 #include "engine/rng.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 struct BprBatch {
   std::vector<int32_t> users, pos, neg;
@@ -41,4 +41,4 @@ class BprSampler {
 // Sorted unique item ids of the interactions.
 std::vector<int32_t> unique_items(const Interactions& x);
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -6,9 +6,10 @@
 #include <numeric>
 #include <sstream>
 
+#include "engine/error.h"
 #include "engine/rng.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 namespace {
 
 // Uniform in the open interval (0, 1): safe for logarithms.
@@ -239,4 +240,4 @@ std::string synth_source_md(const SynthPreset& p, uint64_t seed) {
   return o.str();
 }
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -20,7 +20,7 @@
 
 #include "datasets/dataset.h"
 
-namespace lethe::data {
+namespace lethe::datasets {
 
 struct SynthModality {
   std::string name;
@@ -60,4 +60,4 @@ void mmrec_split(const Interactions& all, int32_t n_users, uint64_t seed, Datase
 // Text of the SOURCE.md written next to generated data.
 std::string synth_source_md(const SynthPreset& preset, uint64_t seed);
 
-}  // namespace lethe::data
+}  // namespace lethe::datasets

@@ -1,5 +1,7 @@
-// Device parsing, CUDA availability queries and the error-raising helper behind LETHE_CHECK.
+// Device parsing and CUDA availability queries.
 #include "engine/device.h"
+
+#include "engine/error.h"
 
 #include <cstdlib>
 
@@ -42,9 +44,5 @@ bool cuda_available() {
   return false;
 #endif
 }
-
-namespace detail {
-void throw_error(const char* /*file*/, int /*line*/, const std::string& msg) { throw Error(msg); }
-}  // namespace detail
 
 }  // namespace lethe

@@ -1,8 +1,6 @@
-// Devices (CPU, CUDA), error checking and the CUDA availability query.
+// Devices (CPU, CUDA) and the CUDA availability query.
 #pragma once
 
-#include <sstream>
-#include <stdexcept>
 #include <string>
 
 namespace lethe {
@@ -29,24 +27,4 @@ bool cuda_available();
 // True when the CUDA backend is compiled in (even without a GPU).
 bool cuda_compiled();
 
-// Error raised for every user-visible failure (bad shapes, bad input files, bad requests...).
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-namespace detail {
-[[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
-}
-
 }  // namespace lethe
-
-// LETHE_CHECK(cond, "op: message " << value): throws lethe::Error with the streamed message.
-#define LETHE_CHECK(cond, msg)                                  \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      std::ostringstream lethe_oss_;                            \
-      lethe_oss_ << msg;                                        \
-      ::lethe::detail::throw_error(__FILE__, __LINE__, lethe_oss_.str()); \
-    }                                                           \
-  } while (0)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/backend.h"
+#include "engine/error.h"
 #include "engine/tensor.h"
 
 namespace lethe::detail {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "engine/dispatch.h"
+#include "engine/error.h"
 
 namespace lethe::ops {
 

@@ -10,6 +10,7 @@
 
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/tensor.h"
 
 namespace lethe::ops {

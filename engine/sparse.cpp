@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "engine/dispatch.h"
+#include "engine/error.h"
 
 namespace lethe {
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "engine/dispatch.h"
+#include "engine/error.h"
 
 namespace lethe {
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "engine/error.h"
 
 namespace lethe {
 

@@ -1,5 +1,6 @@
 // BPR matrix factorisation (semantics.md 4.1): user / item tables (xavier_normal), score <u, i>,
 // loss = BPRLoss(MMRec form) + reg_weight * EmbLoss(u_b, p_b, n_b).
+#include "engine/error.h"
 #include "models/layers.h"
 #include "models/losses.h"
 #include "models/zoo.h"
@@ -24,7 +25,7 @@ class Bpr final : public Model {
   }
   std::string name() const override { return "bpr"; }
   std::string user_table() const override { return "u_embedding"; }
-  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+  std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "bpr");
     LETHE_CHECK(d.n_users == user_.rows() && d.n_items == item_.rows(),
@@ -33,16 +34,16 @@ class Bpr final : public Model {
     // Matrix factorisation has no structure derived from the data.
   }
   Forward forward(bool) override { return {user_, item_, {}}; }
-  ag::Var loss(const Forward& f, const Batch& b) override {
-    const ag::Var u = ag::gather_rows(f.users, b.users), p = ag::gather_rows(f.items, b.pos),
-                  n = ag::gather_rows(f.items, b.neg);
-    const ag::Var mf = bpr_loss_mmrec(ag::rowdot(u, p), ag::rowdot(u, n));
-    return ag::add(mf, ag::scale(emb_loss({u, p, n}), reg_weight_));
+  autograd::Var loss(const Forward& f, const Batch& b) override {
+    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
+                  n = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var mf = bpr_loss_mmrec(autograd::rowdot(u, p), autograd::rowdot(u, n));
+    return autograd::add(mf, autograd::scale(emb_loss({u, p, n}), reg_weight_));
   }
 
  private:
   ParamList params_;
-  ag::Var user_, item_;
+  autograd::Var user_, item_;
   double reg_weight_ = 0;
 };
 

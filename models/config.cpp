@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/device.h"
+#include "engine/error.h"
 
 namespace lethe::models {
 

@@ -6,6 +6,8 @@
 // f_t = text_trs(text_embedding), f_v = image_trs(image_embedding) over all items; the feature tables are
 // trainable copies of the raw features (MMRec fine-tunes them).
 #include "datasets/graphs.h"
+#include "engine/error.h"
+#include "models/freedom_graphs.h"
 #include "models/layers.h"
 #include "models/losses.h"
 #include "models/zoo.h"
@@ -46,7 +48,7 @@ class Freedom final : public Model {
   }
   std::string name() const override { return "freedom"; }
   std::string user_table() const override { return "user_embedding.weight"; }
-  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+  std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
 
   void set_data(const TrainData& d) override {
     check_train_data(d, "freedom");
@@ -54,7 +56,7 @@ class Freedom final : public Model {
                 "freedom: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_
                                      << " / " << n_items_);
     train_ = d.train;
-    norm_adj_ = data::bipartite_sym_adj(d.train, d.n_users, d.n_items, 1e-7).astype(dtype_).to(device_);
+    norm_adj_ = datasets::bipartite_sym_adj(d.train, d.n_users, d.n_items, 1e-7).astype(dtype_).to(device_);
     // The frozen item graph comes from the raw features of `d` (not the fine-tuned tables), like MMRec's
     // mm_adj built at init; dropped items get no edges.
     const std::vector<uint8_t> active = active_items(d);
@@ -62,7 +64,7 @@ class Freedom final : public Model {
     const Tensor& text = raw_feature(d, "text");
     const uint64_t key = item_graph_key({&image, &text}, active, static_cast<uint64_t>(knn_k_));
     if (mm_adj_.rows == 0 || key != mm_key_) {  // unchanged inputs give the same graph: keep it
-      mm_adj_ = data::freedom_mm_adj(image, text, knn_k_, mm_image_weight_, &active).astype(dtype_).to(device_);
+      mm_adj_ = freedom_mm_adj(image, text, knn_k_, mm_image_weight_, &active).astype(dtype_).to(device_);
       mm_key_ = key;
     }
     masked_adj_ = Csr();  // the pruned graph of the old data is stale: pre_epoch resamples it
@@ -74,19 +76,19 @@ class Freedom final : public Model {
       masked_adj_ = norm_adj_;
       return;
     }
-    masked_adj_ = data::freedom_pruned_adj(train_, n_users_, n_items_, dropout_, rng).astype(dtype_).to(device_);
+    masked_adj_ = freedom_pruned_adj(train_, n_users_, n_items_, dropout_, rng).astype(dtype_).to(device_);
   }
 
   Forward forward(bool training) override {
     LETHE_CHECK(!training || masked_adj_.rows > 0,
                 "freedom: forward(training) before pre_epoch: the pruned graph has not been sampled");
     const Csr& adj = training ? masked_adj_ : norm_adj_;
-    ag::Var h = item_;
-    for (int64_t l = 0; l < n_mm_layers_; ++l) h = ag::spmm(mm_adj_, h);
-    const ag::Var all = lightgcn_propagate(adj, ag::concat_rows({user_, item_}), n_ui_layers_);
+    autograd::Var h = item_;
+    for (int64_t l = 0; l < n_mm_layers_; ++l) h = autograd::spmm(mm_adj_, h);
+    const autograd::Var all = lightgcn_propagate(adj, autograd::concat_rows({user_, item_}), n_ui_layers_);
     Forward f;
-    f.users = ag::slice_rows(all, 0, n_users_);
-    f.items = ag::add(ag::slice_rows(all, n_users_, n_users_ + n_items_), h);
+    f.users = autograd::slice_rows(all, 0, n_users_);
+    f.items = autograd::add(autograd::slice_rows(all, n_users_, n_users_ + n_items_), h);
     if (training) {  // the projected features only feed the loss
       f.aux["text_feats"] = text_trs_(text_);
       f.aux["image_feats"] = image_trs_(image_);
@@ -94,23 +96,23 @@ class Freedom final : public Model {
     return f;
   }
 
-  ag::Var loss(const Forward& f, const Batch& b) override {
+  autograd::Var loss(const Forward& f, const Batch& b) override {
     LETHE_CHECK(f.aux.count("text_feats") && f.aux.count("image_feats"),
                 "freedom: loss needs forward(training = true)");
-    const ag::Var u = ag::gather_rows(f.users, b.users);
-    const ag::Var mf = bpr_rows_logsigmoid(u, ag::gather_rows(f.items, b.pos), ag::gather_rows(f.items, b.neg));
-    const ag::Var& ft = f.aux.at("text_feats");
-    const ag::Var& fv = f.aux.at("image_feats");
-    const ag::Var mf_t = bpr_rows_logsigmoid(u, ag::gather_rows(ft, b.pos), ag::gather_rows(ft, b.neg));
-    const ag::Var mf_v = bpr_rows_logsigmoid(u, ag::gather_rows(fv, b.pos), ag::gather_rows(fv, b.neg));
-    return ag::add(mf, ag::scale(ag::add(mf_t, mf_v), reg_weight_));
+    const autograd::Var u = autograd::gather_rows(f.users, b.users);
+    const autograd::Var mf = bpr_rows_logsigmoid(u, autograd::gather_rows(f.items, b.pos), autograd::gather_rows(f.items, b.neg));
+    const autograd::Var& ft = f.aux.at("text_feats");
+    const autograd::Var& fv = f.aux.at("image_feats");
+    const autograd::Var mf_t = bpr_rows_logsigmoid(u, autograd::gather_rows(ft, b.pos), autograd::gather_rows(ft, b.neg));
+    const autograd::Var mf_v = bpr_rows_logsigmoid(u, autograd::gather_rows(fv, b.pos), autograd::gather_rows(fv, b.neg));
+    return autograd::add(mf, autograd::scale(autograd::add(mf_t, mf_v), reg_weight_));
   }
 
  private:
   ParamList params_;
-  ag::Var user_, item_, image_, text_;
+  autograd::Var user_, item_, image_, text_;
   Linear image_trs_, text_trs_;
-  data::Interactions train_;
+  datasets::Interactions train_;
   Csr norm_adj_, masked_adj_, mm_adj_;
   uint64_t mm_key_ = 0;  // item_graph_key of the inputs mm_adj_ was built from
   int64_t knn_k_ = 10, n_mm_layers_ = 1, n_ui_layers_ = 2;

@@ -5,13 +5,14 @@
 #include <filesystem>
 
 #include "engine/device.h"
-#include "models/training/checkpoint.h"
+#include "engine/error.h"
+#include "engine/formats/safetensors.h"
 
 namespace lethe::models {
 
 Recommender Recommender::load(const std::string& path) {
   const std::string file = std::filesystem::is_directory(path) ? path + "/embeddings.safetensors" : path;
-  SafeTensors st = read_safetensors(file);
+  formats::SafeTensors st = formats::read_safetensors(file);
   LETHE_CHECK(st.metadata.count("format") && st.metadata.at("format") == "lethe-embeddings",
               file << ": not a Lethe embeddings file (metadata format)");
   auto need = [&](const char* name, DType dt, int nd) -> const Tensor& {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "engine/device.h"
+#include "engine/error.h"
 
 namespace lethe::models {
 
@@ -38,13 +39,13 @@ Linear linear_default(int64_t in, int64_t out, bool bias, Rng& rng, DType dtype,
   LETHE_CHECK(in > 0 && out > 0, "linear: in and out must be > 0, got " << in << ", " << out);
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
   Linear l;
-  l.w = ag::param(uniform_tensor({out, in}, bound, rng, dtype, dev));
-  if (bias) l.b = ag::param(uniform_tensor({out}, bound, rng, dtype, dev));
+  l.w = autograd::param(uniform_tensor({out, in}, bound, rng, dtype, dev));
+  if (bias) l.b = autograd::param(uniform_tensor({out}, bound, rng, dtype, dev));
   return l;
 }
 
-ag::Var ParamList::add(const std::string& name, Tensor value) {
-  ag::Var v = ag::param(std::move(value), name);
+autograd::Var ParamList::add(const std::string& name, Tensor value) {
+  autograd::Var v = autograd::param(std::move(value), name);
   items_.emplace_back(name, v);
   return v;
 }
@@ -64,14 +65,14 @@ int64_t ParamList::count() const {
   return n;
 }
 
-ag::Var lightgcn_propagate(const Csr& adj, const ag::Var& ego, int64_t n_layers) {
+autograd::Var lightgcn_propagate(const Csr& adj, const autograd::Var& ego, int64_t n_layers) {
   LETHE_CHECK(n_layers >= 0, "lightgcn: n_layers must be >= 0, got " << n_layers);
   LETHE_CHECK(adj.rows == ego.rows() && adj.cols == ego.rows(),
               "lightgcn: adjacency " << adj.rows << "x" << adj.cols << " does not match " << ego.rows() << " nodes");
   if (n_layers == 0) return ego;
-  std::vector<ag::Var> layers{ego};
-  for (int64_t l = 0; l < n_layers; ++l) layers.push_back(ag::spmm(adj, layers.back()));
-  return ag::mean_of(layers);
+  std::vector<autograd::Var> layers{ego};
+  for (int64_t l = 0; l < n_layers; ++l) layers.push_back(autograd::spmm(adj, layers.back()));
+  return autograd::mean_of(layers);
 }
 
 DType model_dtype(const Config& c) {

@@ -24,8 +24,8 @@ Tensor uniform_tensor(const Shape& shape, double bound, Rng& rng, DType dtype, D
 
 // y = x W^T + b with W [out, in] (nn.Linear layout); b undefined when the layer has no bias.
 struct Linear {
-  ag::Var w, b;
-  ag::Var operator()(const ag::Var& x) const { return ag::linear(x, w, b); }
+  autograd::Var w, b;
+  autograd::Var operator()(const autograd::Var& x) const { return autograd::linear(x, w, b); }
   int64_t num_params() const { return w.value().numel() + (b.defined() ? b.value().numel() : 0); }
 };
 // nn.Linear default init: weight kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(in)), bias U(+-1/sqrt(in)).
@@ -34,17 +34,17 @@ Linear linear_default(int64_t in, int64_t out, bool bias, Rng& rng, DType dtype,
 // Ordered named parameter list; `add` also names the Var (checkpoint keys follow torch's state_dict).
 class ParamList {
  public:
-  ag::Var add(const std::string& name, Tensor value);
+  autograd::Var add(const std::string& name, Tensor value);
   void add_linear(const std::string& name, const Linear& l);
-  const std::vector<std::pair<std::string, ag::Var>>& items() const { return items_; }
+  const std::vector<std::pair<std::string, autograd::Var>>& items() const { return items_; }
   int64_t count() const;  // total number of scalars
 
  private:
-  std::vector<std::pair<std::string, ag::Var>> items_;
+  std::vector<std::pair<std::string, autograd::Var>> items_;
 };
 
 // LightGCN: E^0 = ego, E^{l+1} = adj E^l, returns mean(E^0..E^L) (layer 0 included).
-ag::Var lightgcn_propagate(const Csr& adj, const ag::Var& ego, int64_t n_layers);
+autograd::Var lightgcn_propagate(const Csr& adj, const autograd::Var& ego, int64_t n_layers);
 
 // Model dtype from config key `dtype` ("f32", default; "f64" for finite-difference checks of whole models).
 DType model_dtype(const Config& c);

@@ -2,6 +2,7 @@
 // symmetric D^-1/2 A D^-1/2 (+1e-7) bipartite adjacency, final = mean of all layers (layer 0 included).
 // Loss = BPRLoss(MMRec form) on final rows + reg_weight * EmbLoss on the ego rows of u, p, n.
 #include "datasets/graphs.h"
+#include "engine/error.h"
 #include "models/layers.h"
 #include "models/losses.h"
 #include "models/zoo.h"
@@ -28,31 +29,31 @@ class LightGcn final : public Model {
   }
   std::string name() const override { return "lightgcn"; }
   std::string user_table() const override { return "user_embedding.weight"; }
-  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+  std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "lightgcn");
     LETHE_CHECK(d.n_users == user_.rows() && d.n_items == item_.rows(),
                 "lightgcn: data has " << d.n_users << " users / " << d.n_items << " items, the model "
                                       << user_.rows() << " / " << item_.rows());
-    adj_ = data::bipartite_sym_adj(d.train, d.n_users, d.n_items, 1e-7).astype(dtype_).to(device_);
+    adj_ = datasets::bipartite_sym_adj(d.train, d.n_users, d.n_items, 1e-7).astype(dtype_).to(device_);
   }
   Forward forward(bool) override {
-    const ag::Var all = lightgcn_propagate(adj_, ag::concat_rows({user_, item_}), n_layers_);
+    const autograd::Var all = lightgcn_propagate(adj_, autograd::concat_rows({user_, item_}), n_layers_);
     const int64_t n = all.rows();
-    return {ag::slice_rows(all, 0, n_users_), ag::slice_rows(all, n_users_, n), {}};
+    return {autograd::slice_rows(all, 0, n_users_), autograd::slice_rows(all, n_users_, n), {}};
   }
-  ag::Var loss(const Forward& f, const Batch& b) override {
-    const ag::Var u = ag::gather_rows(f.users, b.users), p = ag::gather_rows(f.items, b.pos),
-                  n = ag::gather_rows(f.items, b.neg);
-    const ag::Var mf = bpr_loss_mmrec(ag::rowdot(u, p), ag::rowdot(u, n));
-    const ag::Var reg = emb_loss({ag::gather_rows(user_, b.users), ag::gather_rows(item_, b.pos),
-                                  ag::gather_rows(item_, b.neg)});
-    return ag::add(mf, ag::scale(reg, reg_weight_));
+  autograd::Var loss(const Forward& f, const Batch& b) override {
+    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
+                  n = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var mf = bpr_loss_mmrec(autograd::rowdot(u, p), autograd::rowdot(u, n));
+    const autograd::Var reg = emb_loss({autograd::gather_rows(user_, b.users), autograd::gather_rows(item_, b.pos),
+                                  autograd::gather_rows(item_, b.neg)});
+    return autograd::add(mf, autograd::scale(reg, reg_weight_));
   }
 
  private:
   ParamList params_;
-  ag::Var user_, item_;
+  autograd::Var user_, item_;
   Csr adj_;
   int64_t n_layers_ = 2, n_users_ = 0;
   double reg_weight_ = 0;

@@ -10,17 +10,17 @@
 namespace lethe::models {
 
 // MMRec's BPRLoss (BPR, LightGCN, VBPR): -mean(log(1e-10 + sigmoid(pos - neg))).
-ag::Var bpr_loss_mmrec(const ag::Var& pos, const ag::Var& neg);
+autograd::Var bpr_loss_mmrec(const autograd::Var& pos, const autograd::Var& neg);
 // The models' own bpr_loss (FREEDOM, MGCN, LATTICE, LGMRec): -mean(logsigmoid(pos - neg)).
-ag::Var bpr_loss_logsigmoid(const ag::Var& pos, const ag::Var& neg);
+autograd::Var bpr_loss_logsigmoid(const autograd::Var& pos, const autograd::Var& neg);
 // BPR (logsigmoid form) on user / positive / negative rows [B, d]: scores are row-wise dots.
-ag::Var bpr_rows_logsigmoid(const ag::Var& u, const ag::Var& p, const ag::Var& n);
+autograd::Var bpr_rows_logsigmoid(const autograd::Var& u, const autograd::Var& p, const autograd::Var& n);
 // MMRec's EmbLoss: (sum of Frobenius norms, not squared) / rows of the last matrix.
-ag::Var emb_loss(const std::vector<ag::Var>& xs);
+autograd::Var emb_loss(const std::vector<autograd::Var>& xs);
 // LATTICE / MGCN: (1/2 sum of squared norms) / the configured train batch size (not the actual one).
-ag::Var half_sq_reg(const std::vector<ag::Var>& xs, int64_t batch_size);
+autograd::Var half_sq_reg(const std::vector<autograd::Var>& xs, int64_t batch_size);
 // MGCN's InfoNCE: rows L2-normalised, logits a b^T / tau (B x B, every other row of the batch is a
 // negative, duplicates included); mean over rows of -log softmax(logits)_bb.
-ag::Var info_nce(const ag::Var& a, const ag::Var& b, double tau);
+autograd::Var info_nce(const autograd::Var& a, const autograd::Var& b, double tau);
 
 }  // namespace lethe::models

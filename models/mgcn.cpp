@@ -7,6 +7,7 @@
 // Loss = BPR (logsigmoid) + reg_weight (1/2 sum sq of u, p, n) / train_batch_size
 //        + cl_loss [InfoNCE(side_items[p], content_items[p]) + InfoNCE(side_users[u], content_users[u])], tau 0.2.
 #include "datasets/graphs.h"
+#include "engine/error.h"
 #include "models/layers.h"
 #include "models/losses.h"
 #include "models/zoo.h"
@@ -57,15 +58,15 @@ class Mgcn final : public Model {
   }
   std::string name() const override { return "mgcn"; }
   std::string user_table() const override { return "user_embedding.weight"; }
-  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+  std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
 
   void set_data(const TrainData& d) override {
     check_train_data(d, "mgcn");
     LETHE_CHECK(d.n_users == n_users_ && d.n_items == n_items_,
                 "mgcn: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_ << " / "
                                   << n_items_);
-    norm_adj_ = data::bipartite_sym_adj(d.train, d.n_users, d.n_items, 0.0).astype(dtype_).to(device_);
-    r_ = data::user_item_matrix(d.train, d.n_users, d.n_items, true).astype(dtype_).to(device_);
+    norm_adj_ = datasets::bipartite_sym_adj(d.train, d.n_users, d.n_items, 0.0).astype(dtype_).to(device_);
+    r_ = datasets::user_item_matrix(d.train, d.n_users, d.n_items, true).astype(dtype_).to(device_);
     // Frozen item graphs from the raw features of `d`; dropped items get no edges.
     const std::vector<uint8_t> active = active_items(d);
     const Tensor& image = raw_feature(d, "image");
@@ -74,42 +75,42 @@ class Mgcn final : public Model {
     const uint64_t text_key = item_graph_key({&text}, active, static_cast<uint64_t>(knn_k_));
     // A modality's graph is rebuilt only when its inputs changed (a modality request rebuilds just that one).
     if (image_adj_.rows == 0 || image_key != image_key_) {
-      image_adj_ = data::knn_graph(image, knn_k_, data::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      image_adj_ = datasets::knn_graph(image, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
       image_key_ = image_key;
     }
     if (text_adj_.rows == 0 || text_key != text_key_) {
-      text_adj_ = data::knn_graph(text, knn_k_, data::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      text_adj_ = datasets::knn_graph(text, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
       text_key_ = text_key;
     }
   }
 
   Forward forward(bool training) override {
-    const ag::Var f_v = image_trs_(image_), f_t = text_trs_(text_);
+    const autograd::Var f_v = image_trs_(image_), f_t = text_trs_(text_);
     // Behaviour-guided purifier.
-    ag::Var x_v = ag::mul(item_, ag::sigmoid(gate_v_(f_v)));
-    ag::Var x_t = ag::mul(item_, ag::sigmoid(gate_t_(f_t)));
+    autograd::Var x_v = autograd::mul(item_, autograd::sigmoid(gate_v_(f_v)));
+    autograd::Var x_t = autograd::mul(item_, autograd::sigmoid(gate_t_(f_t)));
     // User-item view.
-    const ag::Var content = lightgcn_propagate(norm_adj_, ag::concat_rows({user_, item_}), n_ui_layers_);
+    const autograd::Var content = lightgcn_propagate(norm_adj_, autograd::concat_rows({user_, item_}), n_ui_layers_);
     // Item-item views.
     for (int64_t l = 0; l < n_layers_; ++l) {
-      x_v = ag::spmm(image_adj_, x_v);
-      x_t = ag::spmm(text_adj_, x_t);
+      x_v = autograd::spmm(image_adj_, x_v);
+      x_t = autograd::spmm(text_adj_, x_t);
     }
-    const ag::Var e_v = ag::concat_rows({ag::spmm(r_, x_v), x_v});
-    const ag::Var e_t = ag::concat_rows({ag::spmm(r_, x_t), x_t});
+    const autograd::Var e_v = autograd::concat_rows({autograd::spmm(r_, x_v), x_v});
+    const autograd::Var e_t = autograd::concat_rows({autograd::spmm(r_, x_t), x_t});
     // Behaviour-aware fuser.
-    auto query = [&](const ag::Var& e) { return query_2_(ag::tanh(query_1_(e))); };  // [N, 1]
-    const ag::Var att = ag::softmax_rows(ag::concat_cols({query(e_v), query(e_t)}));  // [N, 2]
-    const ag::Var common = ag::add(ag::scale_rows(e_v, ag::slice_cols(att, 0, 1)),
-                                   ag::scale_rows(e_t, ag::slice_cols(att, 1, 2)));
-    const ag::Var sep_v = ag::mul(ag::sigmoid(gate_image_prefer_(content)), ag::sub(e_v, common));
-    const ag::Var sep_t = ag::mul(ag::sigmoid(gate_text_prefer_(content)), ag::sub(e_t, common));
-    const ag::Var side = ag::scale(ag::add(ag::add(sep_v, sep_t), common), 1.0 / 3.0);
-    const ag::Var all = ag::add(content, side);
+    auto query = [&](const autograd::Var& e) { return query_2_(autograd::tanh(query_1_(e))); };  // [N, 1]
+    const autograd::Var att = autograd::softmax_rows(autograd::concat_cols({query(e_v), query(e_t)}));  // [N, 2]
+    const autograd::Var common = autograd::add(autograd::scale_rows(e_v, autograd::slice_cols(att, 0, 1)),
+                                   autograd::scale_rows(e_t, autograd::slice_cols(att, 1, 2)));
+    const autograd::Var sep_v = autograd::mul(autograd::sigmoid(gate_image_prefer_(content)), autograd::sub(e_v, common));
+    const autograd::Var sep_t = autograd::mul(autograd::sigmoid(gate_text_prefer_(content)), autograd::sub(e_t, common));
+    const autograd::Var side = autograd::scale(autograd::add(autograd::add(sep_v, sep_t), common), 1.0 / 3.0);
+    const autograd::Var all = autograd::add(content, side);
     const int64_t n = n_users_ + n_items_;
     Forward f;
-    f.users = ag::slice_rows(all, 0, n_users_);
-    f.items = ag::slice_rows(all, n_users_, n);
+    f.users = autograd::slice_rows(all, 0, n_users_);
+    f.items = autograd::slice_rows(all, n_users_, n);
     if (training) {
       f.aux["side"] = side;
       f.aux["content"] = content;
@@ -117,25 +118,25 @@ class Mgcn final : public Model {
     return f;
   }
 
-  ag::Var loss(const Forward& f, const Batch& b) override {
+  autograd::Var loss(const Forward& f, const Batch& b) override {
     LETHE_CHECK(f.aux.count("side") && f.aux.count("content"), "mgcn: loss needs forward(training = true)");
-    const ag::Var u = ag::gather_rows(f.users, b.users), p = ag::gather_rows(f.items, b.pos),
-                  ng = ag::gather_rows(f.items, b.neg);
-    const ag::Var mf = bpr_rows_logsigmoid(u, p, ng);
-    const ag::Var reg = ag::scale(half_sq_reg({u, p, ng}, batch_size_), reg_weight_);
+    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
+                  ng = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var mf = bpr_rows_logsigmoid(u, p, ng);
+    const autograd::Var reg = autograd::scale(half_sq_reg({u, p, ng}, batch_size_), reg_weight_);
     const int64_t n = n_users_ + n_items_;
-    const ag::Var& side = f.aux.at("side");
-    const ag::Var& content = f.aux.at("content");
-    const ag::Var cl_items = info_nce(ag::gather_rows(ag::slice_rows(side, n_users_, n), b.pos),
-                                      ag::gather_rows(ag::slice_rows(content, n_users_, n), b.pos), kTau);
-    const ag::Var cl_users = info_nce(ag::gather_rows(ag::slice_rows(side, 0, n_users_), b.users),
-                                      ag::gather_rows(ag::slice_rows(content, 0, n_users_), b.users), kTau);
-    return ag::add(ag::add(mf, reg), ag::scale(ag::add(cl_items, cl_users), cl_weight_));
+    const autograd::Var& side = f.aux.at("side");
+    const autograd::Var& content = f.aux.at("content");
+    const autograd::Var cl_items = info_nce(autograd::gather_rows(autograd::slice_rows(side, n_users_, n), b.pos),
+                                      autograd::gather_rows(autograd::slice_rows(content, n_users_, n), b.pos), kTau);
+    const autograd::Var cl_users = info_nce(autograd::gather_rows(autograd::slice_rows(side, 0, n_users_), b.users),
+                                      autograd::gather_rows(autograd::slice_rows(content, 0, n_users_), b.users), kTau);
+    return autograd::add(autograd::add(mf, reg), autograd::scale(autograd::add(cl_items, cl_users), cl_weight_));
   }
 
  private:
   ParamList params_;
-  ag::Var user_, item_, image_, text_;
+  autograd::Var user_, item_, image_, text_;
   Linear image_trs_, text_trs_, query_1_, query_2_, gate_v_, gate_t_, gate_image_prefer_, gate_text_prefer_;
   Csr norm_adj_, r_, image_adj_, text_adj_;
   uint64_t image_key_ = 0, text_key_ = 0;  // item_graph_key of the inputs of each kNN graph

@@ -20,10 +20,13 @@ namespace lethe::models {
 // (with erased rows after a modality request). Items dropped from the catalogue are flagged.
 struct TrainData {
   int32_t n_users = 0, n_items = 0;
-  data::Interactions train;
+  datasets::Interactions train;
   std::map<std::string, Tensor> features;  // modality -> F32 [n_items, width] on CPU
   std::vector<uint8_t> item_dropped;       // empty, or n_items flags: 1 = never recommend / no features
 };
+
+// The TrainData of a data set: its training split and feature tables (no dropped items).
+TrainData make_train_data(const datasets::Dataset& ds);
 
 // One training batch: user, positive item and negative item ids (I32, on the model's device).
 struct Batch {
@@ -34,9 +37,9 @@ struct Batch {
 // Output of a forward pass: final user and item embeddings, plus named auxiliary tensors a loss needs
 // (MGCN's side / content embeddings, FREEDOM's projected features, ego embeddings, ...).
 struct Forward {
-  ag::Var users;  // [n_users, d]
-  ag::Var items;  // [n_items, d]
-  std::map<std::string, ag::Var> aux;
+  autograd::Var users;  // [n_users, d]
+  autograd::Var items;  // [n_items, d]
+  std::map<std::string, autograd::Var> aux;
 };
 
 class Model {
@@ -44,7 +47,7 @@ class Model {
   virtual ~Model() = default;
   virtual std::string name() const = 0;
   // Trainable parameters in a fixed order; names are checkpoint keys.
-  virtual std::vector<std::pair<std::string, ag::Var>> parameters() = 0;
+  virtual std::vector<std::pair<std::string, autograd::Var>> parameters() = 0;
   // The name of the parameter holding one free row per user (the user ID embedding). A user's row gets
   // gradient only through that user's own interactions (its loss terms and its graph edges), so unlearning
   // can single out the rows of users who have none left.
@@ -56,7 +59,7 @@ class Model {
   // training = true: the train-time view (pruned graph, dropout); false: the evaluation view.
   virtual Forward forward(bool training) = 0;
   // The model's full training loss on one batch (BPR + regularisers + auxiliary terms), given forward().
-  virtual ag::Var loss(const Forward& f, const Batch& b) = 0;
+  virtual autograd::Var loss(const Forward& f, const Batch& b) = 0;
   const Config& config() const { return config_; }
   Device device() const { return device_; }
 

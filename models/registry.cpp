@@ -4,6 +4,7 @@
 // tests check that the files and these strings agree).
 #include <functional>
 
+#include "engine/error.h"
 #include "models/zoo.h"
 
 namespace lethe::models {

@@ -2,6 +2,7 @@
 // Linear(text_width + image_width -> d) (xavier_normal weight, zero bias) over the constant raw features
 // concatenated text first, then image. Item repr = [i_id, item_linear(features)] (2d). No bias terms.
 // Loss = BPRLoss(MMRec form) + reg_weight * EmbLoss(u_b, p_b, n_b) on the 2d final rows.
+#include "engine/error.h"
 #include "models/layers.h"
 #include "models/losses.h"
 #include "models/zoo.h"
@@ -24,13 +25,13 @@ class Vbpr final : public Model {
     user_ = params_.add("u_embedding", xavier_uniform(d.n_users, 2 * dim, rng, dtype_, dev));
     item_ = params_.add("i_embedding", xavier_uniform(d.n_items, dim, rng, dtype_, dev));
     const int64_t in = features_.cols();
-    lin_.w = ag::param(xavier_normal(dim, in, rng, dtype_, dev));
-    lin_.b = ag::param(Tensor::zeros({dim}, dtype_, dev));
+    lin_.w = autograd::param(xavier_normal(dim, in, rng, dtype_, dev));
+    lin_.b = autograd::param(Tensor::zeros({dim}, dtype_, dev));
     params_.add_linear("item_linear", lin_);
   }
   std::string name() const override { return "vbpr"; }
   std::string user_table() const override { return "u_embedding"; }
-  std::vector<std::pair<std::string, ag::Var>> parameters() override { return params_.items(); }
+  std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "vbpr");
     LETHE_CHECK(!user_.defined() || (d.n_users == user_.rows() && d.n_items == item_.rows()),
@@ -43,19 +44,19 @@ class Vbpr final : public Model {
     features_ = f;  // constants: MMRec's VBPR does not fine-tune the raw features
   }
   Forward forward(bool) override {
-    const ag::Var items = ag::concat_cols({item_, lin_(ag::constant(features_))});
+    const autograd::Var items = autograd::concat_cols({item_, lin_(autograd::constant(features_))});
     return {user_, items, {}};
   }
-  ag::Var loss(const Forward& f, const Batch& b) override {
-    const ag::Var u = ag::gather_rows(f.users, b.users), p = ag::gather_rows(f.items, b.pos),
-                  n = ag::gather_rows(f.items, b.neg);
-    const ag::Var mf = bpr_loss_mmrec(ag::rowdot(u, p), ag::rowdot(u, n));
-    return ag::add(mf, ag::scale(emb_loss({u, p, n}), reg_weight_));
+  autograd::Var loss(const Forward& f, const Batch& b) override {
+    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
+                  n = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var mf = bpr_loss_mmrec(autograd::rowdot(u, p), autograd::rowdot(u, n));
+    return autograd::add(mf, autograd::scale(emb_loss({u, p, n}), reg_weight_));
   }
 
  private:
   ParamList params_;
-  ag::Var user_, item_;
+  autograd::Var user_, item_;
   Linear lin_;
   Tensor features_;  // [I, text + image]
   double reg_weight_ = 0;

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "engine/backend.h"
+#include "engine/error.h"
 
 namespace lethe::cpu::detail {
 
@@ -12,7 +13,7 @@ constexpr int64_t kParallelMin = 1 << 15;
 
 // Calls f(T{}) with T = float or double for a floating tensor.
 template <class F>
-decltype(auto) with_float(DType t, const char* op, F&& f) {
+decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
   if (t == DType::F32) return f(float{});
   LETHE_CHECK(t == DType::F64, op << ": expected a floating dtype, got " << dtype_name(t));
   return f(double{});
@@ -20,7 +21,7 @@ decltype(auto) with_float(DType t, const char* op, F&& f) {
 
 // Calls f(I{}) with I = int32_t or int64_t for an index tensor.
 template <class F>
-decltype(auto) with_index(DType t, const char* op, F&& f) {
+decltype(auto) dispatch_index(DType t, const char* op, F&& f) {
   if (t == DType::I32) return f(int32_t{});
   LETHE_CHECK(t == DType::I64, op << ": expected an index dtype (i32/i64), got " << dtype_name(t));
   return f(int64_t{});
@@ -28,7 +29,7 @@ decltype(auto) with_index(DType t, const char* op, F&& f) {
 
 // Calls f(T{}) for any dtype.
 template <class F>
-decltype(auto) with_any(DType t, F&& f) {
+decltype(auto) dispatch_all(DType t, const char* /*op*/, F&& f) {
   switch (t) {
     case DType::F32: return f(float{});
     case DType::F64: return f(double{});

@@ -8,8 +8,8 @@
 namespace lethe::cpu {
 
 using detail::kParallelMin;
-using detail::with_any;
-using detail::with_float;
+using detail::dispatch_all;
+using detail::dispatch_float;
 
 namespace {
 
@@ -41,28 +41,28 @@ T sigmoid(T x) {  // stable on both sides
 }  // namespace
 
 void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  with_float(a.dtype(), "add", [&](auto t) {
+  dispatch_float(a.dtype(), "add", [&](auto t) {
     using T = decltype(t);
     binary_loop(a.data<T>(), b.data<T>(), out.data<T>(), a.numel(), [](T x, T y) { return x + y; });
   });
 }
 
 void sub(const Tensor& a, const Tensor& b, Tensor& out) {
-  with_float(a.dtype(), "sub", [&](auto t) {
+  dispatch_float(a.dtype(), "sub", [&](auto t) {
     using T = decltype(t);
     binary_loop(a.data<T>(), b.data<T>(), out.data<T>(), a.numel(), [](T x, T y) { return x - y; });
   });
 }
 
 void mul(const Tensor& a, const Tensor& b, Tensor& out) {
-  with_float(a.dtype(), "mul", [&](auto t) {
+  dispatch_float(a.dtype(), "mul", [&](auto t) {
     using T = decltype(t);
     binary_loop(a.data<T>(), b.data<T>(), out.data<T>(), a.numel(), [](T x, T y) { return x * y; });
   });
 }
 
 void scale(const Tensor& a, double s, Tensor& out) {
-  with_float(a.dtype(), "scale", [&](auto t) {
+  dispatch_float(a.dtype(), "scale", [&](auto t) {
     using T = decltype(t);
     const T k = static_cast<T>(s);
     unary_loop(a.data<T>(), out.data<T>(), a.numel(), [k](T x) { return k * x; });
@@ -70,7 +70,7 @@ void scale(const Tensor& a, double s, Tensor& out) {
 }
 
 void add_scalar(const Tensor& a, double s, Tensor& out) {
-  with_float(a.dtype(), "add_scalar", [&](auto t) {
+  dispatch_float(a.dtype(), "add_scalar", [&](auto t) {
     using T = decltype(t);
     const T k = static_cast<T>(s);
     unary_loop(a.data<T>(), out.data<T>(), a.numel(), [k](T x) { return x + k; });
@@ -78,7 +78,7 @@ void add_scalar(const Tensor& a, double s, Tensor& out) {
 }
 
 void axpy(double alpha, const Tensor& x, Tensor& y) {
-  with_float(x.dtype(), "axpy", [&](auto t) {
+  dispatch_float(x.dtype(), "axpy", [&](auto t) {
     using T = decltype(t);
     const T k = static_cast<T>(alpha);
     binary_loop(x.data<T>(), y.data<T>(), y.data<T>(), x.numel(), [k](T a, T b) { return b + k * a; });
@@ -86,7 +86,7 @@ void axpy(double alpha, const Tensor& x, Tensor& y) {
 }
 
 void fill(Tensor& a, double value) {
-  with_any(a.dtype(), [&](auto t) {
+  dispatch_all(a.dtype(), "fill", [&](auto t) {
     using T = decltype(t);
     T* p = a.data<T>();
     const T v = static_cast<T>(value);
@@ -119,28 +119,28 @@ void broadcast_loop(const Tensor& a, const Tensor& v, Tensor& out, bool per_row,
 }  // namespace
 
 void add_rowvec(const Tensor& a, const Tensor& v, Tensor& out) {
-  with_float(a.dtype(), "add_rowvec", [&](auto t) {
+  dispatch_float(a.dtype(), "add_rowvec", [&](auto t) {
     using T = decltype(t);
     broadcast_loop<T>(a, v, out, false, [](T x, T y) { return x + y; });
   });
 }
 
 void mul_rowvec(const Tensor& a, const Tensor& v, Tensor& out) {
-  with_float(a.dtype(), "mul_rowvec", [&](auto t) {
+  dispatch_float(a.dtype(), "mul_rowvec", [&](auto t) {
     using T = decltype(t);
     broadcast_loop<T>(a, v, out, false, [](T x, T y) { return x * y; });
   });
 }
 
 void scale_rows(const Tensor& a, const Tensor& s, Tensor& out) {
-  with_float(a.dtype(), "scale_rows", [&](auto t) {
+  dispatch_float(a.dtype(), "scale_rows", [&](auto t) {
     using T = decltype(t);
     broadcast_loop<T>(a, s, out, true, [](T x, T y) { return x * y; });
   });
 }
 
 void unary(ops::Unary op, const Tensor& x, Tensor& y) {
-  with_float(x.dtype(), "unary", [&](auto t) {
+  dispatch_float(x.dtype(), "unary", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -162,7 +162,7 @@ void unary(ops::Unary op, const Tensor& x, Tensor& y) {
 
 // gx = gy * f'(x). Ops whose derivative is cheapest from y read y (x may be undefined), the others read x.
 void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx) {
-  with_float(gy.dtype(), "unary_backward", [&](auto t) {
+  dispatch_float(gy.dtype(), "unary_backward", [&](auto t) {
     using T = decltype(t);
     const T* px = x.defined() ? x.data<T>() : nullptr;
     const T* py = y.defined() ? y.data<T>() : nullptr;
@@ -192,7 +192,7 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
 
 bool all_finite(const Tensor& a) {
   if (!is_float(a.dtype())) return true;
-  return with_float(a.dtype(), "all_finite", [&](auto t) {
+  return dispatch_float(a.dtype(), "all_finite", [&](auto t) {
     using T = decltype(t);
     const T* p = a.data<T>();
     const int64_t n = a.numel();
@@ -204,9 +204,9 @@ bool all_finite(const Tensor& a) {
 }
 
 void astype(const Tensor& src, Tensor& dst) {
-  with_any(src.dtype(), [&](auto ts) {
+  dispatch_all(src.dtype(), "astype", [&](auto ts) {
     using S = decltype(ts);
-    with_any(dst.dtype(), [&](auto td) {
+    dispatch_all(dst.dtype(), "astype", [&](auto td) {
       using D = decltype(td);
       const S* ps = src.data<S>();
       D* pd = dst.data<D>();

@@ -6,11 +6,11 @@
 namespace lethe::cpu {
 
 using detail::kParallelMin;
-using detail::with_float;
+using detail::dispatch_float;
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
                double eps, double weight_decay, int64_t step) {
-  with_float(param.dtype(), "adam_step", [&](auto t) {
+  dispatch_float(param.dtype(), "adam_step", [&](auto t) {
     using T = decltype(t);
     T* p = param.data<T>();
     const T* g = grad.data<T>();

@@ -1,5 +1,5 @@
-// CPU reductions and row-wise normalisations: sums (double accumulators, fixed chunks so results do not
-// depend on the thread count), row dots, L2 normalisation, softmax and log-sum-exp.
+// CPU reductions (the CUDA twin is engine/cuda/reduce.cu): sums (double accumulators, fixed chunks so
+// results do not depend on the thread count) and row dots.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,7 +10,7 @@
 namespace lethe::cpu {
 
 using detail::kParallelMin;
-using detail::with_float;
+using detail::dispatch_float;
 
 namespace {
 
@@ -37,21 +37,21 @@ double chunked_sum(const T* p, int64_t n, F f) {
 }  // namespace
 
 void sum(const Tensor& a, Tensor& out) {
-  with_float(a.dtype(), "sum", [&](auto t) {
+  dispatch_float(a.dtype(), "sum", [&](auto t) {
     using T = decltype(t);
     out.data<T>()[0] = static_cast<T>(chunked_sum(a.data<T>(), a.numel(), [](double v) { return v; }));
   });
 }
 
 void sumsq(const Tensor& a, Tensor& out) {
-  with_float(a.dtype(), "sumsq", [&](auto t) {
+  dispatch_float(a.dtype(), "sumsq", [&](auto t) {
     using T = decltype(t);
     out.data<T>()[0] = static_cast<T>(chunked_sum(a.data<T>(), a.numel(), [](double v) { return v * v; }));
   });
 }
 
 void sum_rows(const Tensor& a, Tensor& out) {
-  with_float(a.dtype(), "sum_rows", [&](auto t) {
+  dispatch_float(a.dtype(), "sum_rows", [&](auto t) {
     using T = decltype(t);
     const int64_t rows = a.rows(), cols = a.cols();
     const T* p = a.data<T>();
@@ -66,7 +66,7 @@ void sum_rows(const Tensor& a, Tensor& out) {
 }
 
 void sum_cols(const Tensor& a, Tensor& out) {
-  with_float(a.dtype(), "sum_cols", [&](auto t) {
+  dispatch_float(a.dtype(), "sum_cols", [&](auto t) {
     using T = decltype(t);
     const int64_t rows = a.rows(), cols = a.cols();
     const T* p = a.data<T>();
@@ -89,7 +89,7 @@ void sum_cols(const Tensor& a, Tensor& out) {
 }
 
 void rowdot(const Tensor& a, const Tensor& b, Tensor& out) {
-  with_float(a.dtype(), "rowdot", [&](auto t) {
+  dispatch_float(a.dtype(), "rowdot", [&](auto t) {
     using T = decltype(t);
     const int64_t rows = a.rows(), cols = a.cols();
     const T* pa = a.data<T>();
@@ -100,71 +100,6 @@ void rowdot(const Tensor& a, const Tensor& b, Tensor& out) {
       double s = 0.0;
       for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(pa[r * cols + c]) * pb[r * cols + c];
       o[r] = static_cast<T>(s);
-    }
-  });
-}
-
-void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
-  with_float(x.dtype(), "l2norm_rows", [&](auto t) {
-    using T = decltype(t);
-    const int64_t rows = x.rows(), cols = x.cols();
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
-    T* pn = norms.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
-      const T n = static_cast<T>(std::max(std::sqrt(s), eps));
-      pn[r] = n;
-      for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
-    }
-  });
-}
-
-void softmax_rows(const Tensor& x, Tensor& y) {
-  with_float(x.dtype(), "softmax_rows", [&](auto t) {
-    using T = decltype(t);
-    const int64_t rows = x.rows(), cols = x.cols();
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      T* yr = py + r * cols;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
-      if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) {
-        yr[c] = std::exp(xr[c] - mx);
-        s += yr[c];
-      }
-      const T inv = static_cast<T>(1.0 / s);
-      for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
-    }
-  });
-}
-
-void logsumexp_rows(const Tensor& x, Tensor& out) {
-  with_float(x.dtype(), "logsumexp_rows", [&](auto t) {
-    using T = decltype(t);
-    const int64_t rows = x.rows(), cols = x.cols();
-    const T* px = x.data<T>();
-    T* o = out.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
-      if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
-        o[r] = mx;
-        continue;
-      }
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += std::exp(static_cast<double>(xr[c] - mx));
-      o[r] = static_cast<T>(mx + std::log(s));
     }
   });
 }

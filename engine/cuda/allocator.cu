@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/cuda/common.cuh"
+#include "engine/error.h"
 
 namespace lethe::cuda {
 namespace {

@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "engine/cuda/common.cuh"
+#include "engine/error.h"
 
 namespace lethe::cuda {
 

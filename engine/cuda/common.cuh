@@ -13,6 +13,7 @@
 
 #include "engine/backend.h"
 #include "engine/device.h"
+#include "engine/error.h"
 #include "engine/tensor.h"
 
 #if defined(LETHE_WITH_NVTX)
@@ -23,7 +24,7 @@ namespace lethe::cuda {
 
 // ---- error checking --------------------------------------------------------------------------------
 [[noreturn]] inline void fail(const char* file, int line, const char* what, const std::string& msg) {
-  ::lethe::detail::throw_error(file, line, std::string(what) + ": " + msg);
+  ::lethe::detail::throw_internal(file, line, std::string(what) + ": " + msg);
 }
 
 #define LETHE_CUDA_CHECK(expr)                                                                           \

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "engine/cuda/common.cuh"
+#include "engine/error.h"
 
 namespace lethe::cuda {
 namespace {

@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "engine/cuda/common.cuh"
+#include "engine/error.h"
 
 namespace lethe::cuda {
 namespace {

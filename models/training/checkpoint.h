@@ -1,7 +1,4 @@
-// Checkpoints in the safetensors format (readable by PyTorch's safetensors and by NumPy):
-//   8-byte little-endian header length N, an N-byte JSON header
-//   {name: {"dtype": "F32"|"F64"|"I32"|"I64", "shape": [...], "data_offsets": [begin, end]}, ...,
-//    "__metadata__": {string: string}}, then the raw little-endian tensor bytes (offsets relative to them).
+// Model checkpoints, stored in the safetensors format (engine/formats/safetensors.h).
 // A model checkpoint holds the model's parameters under their own names, optionally the Adam state
 // ("m/<name>", "v/<name>", step count in metadata "adam_steps") and extra tensors (e.g. "best/<name>"),
 // plus metadata: model name, config YAML, data fingerprint, epoch. Loading into another model or another
@@ -16,25 +13,19 @@
 #include <vector>
 
 #include "autograd/optim.h"
+#include "engine/error.h"
+#include "engine/formats/safetensors.h"
 #include "engine/tensor.h"
 #include "models/model.h"
 
-namespace lethe::models {
+namespace lethe::training {
 
-// ---- raw safetensors -------------------------------------------------------------------------------
-struct SafeTensors {
-  std::vector<std::pair<std::string, Tensor>> tensors;  // in file order, CPU tensors
-  std::map<std::string, std::string> metadata;
-  const Tensor* find(const std::string& name) const;  // nullptr when absent
-};
-// Writes tensors (any device; copied to the host) atomically: path + ".tmp" then rename.
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata);
-SafeTensors read_safetensors(const std::string& path);
-// Only the header's metadata (cheap: does not read the tensor data).
-std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
+using models::Batch;
+using models::Config;
+using models::Forward;
+using models::Model;
+using models::TrainData;
 
-// ---- model checkpoints -----------------------------------------------------------------------------
 // FNV-1a 64-bit hash (hex) of n_users, n_items, the training interactions in order, the feature table
 // names and shapes, and the dropped-item flags: identifies the data a model was trained on.
 std::string data_fingerprint(const TrainData& data);
@@ -49,7 +40,7 @@ struct CheckpointInfo {
 
 // Saves model parameters, the optimizer's state when `opt` is given, and `extra_tensors`.
 void save_checkpoint(const std::string& path, Model& model, const CheckpointInfo& info,
-                     const ag::Adam* opt = nullptr,
+                     const autograd::Adam* opt = nullptr,
                      const std::vector<std::pair<std::string, Tensor>>& extra_tensors = {});
 
 struct LoadOptions {
@@ -60,14 +51,11 @@ struct LoadOptions {
 // Loads parameters (bitwise) into `model` (on its device) and, when asked, Adam state into `opt`.
 // Fails (lethe::Error naming the file, expected and found values) on a model-name mismatch, a missing or
 // extra parameter, a shape/dtype mismatch, or a fingerprint mismatch. Returns the file's metadata.
-CheckpointInfo load_checkpoint(const std::string& path, Model& model, ag::Adam* opt = nullptr,
-                               const LoadOptions& lo = {}, SafeTensors* raw = nullptr);
+CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::Adam* opt = nullptr,
+                               const LoadOptions& lo = {}, formats::SafeTensors* raw = nullptr);
 
 // Parameter values copied (on their device) — a snapshot that restore_parameters can put back.
 std::vector<Tensor> snapshot_parameters(Model& model);
 void restore_parameters(Model& model, const std::vector<Tensor>& snapshot);
 
-// Writes `text` to path atomically (temp file + rename). Used for every run-directory file.
-void write_file_atomic(const std::string& path, const std::string& text);
-
-}  // namespace lethe::models
+}  // namespace lethe::training

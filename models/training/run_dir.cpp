@@ -8,30 +8,23 @@
 #include "autograd/var.h"
 #include "datasets/mmrec_io.h"
 #include "engine/device.h"
+#include "engine/error.h"
+#include "engine/formats/atomic_file.h"
 #include "models/training/checkpoint.h"
 
 namespace fs = std::filesystem;
 
-namespace lethe::models {
-
-TrainData make_train_data(const data::Dataset& ds) {
-  TrainData td;
-  td.n_users = ds.n_users;
-  td.n_items = ds.n_items;
-  td.train = ds.train;
-  for (const auto& [name, ft] : ds.features) td.features[name] = ft.values;
-  return td;
-}
+namespace lethe::training {
 
 void write_embeddings(const std::string& path, Model& model, const TrainData& data) {
   Tensor users, items;
   {
-    ag::NoGrad ng;
+    autograd::NoGrad ng;
     Forward f = model.forward(false);
     users = f.users.value().to(Device::cpu());
     items = f.items.value().to(Device::cpu());
   }
-  const data::UserItems seen = data::UserItems::build(data.train, data.n_users);
+  const datasets::UserItems seen = datasets::UserItems::build(data.train, data.n_users);
   std::vector<std::pair<std::string, Tensor>> t;
   t.emplace_back("users", users);
   t.emplace_back("items", items);
@@ -40,13 +33,13 @@ void write_embeddings(const std::string& path, Model& model, const TrainData& da
   std::vector<int32_t> dropped(static_cast<size_t>(data.n_items), 0);
   for (size_t i = 0; i < data.item_dropped.size() && i < dropped.size(); ++i) dropped[i] = data.item_dropped[i];
   t.emplace_back("item_dropped", Tensor::from_vector(dropped, {static_cast<int64_t>(dropped.size())}));
-  write_safetensors(path, t,
+  formats::write_safetensors(path, t,
                     {{"format", "lethe-embeddings"}, {"model", model.name()}, {"fingerprint", data_fingerprint(data)}});
 }
 
 void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data, int64_t epoch) {
   fs::create_directories(dir);
-  write_file_atomic(dir + "/config.yaml", info.config.to_yaml());
+  formats::write_file_atomic(dir + "/config.yaml", info.config.to_yaml());
   nlohmann::json j;
   j["format"] = "lethe-run";
   j["format_version"] = 1;
@@ -56,7 +49,7 @@ void write_run(const std::string& dir, const RunInfo& info, Model& model, const 
   j["seed"] = info.seed;
   j["device"] = info.device;
   j["summary"] = info.summary;
-  write_file_atomic(dir + "/run.json", j.dump(2) + "\n");
+  formats::write_file_atomic(dir + "/run.json", j.dump(2) + "\n");
   CheckpointInfo ci;
   ci.model = info.model;
   ci.config_yaml = info.config.to_yaml();
@@ -74,12 +67,12 @@ void write_metrics(const std::string& dir, const std::string& split, const eval:
   nlohmann::json mj = nlohmann::json::object();
   for (const auto& [k, v] : m) mj[k] = v;
   j["metrics"] = mj;
-  write_file_atomic(dir + "/metrics.json", j.dump(2) + "\n");
+  formats::write_file_atomic(dir + "/metrics.json", j.dump(2) + "\n");
   std::ostringstream md;
   md << "# Metrics (" << split << ")\n\n";
   if (j.contains("model")) md << "Model: " << j["model"].get<std::string>() << "\n\n";
   md << eval::format_markdown(m, topks);
-  write_file_atomic(dir + "/metrics.md", md.str());
+  formats::write_file_atomic(dir + "/metrics.md", md.str());
 }
 
 RunInfo read_run_info(const std::string& dir) {
@@ -114,17 +107,17 @@ LoadedRun load_run(const std::string& dir, const std::string& data_dir, std::opt
   const std::string ddir = data_dir.empty() ? r.info.data_dir : data_dir;
   LETHE_CHECK(fs::is_directory(ddir), dir << "/run.json: data directory '" << ddir
                                           << "' not found (pass --data DIR to point at the data set)");
-  r.dataset = data::load_mmrec(ddir);
-  r.train_data = make_train_data(r.dataset);
+  r.dataset = datasets::load_mmrec(ddir);
+  r.train_data = models::make_train_data(r.dataset);
   const std::string fp = data_fingerprint(r.train_data);
   LETHE_CHECK(fp == r.info.fingerprint, dir << ": the run was trained on data with fingerprint " << r.info.fingerprint
                                             << ", but " << ddir << " has fingerprint " << fp
                                             << " (users, items, training interactions or feature shapes differ)");
-  r.model = create_model(r.info.model, r.info.config, r.train_data, r.info.seed, dev.value_or(Device::cpu()));
+  r.model = models::create_model(r.info.model, r.info.config, r.train_data, r.info.seed, dev.value_or(Device::cpu()));
   LoadOptions lo;
   lo.expected_fingerprint = r.info.fingerprint;
   load_checkpoint(dir + "/model.safetensors", *r.model, nullptr, lo);
   return r;
 }
 
-}  // namespace lethe::models
+}  // namespace lethe::training

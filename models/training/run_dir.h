@@ -18,10 +18,16 @@
 
 #include "datasets/dataset.h"
 #include "models/config.h"
-#include "models/evaluation/metrics.h"
+#include "models/eval/metrics.h"
 #include "models/model.h"
 
-namespace lethe::models {
+namespace lethe::training {
+
+using models::Batch;
+using models::Config;
+using models::Forward;
+using models::Model;
+using models::TrainData;
 
 struct RunInfo {
   std::string model;        // registry name
@@ -32,9 +38,6 @@ struct RunInfo {
   Config config;            // merged configuration (config.yaml)
   nlohmann::json summary = nlohmann::json::object();  // training summary (best epoch, times, ...)
 };
-
-// The TrainData of a data set: its training split and feature tables (no dropped items).
-TrainData make_train_data(const data::Dataset& ds);
 
 // Writes config.yaml, run.json, model.safetensors (the model's current parameters) and
 // embeddings.safetensors (eval-time forward of the model on `data`).
@@ -49,7 +52,7 @@ RunInfo read_run_info(const std::string& dir);
 
 struct LoadedRun {
   RunInfo info;
-  data::Dataset dataset;
+  datasets::Dataset dataset;
   TrainData train_data;
   std::unique_ptr<Model> model;  // rebuilt with create_model and loaded from model.safetensors
 };
@@ -58,4 +61,4 @@ struct LoadedRun {
 LoadedRun load_run(const std::string& dir, const std::string& data_dir = "",
                    std::optional<Device> dev = std::nullopt);
 
-}  // namespace lethe::models
+}  // namespace lethe::training

@@ -16,10 +16,11 @@
 #include <tuple>
 
 #include "autograd/ops.h"
+#include "engine/error.h"
 #include "engine/profile.h"
 #include "models/training/checkpoint.h"
 
-namespace lethe::models {
+namespace lethe::training {
 
 namespace {
 
@@ -108,20 +109,20 @@ bool EarlyStopping::update(double score, int64_t epoch, bool* improved) {
   return !imp && cur_step > stopping_step;
 }
 
-Trainer::Trainer(Model& model, const TrainData& data, data::Interactions valid, data::Interactions test,
+Trainer::Trainer(Model& model, const TrainData& data, datasets::Interactions valid, datasets::Interactions test,
                  TrainOptions opt, std::ostream* log)
     : model_(model),
       valid_(std::move(valid)),
       test_(std::move(test)),
       opt_o_(std::move(opt)),
       log_(log ? log : &std::cout),
-      sampler_(data::BprSampler::for_training(data.train, data.n_users, opt_o_.batch_size)),
-      evaluator_(data::UserItems::build(data.train, data.n_users), data.n_items, data.item_dropped, model.device(),
+      sampler_(datasets::BprSampler::for_training(data.train, data.n_users, opt_o_.batch_size)),
+      evaluator_(datasets::UserItems::build(data.train, data.n_users), data.n_items, data.item_dropped, model.device(),
                  eval::EvalOptions{opt_o_.eval_batch_size, opt_o_.topks}) {
   LETHE_CHECK(!data.train.empty(), "trainer: the training split is empty");
-  std::vector<ag::Var> params;
+  std::vector<autograd::Var> params;
   for (auto& [name, v] : model_.parameters()) params.push_back(v);
-  opt_ = std::make_unique<ag::Adam>(std::move(params), opt_o_.lr, 0.9, 0.999, 1e-8, opt_o_.weight_decay);
+  opt_ = std::make_unique<autograd::Adam>(std::move(params), opt_o_.lr, 0.9, 0.999, 1e-8, opt_o_.weight_decay);
   stopper_.stopping_step = opt_o_.stopping_step;
   fingerprint_ = data_fingerprint(data);
   if (!opt_o_.resume.empty()) load_resume_checkpoint(opt_o_.resume);
@@ -158,7 +159,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks) {
       if (hooks.make_batch) {
         batch = hooks.make_batch(epoch, b, rng);
       } else {
-        const data::BprBatch hb = sampler_.batch(b, rng);
+        const datasets::BprBatch hb = sampler_.batch(b, rng);
         const Shape s{static_cast<int64_t>(hb.size())};
         batch.users = Tensor::from_vector(hb.users, s, dev);
         batch.pos = Tensor::from_vector(hb.pos, s, dev);
@@ -170,7 +171,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks) {
       opt_->zero_grad();
     }
     Forward f;
-    ag::Var loss;
+    autograd::Var loss;
     {
       LETHE_PROFILE_SCOPE("phase:forward");
       f = model_.forward(true);
@@ -180,7 +181,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks) {
                                                        << loss.value().describe() << ", expected one value");
     {
       LETHE_PROFILE_SCOPE("phase:backward");
-      ag::backward(loss);
+      autograd::backward(loss);
     }
     {
       LETHE_PROFILE_SCOPE("phase:adam");
@@ -203,7 +204,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks) {
 }
 
 std::pair<Tensor, Tensor> Trainer::embeddings() {
-  ag::NoGrad ng;
+  autograd::NoGrad ng;
   Forward f = model_.forward(false);
   return {f.users.value(), f.items.value()};
 }
@@ -264,7 +265,7 @@ void Trainer::save_resume_checkpoint(const std::string& path, int64_t epoch) {
 void Trainer::load_resume_checkpoint(const std::string& path) {
   LoadOptions lo;
   lo.expected_fingerprint = fingerprint_;
-  SafeTensors raw;
+  formats::SafeTensors raw;
   CheckpointInfo info = load_checkpoint(path, model_, opt_.get(), lo, &raw);
   LETHE_CHECK(info.extra.count("adam_steps"),
               path << ": has no optimizer state; resume needs a last.safetensors written by the trainer");
@@ -385,4 +386,4 @@ TrainResult Trainer::train(const TrainHooks& hooks) {
   return res;
 }
 
-}  // namespace lethe::models
+}  // namespace lethe::training

@@ -28,13 +28,20 @@
 #include "autograd/optim.h"
 #include "datasets/dataset.h"
 #include "datasets/sampler.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "models/config.h"
-#include "models/evaluation/evaluator.h"
-#include "models/evaluation/metrics.h"
+#include "models/eval/evaluator.h"
+#include "models/eval/metrics.h"
 #include "models/model.h"
 
-namespace lethe::models {
+namespace lethe::training {
+
+using models::Batch;
+using models::Config;
+using models::Forward;
+using models::Model;
+using models::TrainData;
 
 struct TrainOptions {
   int64_t epochs = 1000;          // epochs
@@ -101,7 +108,7 @@ struct TrainHooks {
   // Replaces model.loss(f, b) for each batch (batch_index counts within the epoch). `rng` is the epoch's
   // generator (a pure function of seed and epoch), for hooks that draw extra batches (e.g. a retain batch
   // beside each forget batch) and must stay deterministic and resumable.
-  std::function<ag::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index, Rng& rng)>
+  std::function<autograd::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index, Rng& rng)>
       batch_loss;
   // Replaces the default batches: return the number of batches of the epoch, then make(b) builds batch b.
   // (Leave empty for BPR batches over TrainData::train.)
@@ -123,7 +130,7 @@ class Trainer {
   // data: what the model trains on (and whose train items are masked at evaluation); the trainer copies
   // what it needs. valid / test: the evaluation splits (either may be empty: no evaluation of it; no valid split
   // = no evaluation and no early stopping). log: where the MMRec lines go (default std::cout).
-  Trainer(Model& model, const TrainData& data, data::Interactions valid, data::Interactions test,
+  Trainer(Model& model, const TrainData& data, datasets::Interactions valid, datasets::Interactions test,
           TrainOptions opt, std::ostream* log = nullptr);
 
   TrainResult train(const TrainHooks& hooks = {});
@@ -138,7 +145,7 @@ class Trainer {
   // Writes a resumable checkpoint (parameters, Adam state, trainer state, best snapshot).
   void save_resume_checkpoint(const std::string& path, int64_t epoch);
 
-  ag::Adam& optimizer() { return *opt_; }
+  autograd::Adam& optimizer() { return *opt_; }
   const eval::Evaluator& evaluator() const { return evaluator_; }
   const TrainOptions& options() const { return opt_o_; }
   Model& model() { return model_; }
@@ -151,11 +158,11 @@ class Trainer {
   void append_log(const EpochRecord& r);
 
   Model& model_;
-  data::Interactions valid_, test_;
+  datasets::Interactions valid_, test_;
   TrainOptions opt_o_;
   std::ostream* log_;
-  std::unique_ptr<ag::Adam> opt_;
-  data::BprSampler sampler_;
+  std::unique_ptr<autograd::Adam> opt_;
+  datasets::BprSampler sampler_;
   eval::Evaluator evaluator_;
   EarlyStopping stopper_;
   std::vector<Tensor> best_params_;
@@ -164,4 +171,4 @@ class Trainer {
   std::string fingerprint_;
 };
 
-}  // namespace lethe::models
+}  // namespace lethe::training

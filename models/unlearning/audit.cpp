@@ -8,11 +8,12 @@
 #include <numeric>
 
 #include "autograd/var.h"
+#include "engine/error.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 namespace {
 
@@ -35,7 +36,7 @@ std::vector<size_t> subsample(size_t n, int64_t cap, uint64_t seed) {
 
 // Membership features of (user, item) pairs under one model: the score, its rank percentile among all items
 // (fraction of items scored strictly lower) and its z-score within the user's score row.
-std::vector<std::vector<double>> pair_features(const AuditModel& m, const data::Interactions& pairs) {
+std::vector<std::vector<double>> pair_features(const AuditModel& m, const datasets::Interactions& pairs) {
   std::vector<std::vector<double>> out(pairs.size());
   if (pairs.empty()) return out;
   std::map<int32_t, std::vector<size_t>> by_user;
@@ -69,27 +70,27 @@ std::vector<std::vector<double>> pair_features(const AuditModel& m, const data::
 
 // Pairs (u, i) of `x` restricted by a predicate.
 template <class Pred>
-data::Interactions filter_pairs(const data::Interactions& x, Pred keep) {
-  data::Interactions out;
+datasets::Interactions filter_pairs(const datasets::Interactions& x, Pred keep) {
+  datasets::Interactions out;
   for (size_t k = 0; k < x.size(); ++k)
     if (keep(x.users[k], x.items[k])) out.push(x.users[k], x.items[k]);
   return out;
 }
 
-data::Interactions take(const data::Interactions& x, const std::vector<size_t>& idx) {
-  data::Interactions out;
+datasets::Interactions take(const datasets::Interactions& x, const std::vector<size_t>& idx) {
+  datasets::Interactions out;
   for (size_t k : idx) out.push(x.users[k], x.items[k]);
   return out;
 }
 
-data::Interactions concat(const data::Interactions& a, const data::Interactions& b) {
-  data::Interactions out = a;
+datasets::Interactions concat(const datasets::Interactions& a, const datasets::Interactions& b) {
+  datasets::Interactions out = a;
   for (size_t k = 0; k < b.size(); ++k) out.push(b.users[k], b.items[k]);
   return out;
 }
 
 // Scores s(u, i) of pairs under a model.
-std::vector<double> pair_scores(const AuditModel& m, const data::Interactions& pairs) {
+std::vector<double> pair_scores(const AuditModel& m, const datasets::Interactions& pairs) {
   std::vector<double> out(pairs.size());
   const std::vector<float> U = m.users.to_vector<float>(), I = m.items.to_vector<float>();
   const int64_t d = m.users.cols();
@@ -207,7 +208,7 @@ AuditModel audit_model(const std::string& name, models::Model& model) {
   AuditModel a;
   a.name = name;
   {
-    ag::NoGrad ng;
+    autograd::NoGrad ng;
     models::Forward f = model.forward(false);
     a.users = f.users.value().to(Device::cpu()).astype(DType::F32);
     a.items = f.items.value().to(Device::cpu()).astype(DType::F32);
@@ -220,7 +221,7 @@ AuditModel audit_model(const std::string& name, models::Model& model) {
 
 json run_audit(const RequestView& view, const std::vector<AuditModel>& models, const AuditOptions& opt) {
   LETHE_CHECK(!models.empty() && models[0].name == "original", "audit: the first model must be the original");
-  const data::Dataset& ds = view.original;
+  const datasets::Dataset& ds = view.original;
   for (const AuditModel& m : models)
     LETHE_CHECK(m.users.rows() == ds.n_users && m.items.rows() == ds.n_items,
                 "audit: model '" << m.name << "' has " << m.users.rows() << " users / " << m.items.rows()
@@ -236,16 +237,16 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   for (int32_t u : view.affected_users) affected[static_cast<size_t>(u)] = 1;
 
   // Retain-utility targets: original test rows outside the request.
-  const data::Interactions retain_test = filter_pairs(ds.test, [&](int32_t u, int32_t i) {
+  const datasets::Interactions retain_test = filter_pairs(ds.test, [&](int32_t u, int32_t i) {
     return !forgotten_user[static_cast<size_t>(u)] && !forgotten_item[static_cast<size_t>(i)] &&
            (view.retain.item_dropped.empty() || !view.retain.item_dropped[static_cast<size_t>(i)]);
   });
   LETHE_CHECK(!retain_test.empty(), "audit: no test interactions outside the request to measure retain utility on");
-  const data::UserItems mask = data::UserItems::build(view.retain.train, ds.n_users);
+  const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, ds.n_users);
   const eval::Evaluator ev(mask, ds.n_items, view.retain.item_dropped, Device::cpu());
   const eval::Evaluator ev_nodrop(mask, ds.n_items, {}, Device::cpu());
   const std::vector<int32_t> eval_users = eval::users_in_order(retain_test);
-  const data::UserItems retain_targets = data::UserItems::build(retain_test, ds.n_users);
+  const datasets::UserItems retain_targets = datasets::UserItems::build(retain_test, ds.n_users);
 
   // Fairness split: the most active 20% of the evaluated users by D_r train degree.
   std::vector<int32_t> by_activity = eval_users;
@@ -256,20 +257,20 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
       inactive(by_activity.begin() + n_active, by_activity.end());
 
   // Forget-set users and their held-out test rows (forget recall, same users' test recall).
-  const data::Interactions affected_test =
+  const datasets::Interactions affected_test =
       filter_pairs(ds.test, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
-  const data::UserItems forget_targets = data::UserItems::build(view.forget, ds.n_users);
-  const data::UserItems affected_targets = data::UserItems::build(affected_test, ds.n_users);
+  const datasets::UserItems forget_targets = datasets::UserItems::build(view.forget, ds.n_users);
+  const datasets::UserItems affected_targets = datasets::UserItems::build(affected_test, ds.n_users);
 
   // Membership-inference attack, trained on the original model.
   json mia_info = json::object();
   Logistic attack;
-  data::Interactions mia_forget, mia_heldout;
+  datasets::Interactions mia_forget, mia_heldout;
   const bool do_mia = view.has_forget_set();
   if (do_mia) {
-    const data::Interactions heldout_all = concat(ds.valid, ds.test);
-    const data::Interactions members = take(view.retain.train, subsample(view.retain.train.size(), opt.mia_max_pairs, opt.seed + 1));
-    const data::Interactions nonmembers = take(heldout_all, subsample(heldout_all.size(), opt.mia_max_pairs, opt.seed + 2));
+    const datasets::Interactions heldout_all = concat(ds.valid, ds.test);
+    const datasets::Interactions members = take(view.retain.train, subsample(view.retain.train.size(), opt.mia_max_pairs, opt.seed + 1));
+    const datasets::Interactions nonmembers = take(heldout_all, subsample(heldout_all.size(), opt.mia_max_pairs, opt.seed + 2));
     LETHE_CHECK(!nonmembers.empty(), "audit: no held-out (valid / test) pairs to train the membership attack on");
     std::vector<std::vector<double>> x = pair_features(models[0], members);
     const std::vector<std::vector<double>> xn = pair_features(models[0], nonmembers);
@@ -286,7 +287,7 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
     mia_info["weights"] = attack.w;
     mia_info["bias"] = attack.b;
     mia_forget = take(view.forget, subsample(view.forget.size(), opt.mia_max_pairs, opt.seed + 3));
-    const data::Interactions same_users_heldout =
+    const datasets::Interactions same_users_heldout =
         filter_pairs(heldout_all, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
     mia_heldout = take(same_users_heldout, subsample(same_users_heldout.size(), opt.mia_max_pairs, opt.seed + 4));
     mia_info["eval_forget_pairs"] = mia_forget.size();
@@ -295,7 +296,7 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   const bool mia_ok = do_mia && !mia_forget.empty() && !mia_heldout.empty();
 
   // Kendall's tau sample of forget pairs.
-  const data::Interactions tau_pairs = take(view.forget, subsample(view.forget.size(), opt.kendall_max_pairs, opt.seed + 5));
+  const datasets::Interactions tau_pairs = take(view.forget, subsample(view.forget.size(), opt.kendall_max_pairs, opt.seed + 5));
   std::vector<double> gold_tau_scores;
   std::vector<int32_t> gold_top;
   if (gold) {
@@ -320,7 +321,7 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
       r["forget_users"] = fr.users;
       if (!affected_test.empty()) {
         const eval::EvalResult tr = ev_nodrop.evaluate(m.users, m.items, affected_targets, view.affected_users);
-        r[view.kind == data::RequestKind::User ? "forgotten_users_test_recall@20" : "affected_users_test_recall@20"] =
+        r[view.kind == unlearning::RequestKind::User ? "forgotten_users_test_recall@20" : "affected_users_test_recall@20"] =
             eval::metric(tr.metrics, "Recall@20");
       }
     } else {
@@ -391,7 +392,7 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   sanity["methods_differ"] = differ;
 
   json req;
-  req["kind"] = data::request_kind_name(view.kind);
+  req["kind"] = unlearning::request_kind_name(view.kind);
   req["steps"] = view.requests.size();
   json files = json::array();
   for (const auto& r : view.requests) files.push_back(r.file);
@@ -420,4 +421,4 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   return out;
 }
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

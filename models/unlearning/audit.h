@@ -23,7 +23,7 @@
 #include "engine/tensor.h"
 #include "models/unlearning/unlearning.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 // One model as the audit sees it: final embeddings (eval-time forward on the model's own training data),
 // its parameters (for the sanity checks) and how it was produced.
@@ -61,4 +61,4 @@ double balanced_accuracy(const std::vector<int>& y, const std::vector<int>& pred
 double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b);
 double jaccard(std::vector<int32_t> a, std::vector<int32_t> b);
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -8,13 +8,14 @@
 
 #include "datasets/mmrec_io.h"
 #include "engine/device.h"
+#include "engine/error.h"
 #include "models/training/run_dir.h"
 #include "models/unlearning/report.h"
 #include "models/unlearning/unlearn_run.h"
 
 namespace fs = std::filesystem;
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 namespace {
 
@@ -26,14 +27,14 @@ void check_output_free(const std::string& dir) {
   LETHE_CHECK(!fs::exists(dir + "/run.json"), dir << " already holds a run directory; choose another --out");
 }
 
-std::vector<data::Request> read_requests(const std::vector<std::string>& files) {
-  std::vector<data::Request> out;
-  for (const auto& f : files) out.push_back(data::read_request(f));
+std::vector<unlearning::Request> read_requests(const std::vector<std::string>& files) {
+  std::vector<unlearning::Request> out;
+  for (const auto& f : files) out.push_back(unlearning::read_request(f));
   return out;
 }
 
-std::vector<data::Request> prefix(const std::vector<data::Request>& v, size_t n) {
-  return std::vector<data::Request>(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
+std::vector<unlearning::Request> prefix(const std::vector<unlearning::Request>& v, size_t n) {
+  return std::vector<unlearning::Request>(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 }  // namespace
@@ -58,20 +59,20 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
   LETHE_CHECK(!job.run_dir.empty(), "unlearn: --run RUN_DIR is required");
   LETHE_CHECK(!job.request_files.empty(), "unlearn: at least one --request FILE is required");
   LETHE_CHECK(!job.out_dir.empty(), "unlearn: --out DIR is required");
-  const models::RunInfo info = models::read_run_info(job.run_dir);
+  const training::RunInfo info = training::read_run_info(job.run_dir);
   const std::vector<std::string> prior = run_request_files(job.run_dir);
   const std::string original_dir =
       info.summary.contains("unlearning") ? info.summary["unlearning"].value("original_run", job.run_dir) : job.run_dir;
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
   LETHE_CHECK(fs::is_directory(data_dir), job.run_dir << "/run.json: data directory '" << data_dir
                                                       << "' not found (pass --data DIR)");
-  const data::Dataset ds = data::load_mmrec(data_dir);
+  const datasets::Dataset ds = datasets::load_mmrec(data_dir);
 
   // Validate everything before writing anything: every request against the data after the previous ones,
   // the options for every step, the output directories, and the starting checkpoint.
   std::vector<std::string> files = prior;
   for (const auto& f : job.request_files) files.push_back(abs_path(f));
-  const std::vector<data::Request> reqs = read_requests(files);
+  const std::vector<unlearning::Request> reqs = read_requests(files);
   const size_t n_steps = job.request_files.size();
   std::vector<RequestView> views;
   for (size_t s = 0; s < n_steps; ++s) {
@@ -123,13 +124,13 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
 json run_audit_job(const AuditJob& job) {
   LETHE_CHECK(!job.request_files.empty(), "audit: --request FILE is required");
   LETHE_CHECK(!job.original_dir.empty(), "audit: --original RUN_DIR is required");
-  const models::RunInfo info = models::read_run_info(job.original_dir);
+  const training::RunInfo info = training::read_run_info(job.original_dir);
   LETHE_CHECK(!info.summary.contains("unlearning"),
               "audit: --original " << job.original_dir << " is an unlearned run; give the run written by `lethe train`");
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
   LETHE_CHECK(fs::is_directory(data_dir), job.original_dir << "/run.json: data directory '" << data_dir
                                                            << "' not found (pass --data DIR)");
-  const data::Dataset ds = data::load_mmrec(data_dir);
+  const datasets::Dataset ds = datasets::load_mmrec(data_dir);
   std::vector<std::string> files;
   for (const auto& f : job.request_files) files.push_back(abs_path(f));
   const RequestView view = apply_requests(ds, read_requests(files));
@@ -169,4 +170,4 @@ json run_audit_job(const AuditJob& job) {
   return rep;
 }
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -11,10 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "engine/error.h"
 #include "models/unlearning/audit.h"
 #include "models/unlearning/unlearning.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 struct UnlearnJob {
   std::string run_dir;                     // a trained run, or an unlearned one (its requests come first)
@@ -42,4 +43,4 @@ nlohmann::json run_audit_job(const AuditJob& job);
 // Default stopping per method when the caller gives neither --epochs nor --until-forgotten.
 void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set);
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

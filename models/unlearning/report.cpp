@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "models/training/checkpoint.h"
+#include "engine/formats/atomic_file.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 namespace {
 
@@ -77,8 +77,8 @@ std::string format_report_md(const json& report) {
 
 void write_report(const std::string& dir, const json& report) {
   std::filesystem::create_directories(dir);
-  models::write_file_atomic(dir + "/report.json", report.dump(2) + "\n");
-  models::write_file_atomic(dir + "/report.md", format_report_md(report));
+  formats::write_file_atomic(dir + "/report.json", report.dump(2) + "\n");
+  formats::write_file_atomic(dir + "/report.md", format_report_md(report));
 }
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 // The Markdown report of an audit JSON.
 std::string format_report_md(const nlohmann::json& report);
@@ -15,4 +15,4 @@ std::string format_report_table(const nlohmann::json& report);
 // Writes DIR/report.json and DIR/report.md (temporary names + rename; DIR is created).
 void write_report(const std::string& dir, const nlohmann::json& report);
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -7,13 +7,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "models/evaluation/evaluator.h"
+#include "engine/error.h"
+#include "engine/formats/atomic_file.h"
+#include "models/eval/evaluator.h"
 #include "models/training/checkpoint.h"
 #include "models/unlearning/audit.h"
 
 namespace fs = std::filesystem;
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 namespace {
 
@@ -51,7 +53,7 @@ std::string features_hash(const models::TrainData& d) {
 }  // namespace
 
 std::vector<std::string> run_request_files(const std::string& run_dir) {
-  const models::RunInfo info = models::read_run_info(run_dir);
+  const training::RunInfo info = training::read_run_info(run_dir);
   std::vector<std::string> out;
   if (!info.summary.contains("unlearning")) return out;
   for (const auto& r : info.summary["unlearning"].value("request_copies", json::array())) {
@@ -66,8 +68,8 @@ ModelRun load_model_run(const std::string& dir, const models::TrainData& data, c
                         std::optional<Device> dev) {
   ModelRun r;
   r.dir = dir;
-  r.info = models::read_run_info(dir);
-  const std::string fp = models::data_fingerprint(data);
+  r.info = training::read_run_info(dir);
+  const std::string fp = training::data_fingerprint(data);
   if (r.info.fingerprint != fp) {
     const bool unl = r.info.summary.contains("unlearning");
     LETHE_CHECK(false, what << " run " << dir << " does not match: it was "
@@ -82,9 +84,9 @@ ModelRun load_model_run(const std::string& dir, const models::TrainData& data, c
                      << want << ", expected " << features_hash(data) << "; a different modality request?)");
   }
   r.model = models::create_model(r.info.model, r.info.config, data, r.info.seed, dev.value_or(Device::cpu()));
-  models::LoadOptions lo;
+  training::LoadOptions lo;
   lo.expected_fingerprint = fp;
-  models::load_checkpoint(dir + "/model.safetensors", *r.model, nullptr, lo);
+  training::load_checkpoint(dir + "/model.safetensors", *r.model, nullptr, lo);
   if (r.info.summary.contains("unlearning")) {
     r.unlearning = r.info.summary["unlearning"];
     r.time_s = r.unlearning.value("time_s", -1.0);
@@ -98,7 +100,7 @@ ModelRun load_model_run(const std::string& dir, const models::TrainData& data, c
   return r;
 }
 
-void write_unlearned_run(const std::string& dir, const models::RunInfo& original, const std::string& original_dir,
+void write_unlearned_run(const std::string& dir, const training::RunInfo& original, const std::string& original_dir,
                          const std::vector<std::string>& request_files, const RequestView& view, models::Model& model,
                          const UnlearnResult& result, const UnlearnOptions& opt) {
   fs::create_directories(dir + "/requests");
@@ -112,18 +114,18 @@ void write_unlearned_run(const std::string& dir, const models::RunInfo& original
         std::isdigit(base[1]) && base[2] == '-')
       base = base.substr(3);
     const std::string rel = "requests/" + std::string(prefix) + base;
-    models::write_file_atomic(dir + "/" + rel, read_text(request_files[k]));
+    formats::write_file_atomic(dir + "/" + rel, read_text(request_files[k]));
     copies.push_back(rel);
     sources.push_back(request_files[k]);
   }
-  models::RunInfo info = original;
-  info.fingerprint = models::data_fingerprint(view.retain);
+  training::RunInfo info = original;
+  info.fingerprint = training::data_fingerprint(view.retain);
   json u;
   u["method"] = result.method;
   u["original_run"] = fs::absolute(original_dir).lexically_normal().string();
   u["request_copies"] = copies;
   u["request_sources"] = sources;
-  u["request_kind"] = data::request_kind_name(view.kind);
+  u["request_kind"] = unlearning::request_kind_name(view.kind);
   u["forget_rows"] = view.forget.size();
   u["step_forget_rows"] = view.step_forget.size();
   u["retain_rows"] = view.retain.train.size();
@@ -138,7 +140,7 @@ void write_unlearned_run(const std::string& dir, const models::RunInfo& original
   u["extra"] = result.extra;
   info.summary = json::object();
   info.summary["unlearning"] = u;
-  models::write_run(dir, info, model, view.retain, result.epochs_run - 1);
+  training::write_run(dir, info, model, view.retain, result.epochs_run - 1);
 
   std::ostringstream logs;
   for (const EpochLog& e : result.epochs) {
@@ -148,22 +150,22 @@ void write_unlearned_run(const std::string& dir, const models::RunInfo& original
     if (e.reference >= 0) j["until_forgotten_reference"] = e.reference;
     logs << j.dump() << "\n";
   }
-  models::write_file_atomic(dir + "/unlearn_log.jsonl", logs.str());
+  formats::write_file_atomic(dir + "/unlearn_log.jsonl", logs.str());
 
   // Test metrics after the request (the retained data's test split, retained train items masked).
   if (!view.current.test.empty()) {
     Tensor ue, ie;
     {
-      ag::NoGrad ng;
+      autograd::NoGrad ng;
       models::Forward f = model.forward(false);
       ue = f.users.value();
       ie = f.items.value();
     }
-    const eval::Evaluator ev(data::UserItems::build(view.retain.train, view.retain.n_users), view.retain.n_items,
+    const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users), view.retain.n_items,
                              view.retain.item_dropped, model.device());
     const eval::EvalResult t = ev.evaluate(ue, ie, view.current.test);
     json extra = {{"model", info.model}, {"method", result.method}, {"users", t.users}};
-    models::write_metrics(dir, "test", t.metrics, eval::default_topks(), extra);
+    training::write_metrics(dir, "test", t.metrics, eval::default_topks(), extra);
   }
 }
 
@@ -175,4 +177,4 @@ AuditModel audit_model_of(const std::string& name, ModelRun& run) {
   return a;
 }
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -18,14 +18,14 @@
 #include "models/unlearning/audit.h"
 #include "models/unlearning/unlearning.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 // Absolute paths of the request files a run embodies (empty for a run written by `lethe train`).
 std::vector<std::string> run_request_files(const std::string& run_dir);
 
 struct ModelRun {
   std::string dir;
-  models::RunInfo info;
+  training::RunInfo info;
   std::unique_ptr<models::Model> model;
   nlohmann::json unlearning;  // summary.unlearning, or null for a trained run
   double time_s = -1.0;       // the method's wall time (trained runs: training + evaluation time)
@@ -41,11 +41,11 @@ ModelRun load_model_run(const std::string& dir, const models::TrainData& data, c
 
 // Writes an unlearned run directory (every file atomically). `request_files`: all requests since the
 // original training run, in order (copied into DIR/requests/); `original_dir`: that original run.
-void write_unlearned_run(const std::string& dir, const models::RunInfo& original, const std::string& original_dir,
+void write_unlearned_run(const std::string& dir, const training::RunInfo& original, const std::string& original_dir,
                          const std::vector<std::string>& request_files, const RequestView& view, models::Model& model,
                          const UnlearnResult& result, const UnlearnOptions& opt);
 
 // The model of an unlearned run as the audit sees it (embeddings, parameters, time, epochs).
 AuditModel audit_model_of(const std::string& name, ModelRun& run);
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

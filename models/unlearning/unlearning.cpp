@@ -13,12 +13,13 @@
 #include "autograd/ops.h"
 #include "autograd/optim.h"
 #include "datasets/sampler.h"
+#include "engine/error.h"
 #include "engine/ops.h"
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 #include "models/losses.h"
 #include "models/training/trainer.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 namespace {
 
@@ -34,14 +35,14 @@ std::vector<int32_t> sorted_union(std::vector<int32_t> a, const std::vector<int3
   return a;
 }
 
-std::vector<int32_t> distinct_users(const data::Interactions& x) {
+std::vector<int32_t> distinct_users(const datasets::Interactions& x) {
   std::vector<int32_t> u = x.users;
   std::sort(u.begin(), u.end());
   u.erase(std::unique(u.begin(), u.end()), u.end());
   return u;
 }
 
-models::Batch to_batch(const data::BprBatch& b, Device dev) {
+models::Batch to_batch(const datasets::BprBatch& b, Device dev) {
   const Shape s{static_cast<int64_t>(b.size())};
   models::Batch out;
   out.users = Tensor::from_vector(b.users, s, dev);
@@ -51,9 +52,9 @@ models::Batch to_batch(const data::BprBatch& b, Device dev) {
 }
 
 // Scores s(u, pos) and s(u, neg) of a batch from a forward's final embeddings.
-std::pair<ag::Var, ag::Var> batch_scores(const models::Forward& f, const models::Batch& b) {
-  const ag::Var u = ag::gather_rows(f.users, b.users);
-  return {ag::rowdot(u, ag::gather_rows(f.items, b.pos)), ag::rowdot(u, ag::gather_rows(f.items, b.neg))};
+std::pair<autograd::Var, autograd::Var> batch_scores(const models::Forward& f, const models::Batch& b) {
+  const autograd::Var u = autograd::gather_rows(f.users, b.users);
+  return {autograd::rowdot(u, autograd::gather_rows(f.items, b.pos)), autograd::rowdot(u, autograd::gather_rows(f.items, b.neg))};
 }
 
 // The landing of until-forgotten (docs/unlearning.md): the epoch that crossed the reference started above
@@ -61,7 +62,7 @@ std::pair<ag::Var, ag::Var> batch_scores(const models::Forward& f, const models:
 // smallest t (to 1/64) whose forget recall is still at or below the reference, so the method stops at the
 // never-seen level rather than up to one epoch past it. Leaves the parameters at that t, `at` its check.
 template <typename Check>
-double land_on_reference(std::vector<ag::Var> params, const std::vector<Tensor>& theta0, Check check, ForgetCheck& at) {
+double land_on_reference(std::vector<autograd::Var> params, const std::vector<Tensor>& theta0, Check check, ForgetCheck& at) {
   std::vector<Tensor> delta;
   for (size_t k = 0; k < params.size(); ++k) delta.push_back(ops::sub(params[k].value(), theta0[k]));
   auto set_to = [&](double t) {
@@ -87,8 +88,8 @@ double land_on_reference(std::vector<ag::Var> params, const std::vector<Tensor>&
   return hi;
 }
 
-std::vector<ag::Var> param_vars(models::Model& m) {
-  std::vector<ag::Var> v;
+std::vector<autograd::Var> param_vars(models::Model& m) {
+  std::vector<autograd::Var> v;
   for (auto& [name, p] : m.parameters()) v.push_back(p);
   return v;
 }
@@ -97,22 +98,22 @@ std::vector<ag::Var> param_vars(models::Model& m) {
 
 // ---- request views ---------------------------------------------------------------------------------------
 
-RequestView apply_requests(const data::Dataset& ds, const std::vector<data::Request>& requests) {
+RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlearning::Request>& requests) {
   LETHE_CHECK(!requests.empty(), "unlearning: no request given");
   RequestView v;
   v.original = ds;
   v.current = ds;
   v.requests = requests;
   std::vector<uint8_t> dropped(static_cast<size_t>(ds.n_items), 0);
-  for (const data::Request& req : requests) {
-    const data::Resolution res = data::resolve(v.current, req);  // throws on a bad request: nothing changed yet
+  for (const unlearning::Request& req : requests) {
+    const unlearning::Resolution res = unlearning::resolve(v.current, req);  // throws on a bad request: nothing changed yet
     v.step_forget = res.forget;
     v.kind = req.kind;
     v.forgotten_users = sorted_union(v.forgotten_users, res.forgotten_users);
-    if (req.kind == data::RequestKind::Item) v.forgotten_items = sorted_union(v.forgotten_items, req.items);
+    if (req.kind == unlearning::RequestKind::Item) v.forgotten_items = sorted_union(v.forgotten_items, req.items);
     for (int32_t i : res.dropped_items) dropped[static_cast<size_t>(i)] = 1;
     for (const auto& [m, items] : res.erased) v.erased[m] = sorted_union(v.erased[m], items);
-    v.current = data::apply_request(v.current, res);
+    v.current = unlearning::apply_request(v.current, res);
   }
   // Cumulative forget set: rows of the original train split missing from the final one (multiset difference,
   // so repeated pairs are handled), in the original train order.
@@ -182,21 +183,21 @@ const char* method_name(Method m) {
   return "?";
 }
 
-ForgetChecker::ForgetChecker(const RequestView& view, const data::Interactions& forget, Device dev) {
+ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactions& forget, Device dev) {
   if (forget.empty()) return;
   users_ = distinct_users(forget);
-  const data::UserItems mask = data::UserItems::build(view.retain.train, view.retain.n_users);
+  const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, view.retain.n_users);
   std::vector<uint8_t> in_users(static_cast<size_t>(view.original.n_users), 0);
   for (int32_t u : users_) {
     in_users[static_cast<size_t>(u)] = 1;
     (mask.degree(u) > 0 ? with_data_ : without_data_).push_back(u);
   }
-  data::Interactions test;
+  datasets::Interactions test;
   for (size_t k = 0; k < view.original.test.size(); ++k)
     if (in_users[static_cast<size_t>(view.original.test.users[k])]) test.push(view.original.test.users[k], view.original.test.items[k]);
   has_test_ = !test.empty();
-  targets_ = data::UserItems::build(forget, view.retain.n_users);
-  test_items_ = data::UserItems::build(test, view.retain.n_users);
+  targets_ = datasets::UserItems::build(forget, view.retain.n_users);
+  test_items_ = datasets::UserItems::build(test, view.retain.n_users);
   // Dropped items are not masked here: the audit asks whether the scores still single them out.
   ev_ = std::make_unique<eval::Evaluator>(mask, view.retain.n_items, std::vector<uint8_t>{}, dev);
 }
@@ -206,7 +207,7 @@ ForgetCheck ForgetChecker::check(models::Model& model) const {
   if (!ev_) return c;
   Tensor ue, ie;
   {
-    ag::NoGrad ng;
+    autograd::NoGrad ng;
     models::Forward f = model.forward(false);
     ue = f.users.value();
     ie = f.items.value();
@@ -257,7 +258,7 @@ ForgetCheck ForgetChecker::check(models::Model& model) const {
   return c;
 }
 
-ForgetCheck forget_check(models::Model& model, const RequestView& view, const data::Interactions& forget) {
+ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget) {
   return ForgetChecker(view, forget, model.device()).check(model);
 }
 
@@ -270,13 +271,13 @@ UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string&
   UnlearnResult r;
   r.method = "gold";
   const Device dev = model->device();
-  models::TrainOptions to = models::TrainOptions::from_config(config);
+  training::TrainOptions to = training::TrainOptions::from_config(config);
   to.quiet = opt.quiet;
   to.progress = false;
   if (opt.epochs > 0) to.epochs = opt.epochs;  // only to shorten tests; the default keeps the original's
   auto fresh = models::create_model(model_name, config, view.retain, to.seed, dev);
-  models::Trainer tr(*fresh, view.retain, view.current.valid, view.current.test, to, &log);
-  const models::TrainResult res = tr.train();
+  training::Trainer tr(*fresh, view.retain, view.current.valid, view.current.test, to, &log);
+  const training::TrainResult res = tr.train();
   model = std::move(fresh);
   r.epochs_run = res.epochs_run;
   r.stop_reason = res.stop_reason;
@@ -307,10 +308,10 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
   LETHE_CHECK(!(opt.epochs > 0 && opt.until_forgotten), "unlearning: give either --epochs or --until-forgotten, not both");
   LETHE_CHECK(!opt.until_forgotten || opt.max_epochs > 0, "unlearning: --max-epochs must be > 0, got " << opt.max_epochs);
   LETHE_CHECK(has_forget || !opt.until_forgotten,
-              "unlearning: a " << data::request_kind_name(view.kind)
+              "unlearning: a " << unlearning::request_kind_name(view.kind)
                                << " request has no forget set of interactions; until-forgotten does not apply (use --epochs)");
   LETHE_CHECK(has_forget || opt.method != Method::NegGrad,
-              "unlearning: neggrad needs a forget set of interactions; a " << data::request_kind_name(view.kind)
+              "unlearning: neggrad needs a forget set of interactions; a " << unlearning::request_kind_name(view.kind)
                                                                             << " request has none");
   LETHE_CHECK(opt.batch_size >= 1, "unlearning: batch size must be >= 1");
   LETHE_CHECK(opt.lr > 0, "unlearning: learning rate must be > 0");
@@ -341,14 +342,14 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   // 2. Samplers. Retain batches: negatives as in training, excluding the user's retained items. Forget
   // triples: j uniform over retained train items u has not interacted with (we also exclude u's forgotten
   // items, which are being pushed down themselves).
-  data::BprSampler retain_s = data::BprSampler::for_training(view.retain.train, view.retain.n_users, opt.batch_size);
-  data::Interactions seen = view.retain.train;
+  datasets::BprSampler retain_s = datasets::BprSampler::for_training(view.retain.train, view.retain.n_users, opt.batch_size);
+  datasets::Interactions seen = view.retain.train;
   for (size_t k = 0; k < view.step_forget.size(); ++k) seen.push(view.step_forget.users[k], view.step_forget.items[k]);
-  const std::vector<int32_t> pool = data::unique_items(view.retain.train);
+  const std::vector<int32_t> pool = datasets::unique_items(view.retain.train);
   LETHE_CHECK(!pool.empty(), "unlearning: the retain set is empty");
-  data::BprSampler forget_s(view.step_forget, data::UserItems::build(seen, view.retain.n_users), pool, opt.batch_size);
+  datasets::BprSampler forget_s(view.step_forget, datasets::UserItems::build(seen, view.retain.n_users), pool, opt.batch_size);
 
-  ag::Adam adam(param_vars(m), opt.lr);  // fresh state
+  autograd::Adam adam(param_vars(m), opt.lr);  // fresh state
   // Users of this step left with no training data (user requests): their rows take the own-rows step, and
   // when the step has only such users the until-forgotten reference estimates gold's own level, so the
   // landing applies (for users who keep data it is their held-out recall, which gold can lie far below).
@@ -385,7 +386,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     Rng rng = Rng(opt.seed).fork(5000 + static_cast<uint64_t>(e));
     if (land) {
       epoch_start.clear();
-      for (const ag::Var& p : adam.params()) epoch_start.push_back(p.value().clone());
+      for (const autograd::Var& p : adam.params()) epoch_start.push_back(p.value().clone());
     }
     m.pre_epoch(rng);
     int64_t nb;
@@ -401,7 +402,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     for (int64_t b = 0; b < nb; ++b) {
       adam.zero_grad();
       const models::Forward f = m.forward(true);  // one forward shared by both terms
-      ag::Var loss;
+      autograd::Var loss;
       if (fwd_only) {
         loss = m.loss(f, next_retain());
       } else {
@@ -409,14 +410,14 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
         auto [s_i, s_j] = batch_scores(f, bf);
         if (opt.method == Method::NegGrad) {
           // Gradient ascent on BPR over the forget set: minimise +ln sigmoid(s_i - s_j).
-          loss = ag::scale(models::bpr_loss_logsigmoid(s_i, s_j), -1.0);
+          loss = autograd::scale(models::bpr_loss_logsigmoid(s_i, s_j), -1.0);
         } else {
           // L_rev = mean -ln sigmoid(s_j - s_i); L_fwd = the backbone's own loss on a retain batch.
-          loss = ag::scale(models::bpr_loss_logsigmoid(s_j, s_i), opt.alpha);
-          if (opt.beta > 0) loss = ag::add(loss, ag::scale(m.loss(f, next_retain()), opt.beta));
+          loss = autograd::scale(models::bpr_loss_logsigmoid(s_j, s_i), opt.alpha);
+          if (opt.beta > 0) loss = autograd::add(loss, autograd::scale(m.loss(f, next_retain()), opt.beta));
         }
       }
-      ag::backward(loss);
+      autograd::backward(loss);
       adam.step();
       const double lv = loss.value().item();
       LETHE_CHECK(std::isfinite(lv), "unlearning: non-finite loss " << lv << " at epoch " << e << ", step " << b);
@@ -463,4 +464,4 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   return r;
 }
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -21,21 +21,22 @@
 #include <vector>
 
 #include "datasets/dataset.h"
-#include "datasets/requests.h"
+#include "engine/error.h"
+#include "models/unlearning/requests.h"
 #include "models/config.h"
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 #include "models/model.h"
 
-namespace lethe::unlearn {
+namespace lethe::unlearning {
 
 struct RequestView {
-  data::Dataset original;                 // what the original model was trained on
-  std::vector<data::Request> requests;    // applied in order
-  data::Dataset current;                  // after all requests (valid / test rows of cold users, dropped items gone)
-  data::Interactions forget;              // cumulative D_f: original train rows no longer in D_r (train order)
-  data::Interactions step_forget;         // D_f of the last request only (what a sequential step must unlearn)
+  datasets::Dataset original;                 // what the original model was trained on
+  std::vector<unlearning::Request> requests;    // applied in order
+  datasets::Dataset current;                  // after all requests (valid / test rows of cold users, dropped items gone)
+  datasets::Interactions forget;              // cumulative D_f: original train rows no longer in D_r (train order)
+  datasets::Interactions step_forget;         // D_f of the last request only (what a sequential step must unlearn)
   models::TrainData retain;               // D_r, features after erasure, item_dropped flags (cumulative)
-  data::RequestKind kind = data::RequestKind::User;  // of the last request
+  unlearning::RequestKind kind = unlearning::RequestKind::User;  // of the last request
   std::vector<int32_t> forgotten_users;   // users named by user requests (cumulative, sorted)
   std::vector<int32_t> forgotten_items;   // items named by item requests (cumulative, sorted)
   std::vector<int32_t> dropped_items;     // items out of the catalogue (cumulative, sorted)
@@ -46,7 +47,7 @@ struct RequestView {
 
 // Applies `requests` one after another to `ds` (each validated and resolved against the previous result;
 // a bad request throws a lethe::Error naming the file and line, and nothing is changed).
-RequestView apply_requests(const data::Dataset& ds, const std::vector<data::Request>& requests);
+RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlearning::Request>& requests);
 
 // The parameters a modality request must overwrite: a table "<modality>_embedding.weight" of shape
 // [n_items, width] holds a (fine-tunable) copy of the raw features (FREEDOM, MGCN): its erased rows get the
@@ -130,7 +131,7 @@ struct ForgetCheck {
 // more times, all against the same forget set.
 class ForgetChecker {
  public:
-  ForgetChecker(const RequestView& view, const data::Interactions& forget, Device dev);
+  ForgetChecker(const RequestView& view, const datasets::Interactions& forget, Device dev);
   ForgetCheck check(models::Model& model) const;
   // Users of the forget set left with no training row in D_r (sorted).
   const std::vector<int32_t>& users_without_data() const { return without_data_; }
@@ -138,12 +139,12 @@ class ForgetChecker {
 
  private:
   std::vector<int32_t> users_, with_data_, without_data_;
-  data::UserItems targets_, test_items_;
+  datasets::UserItems targets_, test_items_;
   bool has_test_ = false;
   std::unique_ptr<eval::Evaluator> ev_;  // null for an empty forget set
 };
 
 // One check with a ForgetChecker built for it.
-ForgetCheck forget_check(models::Model& model, const RequestView& view, const data::Interactions& forget);
+ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget);
 
-}  // namespace lethe::unlearn
+}  // namespace lethe::unlearning

@@ -14,7 +14,7 @@
 namespace lethe {
 namespace {
 
-using ag::Var;
+using autograd::Var;
 using test::uniform;
 
 struct Result {
@@ -38,29 +38,29 @@ Result run_composite(DType dtype, Device dev) {
   const Tensor idx = Tensor::from_vector(std::vector<int64_t>{0, 3, 3, 8, 5, 1}).to(dev);
   const Tensor mask = put(Tensor::from_vector(std::vector<double>(24, 1.25), {6, 4}));
 
-  std::vector<Var> p{ag::param(put(uniform({6, 4}, 1))), ag::param(put(uniform({3, 4}, 2))),
-                     ag::param(put(uniform({3}, 3))), ag::param(put(uniform({9, 3}, 4))),
-                     ag::param(put(uniform({4}, 5)))};
+  std::vector<Var> p{autograd::param(put(uniform({6, 4}, 1))), autograd::param(put(uniform({3, 4}, 2))),
+                     autograd::param(put(uniform({3}, 3))), autograd::param(put(uniform({9, 3}, 4))),
+                     autograd::param(put(uniform({4}, 5)))};
   const Var& x = p[0];
   const Var& w = p[1];
   const Var& b = p[2];
   const Var& e = p[3];
   const Var& u = p[4];
 
-  const Var h = ag::tanh(ag::linear(ag::dropout(x, mask), w, b));                       // [6, 3]
-  const Var z = ag::l2norm_rows(h);                                                     // [6, 3]
-  const Var lse = ag::logsumexp_rows(ag::softmax_rows(ag::matmul(z, z, false, true)));  // [6]
-  const Var g = ag::gather_rows(ag::spmm(adj, ag::spmm(adj, e)), idx);                  // [6, 3]
-  const Var cat = ag::slice_cols(ag::concat_cols({z, g}), 1, 5);                        // [6, 4]
-  const Var other = ag::slice_rows(ag::concat_rows({cat, ag::mul_rowvec(cat, u)}), 3, 9);
-  const Var rd = ag::rowdot(cat, other);  // [6]
-  const Var side = ag::sum_rows(ag::scale_rows(ag::relu(ag::add_rowvec(x, u)), ag::sigmoid(rd)));
-  Var loss = ag::neg(ag::mean(ag::logsigmoid(ag::sub(rd, lse))));
-  loss = ag::add(loss, ag::scale(ag::frobenius(w), 0.1));
-  loss = ag::add(loss, ag::scale(ag::sumsq(e), 0.01));
-  loss = ag::add(loss, ag::mean(ag::exp(ag::scale(side, 0.1))));
-  loss = ag::add(loss, ag::sum(ag::sqrt(ag::add_scalar(ag::square(ag::mean_of({g, h})), 1.0))));
-  ag::backward(loss);
+  const Var h = autograd::tanh(autograd::linear(autograd::dropout(x, mask), w, b));                       // [6, 3]
+  const Var z = autograd::l2norm_rows(h);                                                     // [6, 3]
+  const Var lse = autograd::logsumexp_rows(autograd::softmax_rows(autograd::matmul(z, z, false, true)));  // [6]
+  const Var g = autograd::gather_rows(autograd::spmm(adj, autograd::spmm(adj, e)), idx);                  // [6, 3]
+  const Var cat = autograd::slice_cols(autograd::concat_cols({z, g}), 1, 5);                        // [6, 4]
+  const Var other = autograd::slice_rows(autograd::concat_rows({cat, autograd::mul_rowvec(cat, u)}), 3, 9);
+  const Var rd = autograd::rowdot(cat, other);  // [6]
+  const Var side = autograd::sum_rows(autograd::scale_rows(autograd::relu(autograd::add_rowvec(x, u)), autograd::sigmoid(rd)));
+  Var loss = autograd::neg(autograd::mean(autograd::logsigmoid(autograd::sub(rd, lse))));
+  loss = autograd::add(loss, autograd::scale(autograd::frobenius(w), 0.1));
+  loss = autograd::add(loss, autograd::scale(autograd::sumsq(e), 0.01));
+  loss = autograd::add(loss, autograd::mean(autograd::exp(autograd::scale(side, 0.1))));
+  loss = autograd::add(loss, autograd::sum(autograd::sqrt(autograd::add_scalar(autograd::square(autograd::mean_of({g, h})), 1.0))));
+  autograd::backward(loss);
 
   Result res;
   res.loss = loss.value().item();
@@ -96,13 +96,13 @@ std::vector<double> adam_rows_run(DType dtype, Device dev) {
   std::vector<double> t0(6 * 4), gseq(3 * 6 * 4);
   for (auto& x : t0) x = rng.normal();
   for (auto& x : gseq) x = rng.normal();
-  Var p = ag::param(Tensor::from_vector(t0, {6, 4}).astype(dtype).to(dev), "t");
-  ag::Adam opt({p}, 0.01, 0.9, 0.999, 1e-8, 0.01);
+  Var p = autograd::param(Tensor::from_vector(t0, {6, 4}).astype(dtype).to(dev), "t");
+  autograd::Adam opt({p}, 0.01, 0.9, 0.999, 1e-8, 0.01);
   opt.set_row_lr_factor(p, Tensor::from_vector(std::vector<int32_t>{4, 1}, {2}), 30.0);
   for (int s = 0; s < 3; ++s) {
     opt.zero_grad();
     const std::vector<double> g(gseq.begin() + s * 24, gseq.begin() + (s + 1) * 24);
-    ag::backward(ag::sum(ag::mul(ag::constant(Tensor::from_vector(g, {6, 4}).astype(dtype).to(dev)), p)));
+    autograd::backward(autograd::sum(autograd::mul(autograd::constant(Tensor::from_vector(g, {6, 4}).astype(dtype).to(dev)), p)));
     opt.step();
   }
   return p.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();

@@ -24,7 +24,7 @@
 
 namespace lethe::test {
 
-using GradFn = std::function<ag::Var(const std::vector<ag::Var>&)>;
+using GradFn = std::function<autograd::Var(const std::vector<autograd::Var>&)>;
 
 struct GradcheckOptions {
   double h = 1e-6;      // central-difference step
@@ -34,9 +34,9 @@ struct GradcheckOptions {
 
 // f(x) as a double, for the numerical side: inputs as constants, no recording.
 inline double eval_scalar(const GradFn& f, const std::vector<Tensor>& xs) {
-  ag::NoGrad ng;
-  std::vector<ag::Var> vars;
-  for (const Tensor& x : xs) vars.push_back(ag::constant(x));
+  autograd::NoGrad ng;
+  std::vector<autograd::Var> vars;
+  for (const Tensor& x : xs) vars.push_back(autograd::constant(x));
   return f(vars).value().item();
 }
 
@@ -47,13 +47,13 @@ inline ::testing::AssertionResult gradcheck(const GradFn& f, const std::vector<T
       return ::testing::AssertionFailure() << "gradcheck: inputs must be f64 on cpu, got " << x.describe();
 
   // Analytic gradients.
-  std::vector<ag::Var> params;
-  for (const Tensor& x : inputs) params.push_back(ag::param(x.clone()));
-  const ag::Var loss = f(params);
+  std::vector<autograd::Var> params;
+  for (const Tensor& x : inputs) params.push_back(autograd::param(x.clone()));
+  const autograd::Var loss = f(params);
   if (loss.value().numel() != 1 || loss.dtype() != DType::F64)
     return ::testing::AssertionFailure()
            << "gradcheck: f must return an f64 scalar, got " << loss.value().describe();
-  ag::backward(loss);
+  autograd::backward(loss);
 
   // Numerical gradients, entry by entry.
   std::vector<Tensor> work;
@@ -110,8 +110,8 @@ inline Tensor away_from_zero(const Shape& shape, uint64_t seed, double lo = 0.1,
 }
 
 // sum(out * W) for a fixed random W: a scalar that depends on every output entry with distinct weights.
-inline ag::Var weighted_sum(const ag::Var& out, uint64_t seed = 12345) {
-  return ag::sum(ag::mul(out, ag::constant(uniform(out.shape(), seed))));
+inline autograd::Var weighted_sum(const autograd::Var& out, uint64_t seed = 12345) {
+  return autograd::sum(autograd::mul(out, autograd::constant(uniform(out.shape(), seed))));
 }
 
 }  // namespace lethe::test

@@ -13,7 +13,7 @@
 namespace lethe {
 namespace {
 
-using ag::Var;
+using autograd::Var;
 using test::away_from_zero;
 using test::gradcheck;
 using test::uniform;
@@ -44,8 +44,8 @@ Tensor index(const std::vector<int64_t>& ids) { return Tensor::from_vector(ids);
 TEST(Gradcheck, DetectsAWrongGradient) {
   const auto wrong_square = [](const Var& a) {
     const Tensor x = a.value();
-    return ag::make_node("wrong_square", ops::mul(x, x), {a},
-                         [x](ag::Node& n) { ag::accumulate(n.inputs[0], ops::mul(n.grad, x)); });
+    return autograd::make_node("wrong_square", ops::mul(x, x), {a},
+                         [x](autograd::Node& n) { autograd::accumulate(n.inputs[0], ops::mul(n.grad, x)); });
   };
   EXPECT_FALSE(gradcheck([&](const std::vector<Var>& x) { return weighted_sum(wrong_square(x[0])); },
                          {uniform({2, 3}, 99)}));
@@ -54,140 +54,140 @@ TEST(Gradcheck, DetectsAWrongGradient) {
 // ---- linear algebra ---------------------------------------------------------------------------------
 
 TEST(Gradcheck, MatmulNN) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::matmul(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::matmul(x[0], x[1])); },
                         {uniform({3, 4}, 1), uniform({4, 5}, 2)}));
 }
 
 TEST(Gradcheck, MatmulTN) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::matmul(x[0], x[1], true, false)); },
+      gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::matmul(x[0], x[1], true, false)); },
                 {uniform({4, 3}, 3), uniform({4, 5}, 4)}));
 }
 
 TEST(Gradcheck, MatmulNT) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::matmul(x[0], x[1], false, true)); },
+      gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::matmul(x[0], x[1], false, true)); },
                 {uniform({3, 4}, 5), uniform({5, 4}, 6)}));
 }
 
 TEST(Gradcheck, MatmulTT) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::matmul(x[0], x[1], true, true)); },
+      gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::matmul(x[0], x[1], true, true)); },
                 {uniform({4, 3}, 7), uniform({5, 4}, 8)}));
 }
 
 TEST(Gradcheck, MatmulSameInput) {  // x^T x: both gradient paths land on one Var
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::matmul(x[0], x[0], true, false)); },
+      gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::matmul(x[0], x[0], true, false)); },
                 {uniform({4, 3}, 9)}));
 }
 
 TEST(Gradcheck, Spmm) {
   const Csr a = random_csr(6, 5, 0.4, 10);
-  EXPECT_TRUE(gradcheck([&a](const std::vector<Var>& x) { return weighted_sum(ag::spmm(a, x[0])); },
+  EXPECT_TRUE(gradcheck([&a](const std::vector<Var>& x) { return weighted_sum(autograd::spmm(a, x[0])); },
                         {uniform({5, 3}, 11)}));
 }
 
 TEST(Gradcheck, LinearWithBias) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::linear(x[0], x[1], x[2])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::linear(x[0], x[1], x[2])); },
                         {uniform({4, 3}, 12), uniform({5, 3}, 13), uniform({5}, 14)}));
 }
 
 TEST(Gradcheck, LinearWithoutBias) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::linear(x[0], x[1], Var())); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::linear(x[0], x[1], Var())); },
                         {uniform({4, 3}, 15), uniform({2, 3}, 16)}));
 }
 
 // ---- elementwise ------------------------------------------------------------------------------------
 
 TEST(Gradcheck, Add) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::add(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::add(x[0], x[1])); },
                         {uniform({3, 4}, 20), uniform({3, 4}, 21)}));
 }
 
 TEST(Gradcheck, Sub) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::sub(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::sub(x[0], x[1])); },
                         {uniform({3, 4}, 22), uniform({3, 4}, 23)}));
 }
 
 TEST(Gradcheck, Mul) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::mul(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::mul(x[0], x[1])); },
                         {uniform({3, 4}, 24), uniform({3, 4}, 25)}));
 }
 
 TEST(Gradcheck, MulSameInput) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::mul(x[0], x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::mul(x[0], x[0])); },
                         {uniform({3, 4}, 26)}));
 }
 
 TEST(Gradcheck, Scale) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::scale(x[0], -2.5)); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::scale(x[0], -2.5)); },
                         {uniform({3, 4}, 27)}));
 }
 
 TEST(Gradcheck, AddScalar) {  // squared so that the gradient depends on the shifted value
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::square(ag::add_scalar(x[0], 0.7))); },
+      gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::square(autograd::add_scalar(x[0], 0.7))); },
                 {uniform({3, 4}, 28)}));
 }
 
 TEST(Gradcheck, AddRowvec) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::add_rowvec(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::add_rowvec(x[0], x[1])); },
                         {uniform({3, 4}, 29), uniform({4}, 30)}));
 }
 
 TEST(Gradcheck, MulRowvec) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::mul_rowvec(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::mul_rowvec(x[0], x[1])); },
                         {uniform({3, 4}, 31), uniform({4}, 32)}));
 }
 
 TEST(Gradcheck, ScaleRows) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::scale_rows(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::scale_rows(x[0], x[1])); },
                         {uniform({3, 4}, 33), uniform({3}, 34)}));
 }
 
 TEST(Gradcheck, Neg) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::neg(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::neg(x[0])); },
                         {uniform({3, 4}, 35)}));
 }
 
 TEST(Gradcheck, Exp) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::exp(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::exp(x[0])); },
                         {uniform({3, 4}, 36)}));
 }
 
 TEST(Gradcheck, Log) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::log(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::log(x[0])); },
                         {uniform({3, 4}, 37, 0.5, 2.0)}));
 }
 
 TEST(Gradcheck, Sigmoid) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::sigmoid(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::sigmoid(x[0])); },
                         {uniform({3, 4}, 38, -3.0, 3.0)}));
 }
 
 TEST(Gradcheck, Tanh) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::tanh(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::tanh(x[0])); },
                         {uniform({3, 4}, 39, -2.0, 2.0)}));
 }
 
 TEST(Gradcheck, Relu) {  // inputs kept away from the kink at 0
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::relu(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::relu(x[0])); },
                         {away_from_zero({3, 4}, 40)}));
 }
 
 TEST(Gradcheck, LogSigmoid) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::logsigmoid(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::logsigmoid(x[0])); },
                         {uniform({3, 4}, 41, -4.0, 4.0)}));
 }
 
 TEST(Gradcheck, Square) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::square(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::square(x[0])); },
                         {uniform({3, 4}, 42)}));
 }
 
 TEST(Gradcheck, Sqrt) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::sqrt(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::sqrt(x[0])); },
                         {uniform({3, 4}, 43, 0.3, 2.0)}));
 }
 
@@ -196,37 +196,37 @@ TEST(Gradcheck, Sqrt) {
 // Scalar reductions feed a nonlinearity so that the incoming gradient is not 1.
 TEST(Gradcheck, Sum) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return ag::square(ag::sum(x[0])); }, {uniform({3, 4}, 50)}));
+      gradcheck([](const std::vector<Var>& x) { return autograd::square(autograd::sum(x[0])); }, {uniform({3, 4}, 50)}));
 }
 
 TEST(Gradcheck, Mean) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return ag::square(ag::mean(x[0])); }, {uniform({3, 4}, 51)}));
+      gradcheck([](const std::vector<Var>& x) { return autograd::square(autograd::mean(x[0])); }, {uniform({3, 4}, 51)}));
 }
 
 TEST(Gradcheck, Sumsq) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return ag::sqrt(ag::sumsq(x[0])); }, {uniform({3, 4}, 52)}));
+      gradcheck([](const std::vector<Var>& x) { return autograd::sqrt(autograd::sumsq(x[0])); }, {uniform({3, 4}, 52)}));
 }
 
 TEST(Gradcheck, Frobenius) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return ag::square(ag::frobenius(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return autograd::square(autograd::frobenius(x[0])); },
                         {uniform({3, 4}, 53)}));
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return ag::frobenius(x[0]); }, {uniform({5}, 54)}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return autograd::frobenius(x[0]); }, {uniform({5}, 54)}));
 }
 
 TEST(Gradcheck, SumRows) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::sum_rows(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::sum_rows(x[0])); },
                         {uniform({3, 4}, 55)}));
 }
 
 TEST(Gradcheck, Rowdot) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::rowdot(x[0], x[1])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::rowdot(x[0], x[1])); },
                         {uniform({3, 4}, 56), uniform({3, 4}, 57)}));
 }
 
 TEST(Gradcheck, RowdotSameInput) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::rowdot(x[0], x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::rowdot(x[0], x[0])); },
                         {uniform({3, 4}, 58)}));
 }
 
@@ -235,21 +235,21 @@ TEST(Gradcheck, RowdotSameInput) {
 TEST(Gradcheck, GatherRowsWithDuplicates) {
   const Tensor idx = index({2, 0, 2, 4, 2, 0});  // row 2 three times, row 0 twice, rows 1 and 3 never
   EXPECT_TRUE(
-      gradcheck([&idx](const std::vector<Var>& x) { return weighted_sum(ag::gather_rows(x[0], idx)); },
+      gradcheck([&idx](const std::vector<Var>& x) { return weighted_sum(autograd::gather_rows(x[0], idx)); },
                 {uniform({5, 3}, 60)}));
 }
 
 TEST(Gradcheck, GatherRowsI32Index) {
   const Tensor idx = Tensor::from_vector(std::vector<int32_t>{1, 1, 0});
   EXPECT_TRUE(
-      gradcheck([&idx](const std::vector<Var>& x) { return weighted_sum(ag::gather_rows(x[0], idx)); },
+      gradcheck([&idx](const std::vector<Var>& x) { return weighted_sum(autograd::gather_rows(x[0], idx)); },
                 {uniform({3, 2}, 61)}));
 }
 
 // ---- row-wise normalisations ------------------------------------------------------------------------
 
 TEST(Gradcheck, L2normRows) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::l2norm_rows(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::l2norm_rows(x[0])); },
                         {uniform({4, 3}, 70)}));
 }
 
@@ -258,16 +258,16 @@ TEST(Gradcheck, L2normRowsClamped) {
   const Tensor x =
       Tensor::from_vector(std::vector<double>{0.9, -0.4, 0.3, 0.1, -0.2, 0.2, -1.1, 0.6, 0.5}, {3, 3});
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& v) { return weighted_sum(ag::l2norm_rows(v[0], 0.5)); }, {x}));
+      gradcheck([](const std::vector<Var>& v) { return weighted_sum(autograd::l2norm_rows(v[0], 0.5)); }, {x}));
 }
 
 TEST(Gradcheck, SoftmaxRows) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::softmax_rows(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::softmax_rows(x[0])); },
                         {uniform({3, 5}, 71, -2.0, 2.0)}));
 }
 
 TEST(Gradcheck, LogsumexpRows) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::logsumexp_rows(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::logsumexp_rows(x[0])); },
                         {uniform({3, 5}, 72, -2.0, 2.0)}));
 }
 
@@ -276,24 +276,24 @@ TEST(Gradcheck, LogsumexpRows) {
 TEST(Gradcheck, ConcatCols) {
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Var>& x) {
-        return weighted_sum(ag::concat_cols({x[0], x[1], x[0]}));
+        return weighted_sum(autograd::concat_cols({x[0], x[1], x[0]}));
       },
       {uniform({3, 2}, 80), uniform({3, 4}, 81)}));
 }
 
 TEST(Gradcheck, SliceCols) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::slice_cols(x[0], 1, 3)); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::slice_cols(x[0], 1, 3)); },
                         {uniform({3, 5}, 82)}));
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::slice_cols(x[0], 0, 2)); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::slice_cols(x[0], 0, 2)); },
                         {uniform({3, 5}, 83)}));
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(ag::slice_cols(x[0], 3, 5)); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::slice_cols(x[0], 3, 5)); },
                         {uniform({3, 5}, 84)}));
 }
 
 TEST(Gradcheck, ConcatRows) {
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Var>& x) {
-        return weighted_sum(ag::concat_rows({x[0], x[1], x[0]}));
+        return weighted_sum(autograd::concat_rows({x[0], x[1], x[0]}));
       },
       {uniform({2, 3}, 85), uniform({4, 3}, 86)}));
 }
@@ -302,8 +302,8 @@ TEST(Gradcheck, SliceRows) {
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Var>& x) {
         // Two overlapping slices of one input: both add into the same gradient rows.
-        return ag::add(weighted_sum(ag::slice_rows(x[0], 1, 4), 1),
-                       weighted_sum(ag::slice_rows(x[0], 0, 2), 2));
+        return autograd::add(weighted_sum(autograd::slice_rows(x[0], 1, 4), 1),
+                       weighted_sum(autograd::slice_rows(x[0], 0, 2), 2));
       },
       {uniform({5, 3}, 87)}));
 }
@@ -312,14 +312,14 @@ TEST(Gradcheck, SliceRows) {
 
 TEST(Gradcheck, DropoutFixedMask) {
   const Tensor mask = Tensor::from_vector(std::vector<double>{2, 0, 2, 2, 0, 0, 2, 2, 0, 2, 2, 0}, {3, 4});
-  EXPECT_TRUE(gradcheck([&mask](const std::vector<Var>& x) { return weighted_sum(ag::dropout(x[0], mask)); },
+  EXPECT_TRUE(gradcheck([&mask](const std::vector<Var>& x) { return weighted_sum(autograd::dropout(x[0], mask)); },
                         {uniform({3, 4}, 90)}));
 }
 
 TEST(Gradcheck, MeanOf) {
   EXPECT_TRUE(gradcheck(
       [](const std::vector<Var>& x) {
-        return weighted_sum(ag::mean_of({x[0], x[1], x[2], x[0]}));
+        return weighted_sum(autograd::mean_of({x[0], x[1], x[2], x[0]}));
       },
       {uniform({3, 4}, 91), uniform({3, 4}, 92), uniform({3, 4}, 93)}));
 }
@@ -348,13 +348,13 @@ TEST(Gradcheck, LightGcnComposite) {
   const Tensor users = index({0, 1, 3, 3}), pos = index({4, 5, 6, 8}), negs = index({6, 4, 5, 7});
   const auto f = [&](const std::vector<Var>& x) {
     const Var e0 = x[0];
-    const Var e1 = ag::spmm(adj, e0);
-    const Var e2 = ag::spmm(adj, e1);
-    const Var all = ag::mean_of({e0, e1, e2});
-    const Var u = ag::gather_rows(all, users), p = ag::gather_rows(all, pos), q = ag::gather_rows(all, negs);
-    const Var bpr = ag::neg(ag::mean(ag::logsigmoid(ag::sub(ag::rowdot(u, p), ag::rowdot(u, q)))));
-    const Var reg = ag::scale(ag::sumsq(ag::gather_rows(e0, users)), 1e-2);
-    return ag::add(bpr, reg);
+    const Var e1 = autograd::spmm(adj, e0);
+    const Var e2 = autograd::spmm(adj, e1);
+    const Var all = autograd::mean_of({e0, e1, e2});
+    const Var u = autograd::gather_rows(all, users), p = autograd::gather_rows(all, pos), q = autograd::gather_rows(all, negs);
+    const Var bpr = autograd::neg(autograd::mean(autograd::logsigmoid(autograd::sub(autograd::rowdot(u, p), autograd::rowdot(u, q)))));
+    const Var reg = autograd::scale(autograd::sumsq(autograd::gather_rows(e0, users)), 1e-2);
+    return autograd::add(bpr, reg);
   };
   EXPECT_TRUE(gradcheck(f, {uniform({n, 3}, 95)}));
 }

@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "engine/error.h"
 
 namespace lethe {
 namespace {
 
-using ag::Var;
+using autograd::Var;
 
 std::vector<double> host(const Tensor& t) { return t.to_vector<double>(); }
 Tensor vec(const std::vector<double>& v) { return Tensor::from_vector(v); }
@@ -37,8 +38,8 @@ TEST(Optim, AdamMatchesTorchReference) {
   for (double wd : {0.0, 0.1}) {
     SCOPED_TRACE("weight_decay " + std::to_string(wd));
     const std::vector<double> p0{0.5, -1.0, 2.0};
-    Var p = ag::param(vec(p0), "p");
-    ag::Adam opt({p}, lr, b1, b2, eps, wd);
+    Var p = autograd::param(vec(p0), "p");
+    autograd::Adam opt({p}, lr, b1, b2, eps, wd);
     std::vector<RefAdam> ref(3, RefAdam{lr, b1, b2, eps, wd});
     std::vector<double> pr = p0;
     // Per-step loss coefficients: loss = sum(c * p^2 / 2), so the gradient is c * p. Steps 3 and 4 have no
@@ -49,7 +50,7 @@ TEST(Optim, AdamMatchesTorchReference) {
       opt.zero_grad();
       std::vector<double> g(3, 0.0);
       if (!coef[s].empty()) {
-        ag::backward(ag::scale(ag::sum(ag::mul(ag::constant(vec(coef[s])), ag::square(p))), 0.5));
+        autograd::backward(autograd::scale(autograd::sum(autograd::mul(autograd::constant(vec(coef[s])), autograd::square(p))), 0.5));
         for (size_t i = 0; i < 3; ++i) g[i] = coef[s][i] * pr[i];
       }
       const std::vector<double> before = host(p.value());
@@ -68,8 +69,8 @@ TEST(Optim, AdamMatchesTorchReference) {
 TEST(Optim, AdamStepsParamsWithoutGradient) {
   // No zero_grad, no backward: the gradient is undefined; Adam treats it as zero (weight decay still acts).
   const double lr = 0.05, wd = 0.2;
-  Var q = ag::param(vec({1.5, -0.25}), "q");
-  ag::Adam opt({q}, lr, 0.9, 0.999, 1e-8, wd);
+  Var q = autograd::param(vec({1.5, -0.25}), "q");
+  autograd::Adam opt({q}, lr, 0.9, 0.999, 1e-8, wd);
   std::vector<RefAdam> ref(2, RefAdam{lr, 0.9, 0.999, 1e-8, wd});
   std::vector<double> qr{1.5, -0.25};
   for (int t = 1; t <= 3; ++t) {
@@ -82,9 +83,9 @@ TEST(Optim, AdamStepsParamsWithoutGradient) {
 }
 
 TEST(Optim, ZeroGradKeepsZeroedBuffers) {
-  Var a = ag::param(vec({1.0, 2.0})), b = ag::param(vec({3.0}));
-  ag::Sgd opt({a, b}, 0.1);
-  ag::backward(ag::sum(ag::square(a)));
+  Var a = autograd::param(vec({1.0, 2.0})), b = autograd::param(vec({3.0}));
+  autograd::Sgd opt({a, b}, 0.1);
+  autograd::backward(autograd::sum(autograd::square(a)));
   ASSERT_TRUE(a.grad().defined());
   EXPECT_FALSE(b.grad().defined());
   opt.zero_grad();
@@ -95,8 +96,8 @@ TEST(Optim, ZeroGradKeepsZeroedBuffers) {
 }
 
 TEST(Optim, LearningRateSchedule) {
-  Var p = ag::param(vec({1.0}));
-  ag::Adam opt({p}, 1e-3);
+  Var p = autograd::param(vec({1.0}));
+  autograd::Adam opt({p}, 1e-3);
   opt.set_epoch(0, 0.96, 50);
   EXPECT_DOUBLE_EQ(opt.lr(), 1e-3);
   opt.set_epoch(50, 0.96, 50);
@@ -114,17 +115,17 @@ TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
   // one at lr and one at 5 lr, fed the same gradients; rows 1, 3 must follow the second, rows 0, 2 the first.
   const double lr = 0.01, wd = 0.05;
   const std::vector<double> t0{0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.1, -0.3};
-  auto table = [&] { return ag::param(Tensor::from_vector(t0, {4, 2}), "t"); };
+  auto table = [&] { return autograd::param(Tensor::from_vector(t0, {4, 2}), "t"); };
   Var p = table(), slow = table(), fast = table();
-  ag::Adam opt({p}, lr, 0.9, 0.999, 1e-8, wd), opt_slow({slow}, lr, 0.9, 0.999, 1e-8, wd),
+  autograd::Adam opt({p}, lr, 0.9, 0.999, 1e-8, wd), opt_slow({slow}, lr, 0.9, 0.999, 1e-8, wd),
       opt_fast({fast}, 5 * lr, 0.9, 0.999, 1e-8, wd);
   opt.set_row_lr_factor(p, Tensor::from_vector(std::vector<int32_t>{1, 3}, {2}), 5.0);
   const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2}, {}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
   for (const auto& c : coef) {
-    for (ag::Adam* o : {&opt, &opt_slow, &opt_fast}) {
+    for (autograd::Adam* o : {&opt, &opt_slow, &opt_fast}) {
       o->zero_grad();
       Var q = o->params()[0];
-      if (!c.empty()) ag::backward(ag::scale(ag::sum(ag::mul(ag::constant(Tensor::from_vector(c, {4, 2})), ag::square(q))), 0.5));
+      if (!c.empty()) autograd::backward(autograd::scale(autograd::sum(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::square(q))), 0.5));
       o->step();
     }
   }
@@ -139,9 +140,9 @@ TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
 }
 
 TEST(Optim, SgdStep) {
-  Var p = ag::param(vec({1.0, 2.0, 3.0})), unused = ag::param(vec({4.0}));
-  ag::Sgd opt({p, unused}, 0.1);
-  ag::backward(ag::sum(ag::mul(ag::constant(vec({0.5, -1.0, 2.0})), p)));  // gradient (0.5, -1, 2)
+  Var p = autograd::param(vec({1.0, 2.0, 3.0})), unused = autograd::param(vec({4.0}));
+  autograd::Sgd opt({p, unused}, 0.1);
+  autograd::backward(autograd::sum(autograd::mul(autograd::constant(vec({0.5, -1.0, 2.0})), p)));  // gradient (0.5, -1, 2)
   opt.step();
   const std::vector<double> got = host(p.value());
   const std::vector<double> want{0.95, 2.1, 2.8};

@@ -18,10 +18,10 @@ int64_t calls(const std::string& name) {
 
 void step() {
   using namespace lethe;
-  ag::Var w = ag::param(Tensor::full({4, 3}, 0.5, DType::F32), "w");
-  ag::Var x = ag::constant(Tensor::full({2, 4}, 1.0, DType::F32), "x");
-  ag::Var loss = ag::sum(ag::sigmoid(ag::matmul(x, w)));
-  ag::backward(loss);
+  autograd::Var w = autograd::param(Tensor::full({4, 3}, 0.5, DType::F32), "w");
+  autograd::Var x = autograd::constant(Tensor::full({2, 4}, 1.0, DType::F32), "x");
+  autograd::Var loss = autograd::sum(autograd::sigmoid(autograd::matmul(x, w)));
+  autograd::backward(loss);
 }
 
 TEST(ProfileHooks, ForwardAndBackwardOpsAreTimed) {

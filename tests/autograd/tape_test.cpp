@@ -8,19 +8,20 @@
 
 #include "autograd/ops.h"
 #include "autograd/var.h"
+#include "engine/error.h"
 #include "gradcheck.h"
 
 namespace lethe {
 namespace {
 
-using ag::Var;
+using autograd::Var;
 using test::uniform;
 
 std::vector<double> host(const Tensor& t) { return t.to_vector<double>(); }
 
 TEST(Tape, LeavesAndRecording) {
-  const Var p = ag::param(uniform({2, 3}, 1), "w");
-  const Var c = ag::constant(uniform({2, 3}, 2), "c");
+  const Var p = autograd::param(uniform({2, 3}, 1), "w");
+  const Var c = autograd::constant(uniform({2, 3}, 2), "c");
   EXPECT_TRUE(p.requires_grad());
   EXPECT_FALSE(c.requires_grad());
   EXPECT_EQ(p.name(), "w");
@@ -28,32 +29,32 @@ TEST(Tape, LeavesAndRecording) {
   EXPECT_EQ(std::string(c.op()), "constant");
   EXPECT_FALSE(p.grad().defined());
 
-  const Var y = ag::mul(p, c);
+  const Var y = autograd::mul(p, c);
   EXPECT_TRUE(y.requires_grad());
   EXPECT_EQ(std::string(y.op()), "mul");
   ASSERT_EQ(y.node()->inputs.size(), 2u);
   EXPECT_TRUE(static_cast<bool>(y.node()->backward));
 
   // Constants only: the result is a plain value with nothing recorded.
-  const Var z = ag::add(c, c);
+  const Var z = autograd::add(c, c);
   EXPECT_FALSE(z.requires_grad());
   EXPECT_TRUE(z.node()->inputs.empty());
   EXPECT_FALSE(static_cast<bool>(z.node()->backward));
-  EXPECT_THROW(ag::backward(ag::sum(z)), Error);
+  EXPECT_THROW(autograd::backward(autograd::sum(z)), Error);
 }
 
 TEST(Tape, NoGradRecordsNothing) {
-  const Var p = ag::param(uniform({2, 3}, 3));
-  EXPECT_TRUE(ag::grad_enabled());
+  const Var p = autograd::param(uniform({2, 3}, 3));
+  EXPECT_TRUE(autograd::grad_enabled());
   {
-    ag::NoGrad outer;
-    EXPECT_FALSE(ag::grad_enabled());
+    autograd::NoGrad outer;
+    EXPECT_FALSE(autograd::grad_enabled());
     {
-      ag::NoGrad inner;
-      EXPECT_FALSE(ag::grad_enabled());
+      autograd::NoGrad inner;
+      EXPECT_FALSE(autograd::grad_enabled());
     }
-    EXPECT_FALSE(ag::grad_enabled());  // the inner scope restores the outer state, not "enabled"
-    const Var y = ag::sum(ag::mul(p, p));
+    EXPECT_FALSE(autograd::grad_enabled());  // the inner scope restores the outer state, not "enabled"
+    const Var y = autograd::sum(autograd::mul(p, p));
     EXPECT_FALSE(y.requires_grad());
     EXPECT_TRUE(y.node()->inputs.empty());
     EXPECT_FALSE(static_cast<bool>(y.node()->backward));
@@ -62,51 +63,51 @@ TEST(Tape, NoGradRecordsNothing) {
     for (double v : pv) expect += v * v;
     EXPECT_NEAR(y.value().item(), expect, 1e-12);  // the forward value is still computed
   }
-  EXPECT_TRUE(ag::grad_enabled());
+  EXPECT_TRUE(autograd::grad_enabled());
 }
 
 TEST(Tape, GradientsAccumulateAcrossBackwardCalls) {
-  const Var p = ag::param(uniform({3, 2}, 4));
-  const auto loss_of = [&] { return test::weighted_sum(ag::square(p)); };
+  const Var p = autograd::param(uniform({3, 2}, 4));
+  const auto loss_of = [&] { return test::weighted_sum(autograd::square(p)); };
   const Var l1 = loss_of();
-  ag::backward(l1);
+  autograd::backward(l1);
   const std::vector<double> g1 = host(p.grad());
 
   // A second, separate graph: adds to the leaf's gradient.
-  ag::backward(loss_of());
+  autograd::backward(loss_of());
   std::vector<double> g2 = host(p.grad());
   for (size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 2 * g1[i], 1e-12);
 
   // The first graph again: intermediate gradients from its first pass must not leak into this one.
-  ag::backward(l1);
+  autograd::backward(l1);
   g2 = host(p.grad());
   for (size_t i = 0; i < g1.size(); ++i) EXPECT_NEAR(g2[i], 3 * g1[i], 1e-12);
 }
 
 TEST(Tape, GradientBuffersNeverAlias) {
   // add() passes one incoming gradient to both inputs; each must get its own buffer.
-  Var a = ag::param(uniform({2, 2}, 5)), b = ag::param(uniform({2, 2}, 6));
-  ag::backward(test::weighted_sum(ag::add(a, b)));
+  Var a = autograd::param(uniform({2, 2}, 5)), b = autograd::param(uniform({2, 2}, 6));
+  autograd::backward(test::weighted_sum(autograd::add(a, b)));
   const std::vector<double> gb = host(b.grad());
   ops::fill(a.mutable_grad(), 7.0);  // mutate a's buffer in place: b's must not change
   EXPECT_EQ(host(b.grad()), gb);
 
   // Shared node used twice: the gradient of y is the sum over both uses.
-  const Var x = ag::param(Tensor::from_vector(std::vector<double>{1.0, 2.0}));
-  const Var y = ag::scale(x, 3.0);
-  ag::backward(ag::sum(ag::add(y, ag::mul(y, y))));  // d/dx = 3 + 2 * 9 x
+  const Var x = autograd::param(Tensor::from_vector(std::vector<double>{1.0, 2.0}));
+  const Var y = autograd::scale(x, 3.0);
+  autograd::backward(autograd::sum(autograd::add(y, autograd::mul(y, y))));  // d/dx = 3 + 2 * 9 x
   EXPECT_EQ(host(x.grad()), (std::vector<double>{21.0, 39.0}));
 }
 
 TEST(Tape, BackwardFromLeafAndWithSeed) {
-  const Var s = ag::param(Tensor::from_vector(std::vector<double>{2.0}));
-  ag::backward(s);
+  const Var s = autograd::param(Tensor::from_vector(std::vector<double>{2.0}));
+  autograd::backward(s);
   EXPECT_EQ(host(s.grad()), std::vector<double>{1.0});
 
-  const Var x = ag::param(Tensor::from_vector(std::vector<double>{1.0, -2.0, 3.0}));
-  const Var y = ag::square(x);
-  EXPECT_THROW(ag::backward(y), Error);  // not a scalar: needs a seed
-  ag::backward(y, Tensor::from_vector(std::vector<double>{1.0, 0.5, -1.0}));
+  const Var x = autograd::param(Tensor::from_vector(std::vector<double>{1.0, -2.0, 3.0}));
+  const Var y = autograd::square(x);
+  EXPECT_THROW(autograd::backward(y), Error);  // not a scalar: needs a seed
+  autograd::backward(y, Tensor::from_vector(std::vector<double>{1.0, 0.5, -1.0}));
   EXPECT_EQ(host(x.grad()), (std::vector<double>{2.0, -2.0, -6.0}));
 }
 
@@ -118,12 +119,12 @@ struct DeepChainResult {
 
 void* run_deep_chain(void* arg) {
   auto* out = static_cast<DeepChainResult*>(arg);
-  const Var x = ag::param(Tensor::from_vector(std::vector<double>{0.5}));
+  const Var x = autograd::param(Tensor::from_vector(std::vector<double>{0.5}));
   {
     Var y = x;
-    for (int i = 0; i < 50000; ++i) y = ag::add_scalar(y, 1e-5);
-    y = ag::scale(y, 2.0);
-    ag::backward(y);
+    for (int i = 0; i < 50000; ++i) y = autograd::add_scalar(y, 1e-5);
+    y = autograd::scale(y, 2.0);
+    autograd::backward(y);
     out->value = y.value().item();
   }  // the chain is released here
   out->grad = x.grad().item();
@@ -144,24 +145,24 @@ TEST(Tape, DeepGraphOnSmallStack) {
 }
 
 TEST(Tape, FrobeniusOfZeroHasZeroGradient) {  // torch masks the 0/0 of a / ||a|| at a = 0
-  const Var a = ag::param(Tensor::zeros({2, 3}, DType::F64));
-  const Var y = ag::frobenius(a);
+  const Var a = autograd::param(Tensor::zeros({2, 3}, DType::F64));
+  const Var y = autograd::frobenius(a);
   EXPECT_EQ(y.value().item(), 0.0);
-  ag::backward(y);
+  autograd::backward(y);
   EXPECT_EQ(host(a.grad()), std::vector<double>(6, 0.0));
 }
 
 TEST(Tape, UnusedInputsGetNoGradient) {
-  const Var a = ag::param(uniform({2, 3}, 7)), b = ag::param(uniform({2, 3}, 8));
-  ag::backward(ag::sum(a));
+  const Var a = autograd::param(uniform({2, 3}, 7)), b = autograd::param(uniform({2, 3}, 8));
+  autograd::backward(autograd::sum(a));
   EXPECT_TRUE(a.grad().defined());
   EXPECT_FALSE(b.grad().defined());
 }
 
 TEST(Tape, ErrorsNameOpAndShapes) {
-  const Var a = ag::param(uniform({2, 3}, 9)), b = ag::param(uniform({4, 5}, 10));
+  const Var a = autograd::param(uniform({2, 3}, 9)), b = autograd::param(uniform({4, 5}, 10));
   try {
-    ag::matmul(a, b);
+    autograd::matmul(a, b);
     FAIL() << "matmul with mismatched shapes did not throw";
   } catch (const Error& e) {
     const std::string msg = e.what();
@@ -170,7 +171,7 @@ TEST(Tape, ErrorsNameOpAndShapes) {
     EXPECT_NE(msg.find("[4, 5]"), std::string::npos) << msg;
   }
   try {
-    ag::add(a, b);
+    autograd::add(a, b);
     FAIL() << "add with mismatched shapes did not throw";
   } catch (const Error& e) {
     const std::string msg = e.what();
@@ -178,9 +179,9 @@ TEST(Tape, ErrorsNameOpAndShapes) {
     EXPECT_NE(msg.find("[2, 3]"), std::string::npos) << msg;
     EXPECT_NE(msg.find("[4, 5]"), std::string::npos) << msg;
   }
-  EXPECT_THROW(ag::linear(a, b, Var()), Error);
-  EXPECT_THROW(ag::slice_rows(a, 1, 3), Error);
-  EXPECT_THROW(ag::sum(Var()), Error);
+  EXPECT_THROW(autograd::linear(a, b, Var()), Error);
+  EXPECT_THROW(autograd::slice_rows(a, 1, 3), Error);
+  EXPECT_THROW(autograd::sum(Var()), Error);
   EXPECT_THROW(Var().value(), Error);
 }
 

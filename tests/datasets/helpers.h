@@ -12,6 +12,10 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "engine/error.h"
+#include "engine/rng.h"
+#include "engine/sparse.h"
+#include "engine/tensor.h"
 
 namespace lethe::test {
 
@@ -91,6 +95,26 @@ inline void expect_error(const std::function<void()>& fn, const std::vector<std:
 inline std::string shared_data_dir(const std::string& name) {
   fs::path p = fs::path(LETHE_SOURCE_DIR "/../shared/data") / name;
   return fs::is_directory(p) ? p.string() : std::string();
+}
+
+// Dense copy of a CSR matrix (small test matrices only).
+inline std::vector<float> dense(const Csr& m) { return m.to_dense().to_vector<float>(); }
+
+// Same shape, pattern and values, bitwise.
+inline void expect_csr_equal(const Csr& a, const Csr& b) {
+  ASSERT_EQ(a.rows, b.rows);
+  ASSERT_EQ(a.cols, b.cols);
+  EXPECT_EQ(a.indptr.to_vector<int32_t>(), b.indptr.to_vector<int32_t>());
+  EXPECT_EQ(a.indices.to_vector<int32_t>(), b.indices.to_vector<int32_t>());
+  EXPECT_EQ(a.values.to_vector<float>(), b.values.to_vector<float>());
+}
+
+// [n, f] standard normal features.
+inline Tensor random_features(int64_t n, int64_t f, uint64_t seed) {
+  Rng r(seed);
+  std::vector<float> v(n * f);
+  for (auto& x : v) x = static_cast<float>(r.normal());
+  return Tensor::from_vector(v, {n, f});
 }
 
 }  // namespace lethe::test

@@ -6,24 +6,17 @@
 #include <numeric>
 
 #include "datasets/graphs.h"
-#include "datasets/requests.h"
 #include "datasets/synthetic.h"
 #include "tests/datasets/helpers.h"
 
 using namespace lethe;
-using namespace lethe::data;
+using namespace lethe::datasets;
 
 namespace {
 
-std::vector<float> dense(const Csr& m) { return m.to_dense().to_vector<float>(); }
-
-void expect_csr_equal(const Csr& a, const Csr& b) {
-  ASSERT_EQ(a.rows, b.rows);
-  ASSERT_EQ(a.cols, b.cols);
-  EXPECT_EQ(a.indptr.to_vector<int32_t>(), b.indptr.to_vector<int32_t>());
-  EXPECT_EQ(a.indices.to_vector<int32_t>(), b.indices.to_vector<int32_t>());
-  EXPECT_EQ(a.values.to_vector<float>(), b.values.to_vector<float>());  // bitwise
-}
+using test::dense;
+using test::expect_csr_equal;
+using test::random_features;
 
 Interactions small_graph() {
   Interactions x;  // 4 users, 5 items; user 3 and item 4 have no edges; (0, 1) repeated
@@ -32,12 +25,6 @@ Interactions small_graph() {
   return x;
 }
 
-Tensor random_features(int64_t n, int64_t f, uint64_t seed) {
-  Rng r(seed);
-  std::vector<float> v(n * f);
-  for (auto& x : v) x = static_cast<float>(r.normal());
-  return Tensor::from_vector(v, {n, f});
-}
 
 }  // namespace
 
@@ -152,96 +139,3 @@ TEST(Graphs, KnnWithDroppedItemsEqualsKnnOnRemainingItems) {
   }
 }
 
-TEST(Graphs, FreedomMmAdjSumsOverlaps) {
-  const int64_t I = 20, k = 3;
-  Tensor v = random_features(I, 8, 1), t = random_features(I, 5, 2);
-  auto mm = dense(freedom_mm_adj(v, t, k, 0.1));
-  auto sv = dense(knn_graph(v, k, KnnWeight::Binary)), st = dense(knn_graph(t, k, KnnWeight::Binary));
-  for (int64_t e = 0; e < I * I; ++e) EXPECT_NEAR(mm[e], 0.1f * sv[e] + 0.9f * st[e], 1e-6);
-  for (int64_t i = 0; i < I; ++i) EXPECT_NEAR(mm[i * I + i], 1.0 / (k + 1e-7), 1e-6);  // self in both
-}
-
-TEST(Graphs, FreedomPrunedAdjacency) {
-  Dataset ds = generate_synthetic(synth_preset("tiny"), 4);
-  const int32_t U = ds.n_users, I = ds.n_items, N = U + I;
-  const size_t E = ds.train.size();
-  Rng r1(5), r2(5), r3(6);
-  Csr a = freedom_pruned_adj(ds.train, U, I, 0.8, r1);
-  Csr b = freedom_pruned_adj(ds.train, U, I, 0.8, r2);
-  Csr c = freedom_pruned_adj(ds.train, U, I, 0.8, r3);
-  expect_csr_equal(a, b);  // same seed, same graph
-  EXPECT_NE(a.indices.to_vector<int32_t>(), c.indices.to_vector<int32_t>());
-  const auto kept = static_cast<int64_t>(std::floor(E * 0.2));
-  EXPECT_EQ(a.nnz(), 2 * kept);
-  // Symmetric; each entry 1/sqrt(d'_u d'_i) with the kept graph's degrees; only train edges.
-  auto d = dense(a);
-  UserItems ui = UserItems::build(ds.train, U);
-  std::vector<double> deg(N, 0);
-  for (int r = 0; r < N; ++r)
-    for (int cc = 0; cc < N; ++cc) deg[r] += d[static_cast<size_t>(r) * N + cc] != 0;
-  for (int u = 0; u < U; ++u)
-    for (int i = 0; i < I; ++i) {
-      const float x = d[static_cast<size_t>(u) * N + U + i];
-      EXPECT_EQ(x, d[static_cast<size_t>(U + i) * N + u]);
-      if (x != 0) {
-        EXPECT_TRUE(ui.contains(u, i));
-        EXPECT_NEAR(x, 1.0 / std::sqrt((deg[u] + 1e-7) * (deg[U + i] + 1e-7)), 1e-6);
-      }
-    }
-  // Sampling favours low-degree edges: kept edges have a larger mean weight than all edges.
-  std::vector<double> du(U, 0), di(I, 0);
-  for (size_t e = 0; e < E; ++e) {
-    du[ds.train.users[e]]++;
-    di[ds.train.items[e]]++;
-  }
-  double all = 0, sel = 0;
-  for (size_t e = 0; e < E; ++e) all += 1.0 / std::sqrt(du[ds.train.users[e]] * di[ds.train.items[e]]);
-  for (int u = 0; u < U; ++u)
-    for (int i = 0; i < I; ++i)
-      if (d[static_cast<size_t>(u) * N + U + i] != 0) sel += 1.0 / std::sqrt(du[u] * di[i]);
-  EXPECT_GT(sel / kept, all / E);
-}
-
-TEST(Graphs, RebuiltFromRetainEqualsFromScratch) {
-  // After a request, structures built from the resolution's retain set equal those built on a data set
-  // whose train split is the retain set from the start (unlearning.md 3).
-  Dataset ds = generate_synthetic(synth_preset("tiny"), 8);
-  RequestSpec spec;
-  spec.kind = RequestKind::Item;
-  spec.fraction = 0.1;
-  spec.drop = true;
-  spec.seed = 3;
-  Resolution res = resolve(ds, generate_request(ds, spec));
-  Dataset scratch = apply_request(ds, res);
-  Interactions retain_sorted = unique_pairs(res.retain);  // a different row order must not matter
-  expect_csr_equal(bipartite_sym_adj(res.retain, ds.n_users, ds.n_items),
-                   bipartite_sym_adj(scratch.train, scratch.n_users, scratch.n_items));
-  expect_csr_equal(bipartite_sym_adj(retain_sorted, ds.n_users, ds.n_items),
-                   bipartite_sym_adj(scratch.train, scratch.n_users, scratch.n_items));
-  expect_csr_equal(bipartite_rw_adj(res.retain, ds.n_users, ds.n_items),
-                   bipartite_rw_adj(scratch.train, scratch.n_users, scratch.n_items));
-  expect_csr_equal(user_item_matrix(res.retain, ds.n_users, ds.n_items, true),
-                   user_item_matrix(scratch.train, scratch.n_users, scratch.n_items, true));
-  Rng r1(9), r2(9);
-  expect_csr_equal(freedom_pruned_adj(res.retain, ds.n_users, ds.n_items, 0.9, r1),
-                   freedom_pruned_adj(scratch.train, scratch.n_users, scratch.n_items, 0.9, r2));
-  auto mask = catalogue_mask(ds, res);
-  auto feats = apply_to_features(ds, res);
-  expect_csr_equal(knn_graph(feats["image"].values, 10, KnnWeight::Cosine, &mask),
-                   knn_graph(scratch.features["image"].values, 10, KnnWeight::Cosine, &mask));
-  // No forgotten edge survives.
-  Csr adj = bipartite_sym_adj(res.retain, ds.n_users, ds.n_items);
-  auto ip = adj.indptr.to_vector<int32_t>(), ix = adj.indices.to_vector<int32_t>();
-  for (size_t f = 0; f < res.forget.size(); ++f) {
-    const int32_t u = res.forget.users[f], col = ds.n_users + res.forget.items[f];
-    EXPECT_FALSE(std::binary_search(ix.begin() + ip[u], ix.begin() + ip[u + 1], col));
-  }
-  // Dropped items have no kNN edges at all.
-  Csr g = knn_graph(feats["text"].values, 10, KnnWeight::Binary, &mask);
-  auto gd = dense(g);
-  for (int32_t i : res.dropped_items)
-    for (int32_t j = 0; j < ds.n_items; ++j) {
-      EXPECT_EQ(gd[static_cast<size_t>(i) * ds.n_items + j], 0.0f);
-      EXPECT_EQ(gd[static_cast<size_t>(j) * ds.n_items + i], 0.0f);
-    }
-}

@@ -1,4 +1,4 @@
-// Tests for the .npy reader/writer and the MMRec directory loader/writer (datasets/npy.h, mmrec_io.h):
+// Tests for the .npy reader/writer and the MMRec directory loader/writer (engine/formats/npy.h, datasets/mmrec_io.h):
 // round trips, every malformed input, and the real data sets in ../shared/data when present.
 #include <gtest/gtest.h>
 
@@ -7,11 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/mmrec_io.h"
-#include "datasets/npy.h"
+#include "engine/formats/npy.h"
 #include "tests/datasets/helpers.h"
 
 using namespace lethe;
-using namespace lethe::data;
+using namespace lethe::datasets;
+using namespace lethe::formats;
 using lethe::test::TempDir;
 namespace fs = std::filesystem;
 

@@ -8,7 +8,7 @@
 #include "tests/datasets/helpers.h"
 
 using namespace lethe;
-using namespace lethe::data;
+using namespace lethe::datasets;
 
 TEST(UserItems, BuildAndContains) {
   Interactions x;

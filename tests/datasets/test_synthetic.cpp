@@ -13,7 +13,7 @@
 #include "tests/datasets/helpers.h"
 
 using namespace lethe;
-using namespace lethe::data;
+using namespace lethe::datasets;
 using lethe::test::TempDir;
 namespace fs = std::filesystem;
 

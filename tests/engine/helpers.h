@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/ops.h"
 #include "engine/sparse.h"
 #include "engine/tensor.h"

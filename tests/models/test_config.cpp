@@ -4,9 +4,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include "engine/error.h"
 #include "models/config.h"
 #include "models/model.h"
-#include "tiny.h"
+#include "tests/models/tiny.h"
 
 using lethe::Error;
 using lethe::models::Config;

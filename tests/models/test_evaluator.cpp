@@ -3,9 +3,10 @@
 
 #include "datasets/dataset.h"
 #include "engine/device.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 
 using namespace lethe;
 using namespace lethe::eval;
@@ -17,7 +18,7 @@ namespace {
 struct Toy {
   Tensor U = Tensor::from_vector(std::vector<float>{1.0f, 2.0f, 0.5f}, {3, 1});
   Tensor I = Tensor::from_vector(std::vector<float>{6.f, 5.f, 4.f, 3.f, 2.f, 1.f}, {6, 1});
-  data::Interactions train, valid, test;
+  datasets::Interactions train, valid, test;
   Toy() {
     train.push(0, 0); train.push(0, 1);  // user 0 trained on the two best items
     train.push(1, 2);
@@ -32,14 +33,14 @@ struct Toy {
 }  // namespace
 
 TEST(Evaluator, UsersInOrderOfFirstAppearance) {
-  data::Interactions x;
+  datasets::Interactions x;
   x.push(5, 1); x.push(2, 1); x.push(5, 3); x.push(0, 2);
   EXPECT_EQ(users_in_order(x), (std::vector<int32_t>{5, 2, 0}));
 }
 
 TEST(Evaluator, TrainItemsAreNeverRecommended) {
   Toy t;
-  Evaluator ev(data::UserItems::build(t.train, 3), 6, {}, Device::cpu(), EvalOptions{4096, {1, 2, 3}});
+  Evaluator ev(datasets::UserItems::build(t.train, 3), 6, {}, Device::cpu(), EvalOptions{4096, {1, 2, 3}});
   std::vector<int32_t> items;
   std::vector<float> scores;
   ev.top_k(t.U, t.I, {0, 1, 2}, 3, items, &scores);
@@ -53,7 +54,7 @@ TEST(Evaluator, TrainItemsAreNeverRecommended) {
 
 TEST(Evaluator, ValidItemsStayRankableAtTest) {
   Toy t;
-  Evaluator ev(data::UserItems::build(t.train, 3), 6, {}, Device::cpu(), EvalOptions{4096, {1, 2}});
+  Evaluator ev(datasets::UserItems::build(t.train, 3), 6, {}, Device::cpu(), EvalOptions{4096, {1, 2}});
   // Valid: user 0 -> item 2 at rank 1 (hit); user 1 -> item 4 at rank 4 (miss at 1 and 2).
   const EvalResult v = ev.evaluate(t.U, t.I, t.valid);
   EXPECT_EQ(v.users, 2);
@@ -73,7 +74,7 @@ TEST(Evaluator, DroppedItemsAreMaskedForEveryone) {
   std::vector<uint8_t> dropped(6, 0);
   dropped[0] = 1;
   dropped[2] = 1;
-  Evaluator ev(data::UserItems::build(t.train, 3), 6, dropped, Device::cpu(), EvalOptions{4096, {2}});
+  Evaluator ev(datasets::UserItems::build(t.train, 3), 6, dropped, Device::cpu(), EvalOptions{4096, {2}});
   std::vector<int32_t> items;
   ev.top_k(t.U, t.I, {0, 1, 2}, 2, items);
   EXPECT_EQ(items, (std::vector<int32_t>{3, 4, 1, 3, 1, 3}));
@@ -82,14 +83,14 @@ TEST(Evaluator, DroppedItemsAreMaskedForEveryone) {
 TEST(Evaluator, GenericTargetsSkipUsersWithoutTargets) {
   Toy t;
   // Forget-set style audit: targets = user 0's train items, mask = nothing of theirs (user 0 retains none).
-  data::Interactions retained;
+  datasets::Interactions retained;
   retained.push(1, 2);
   retained.push(2, 5);
-  Evaluator audit(data::UserItems::build(retained, 3), 6, {}, Device::cpu(), EvalOptions{4096, {1, 2}});
-  data::Interactions forget;
+  Evaluator audit(datasets::UserItems::build(retained, 3), 6, {}, Device::cpu(), EvalOptions{4096, {1, 2}});
+  datasets::Interactions forget;
   forget.push(0, 0);
   forget.push(0, 1);
-  const EvalResult r = audit.evaluate(t.U, t.I, data::UserItems::build(forget, 3), {0, 1, 2});
+  const EvalResult r = audit.evaluate(t.U, t.I, datasets::UserItems::build(forget, 3), {0, 1, 2});
   EXPECT_EQ(r.users, 1);
   EXPECT_EQ(r.skipped, 2);
   EXPECT_DOUBLE_EQ(r.metrics.at("Recall@2"), 1.0);  // the model still ranks its forgotten items first
@@ -103,7 +104,7 @@ TEST(Evaluator, BlockSizeDoesNotChangeResults) {
   std::vector<float> u(U * d), it(N * d);
   for (auto& x : u) x = static_cast<float>(rng.normal());
   for (auto& x : it) x = static_cast<float>(rng.normal());
-  data::Interactions train, test;
+  datasets::Interactions train, test;
   for (int a = 0; a < U; ++a)
     for (int b = 0; b < N; ++b) {
       const double p = rng.uniform();
@@ -111,8 +112,8 @@ TEST(Evaluator, BlockSizeDoesNotChangeResults) {
       else if (p < 0.15) test.push(a, b);
     }
   const Tensor Ut = Tensor::from_vector(u, {U, d}), It = Tensor::from_vector(it, {N, d});
-  Evaluator big(data::UserItems::build(train, U), N, {}, Device::cpu(), EvalOptions{4096});
-  Evaluator small(data::UserItems::build(train, U), N, {}, Device::cpu(), EvalOptions{7});
+  Evaluator big(datasets::UserItems::build(train, U), N, {}, Device::cpu(), EvalOptions{4096});
+  Evaluator small(datasets::UserItems::build(train, U), N, {}, Device::cpu(), EvalOptions{7});
   const EvalResult a = big.evaluate(Ut, It, test), b = small.evaluate(Ut, It, test);
   EXPECT_GT(a.users, 40);
   for (const auto& [k, v] : a.metrics) EXPECT_DOUBLE_EQ(v, b.metrics.at(k)) << k;
@@ -121,7 +122,7 @@ TEST(Evaluator, BlockSizeDoesNotChangeResults) {
   std::vector<int32_t> users(U);
   for (int a2 = 0; a2 < U; ++a2) users[a2] = a2;
   small.top_k(Ut, It, users, 50, items);
-  const auto mask = data::UserItems::build(train, U);
+  const auto mask = datasets::UserItems::build(train, U);
   int masked_seen = 0;
   for (int a2 = 0; a2 < U; ++a2)
     for (int j = 0; j < 50; ++j)
@@ -131,10 +132,10 @@ TEST(Evaluator, BlockSizeDoesNotChangeResults) {
 
 TEST(Evaluator, RejectsBadInputs) {
   Toy t;
-  Evaluator ev(data::UserItems::build(t.train, 3), 6, {}, Device::cpu());
+  Evaluator ev(datasets::UserItems::build(t.train, 3), 6, {}, Device::cpu());
   const Tensor wrong = Tensor::zeros({5, 1});
   EXPECT_THROW(ev.evaluate(t.U, wrong, t.valid), Error);
-  data::Interactions bad;
+  datasets::Interactions bad;
   bad.push(7, 1);
   EXPECT_THROW(ev.evaluate(t.U, t.I, bad), Error);
 }

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/optim.h"
-#include "tiny.h"
+#include "tests/models/tiny.h"
 
 namespace lethe::models::testing {
 namespace {
@@ -22,15 +22,15 @@ json run_steps(const std::string& name) {
   auto m = create_model(name, tiny_config(name), d, 2024, Device::cpu());
   Rng rng(77);
   m->pre_epoch(rng);
-  ag::Adam opt(param_vars(*m), 0.01);
+  autograd::Adam opt(param_vars(*m), 0.01);
   json out;
   out["model"] = name;
   out["seed"] = 2024;
   out["losses"] = json::array();
   for (int step = 0; step < 3; ++step) {
     opt.zero_grad();
-    ag::Var loss = m->loss(m->forward(true), b);
-    ag::backward(loss);
+    autograd::Var loss = m->loss(m->forward(true), b);
+    autograd::backward(loss);
     out["losses"].push_back(loss.value().item());
     if (step == 0) {
       for (auto& [pname, p] : m->parameters()) {

@@ -3,16 +3,17 @@
 
 #include <cmath>
 
+#include "engine/error.h"
 #include "models/losses.h"
-#include "tiny.h"
+#include "tests/models/tiny.h"
 
 namespace lethe::models::testing {
 namespace {
 
-ag::Var mat(const std::vector<double>& v, int64_t rows, int64_t cols) {
-  return ag::param(Tensor::from_vector(v, {rows, cols}));
+autograd::Var mat(const std::vector<double>& v, int64_t rows, int64_t cols) {
+  return autograd::param(Tensor::from_vector(v, {rows, cols}));
 }
-ag::Var vec(const std::vector<double>& v) { return ag::param(Tensor::from_vector(v)); }
+autograd::Var vec(const std::vector<double>& v) { return autograd::param(Tensor::from_vector(v)); }
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 TEST(Losses, BprForms) {
@@ -25,13 +26,13 @@ TEST(Losses, BprForms) {
   EXPECT_NEAR(bpr_loss_mmrec(vec(p), vec(n)).value().item(), mmrec, 1e-12);
   EXPECT_NEAR(bpr_loss_logsigmoid(vec(p), vec(n)).value().item(), logsig, 1e-12);
   // Rows: scores are row-wise dots.
-  const ag::Var u = mat({1, 2, 0, 1}, 2, 2), pi = mat({1, 0, 0, 3}, 2, 2), ni = mat({0, 1, 1, 1}, 2, 2);
+  const autograd::Var u = mat({1, 2, 0, 1}, 2, 2), pi = mat({1, 0, 0, 3}, 2, 2), ni = mat({0, 1, 1, 1}, 2, 2);
   const double want = -(std::log(sigmoid(1.0 - 2.0)) + std::log(sigmoid(3.0 - 1.0))) / 2;
   EXPECT_NEAR(bpr_rows_logsigmoid(u, pi, ni).value().item(), want, 1e-12);
 }
 
 TEST(Losses, EmbLossAndHalfSquaredRegulariser) {
-  const ag::Var a = mat({3, 4, 0, 0}, 2, 2), b = mat({1, 0, 0, 0, 0, 0}, 3, 2);
+  const autograd::Var a = mat({3, 4, 0, 0}, 2, 2), b = mat({1, 0, 0, 0, 0, 0}, 3, 2);
   EXPECT_NEAR(emb_loss({a, b}).value().item(), (5.0 + 1.0) / 3.0, 1e-12);  // Frobenius (not squared) / rows(last)
   EXPECT_NEAR(half_sq_reg({a, b}, 2048).value().item(), 0.5 * (25.0 + 1.0) / 2048.0, 1e-15);
   EXPECT_THROW(half_sq_reg({a}, 0), Error);

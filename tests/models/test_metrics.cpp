@@ -4,7 +4,8 @@
 #include <cmath>
 
 #include "engine/device.h"
-#include "models/evaluation/metrics.h"
+#include "engine/error.h"
+#include "models/eval/metrics.h"
 
 using namespace lethe::eval;
 

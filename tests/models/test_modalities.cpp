@@ -4,8 +4,9 @@
 
 #include <cmath>
 
+#include "engine/error.h"
 #include "models/model.h"
-#include "tiny.h"
+#include "tests/models/tiny.h"
 
 namespace lethe::models::testing {
 namespace {

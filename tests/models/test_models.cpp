@@ -8,8 +8,9 @@
 #include <map>
 
 #include "autograd/optim.h"
+#include "engine/error.h"
 #include "models/model.h"
-#include "tiny.h"
+#include "tests/models/tiny.h"
 
 namespace lethe::models::testing {
 namespace {
@@ -113,7 +114,7 @@ TEST(Models, LossIsFiniteAndAdamStepsLowerIt) {
     const Forward f0 = m->forward(false);
     EXPECT_EQ(f0.users.shape(), (Shape{kUsers, name == "vbpr" ? 2 * kDim : kDim})) << name;
     EXPECT_EQ(f0.items.shape(), (Shape{kItems, name == "vbpr" ? 2 * kDim : kDim})) << name;
-    ag::Adam opt(param_vars(*m), 0.01);
+    autograd::Adam opt(param_vars(*m), 0.01);
     const double l0 = loss_value(*m, b);
     ASSERT_TRUE(std::isfinite(l0)) << name;
     // With random init the BPR term is about log 2.
@@ -122,8 +123,8 @@ TEST(Models, LossIsFiniteAndAdamStepsLowerIt) {
     double prev = l0;
     for (int step = 0; step < 5; ++step) {
       opt.zero_grad();
-      ag::Var loss = m->loss(m->forward(true), b);
-      ag::backward(loss);
+      autograd::Var loss = m->loss(m->forward(true), b);
+      autograd::backward(loss);
       for (auto& [pname, p] : m->parameters())
         if (p.grad().defined()) {
           EXPECT_TRUE(ops::all_finite(p.grad())) << name << " " << pname;
@@ -142,9 +143,9 @@ TEST(Models, GradientsReachTheRightParameters) {
   const Batch b = tiny_batch();
   for (const auto& name : kModels) {
     auto m = make(name, d);
-    ag::Adam opt(param_vars(*m), 0.01);
+    autograd::Adam opt(param_vars(*m), 0.01);
     opt.zero_grad();
-    ag::backward(m->loss(m->forward(true), b));
+    autograd::backward(m->loss(m->forward(true), b));
     for (auto& [pname, p] : m->parameters()) {
       ASSERT_TRUE(p.grad().defined()) << name << " " << pname;
       if (name == "freedom" && pname.find("_trs.bias") != std::string::npos) {
@@ -158,7 +159,7 @@ TEST(Models, GradientsReachTheRightParameters) {
   }
   // BPR: only the batch rows of the tables get gradient (item 8's row is not in the batch).
   auto bpr = make("bpr", d);
-  ag::backward(bpr->loss(bpr->forward(true), b));
+  autograd::backward(bpr->loss(bpr->forward(true), b));
   const auto items = bpr->parameters()[1].second;
   const auto g = host(items.grad());
   const auto pos = host(b.pos), neg = host(b.neg);
@@ -329,9 +330,9 @@ TEST(Models, WholeModelGradientMatchesFiniteDifferences) {
   const Batch b = tiny_batch();
   for (const auto& name : kModels) {
     auto m = make(name, d, 7, "f64");
-    ag::Adam opt(param_vars(*m), 0.01);
+    autograd::Adam opt(param_vars(*m), 0.01);
     opt.zero_grad();
-    ag::backward(m->loss(m->forward(true), b));
+    autograd::backward(m->loss(m->forward(true), b));
     Rng pick(1);
     for (auto& [pname, p] : m->parameters()) {
       const std::vector<double> g = host(p.grad());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/optim.h"
+#include "engine/error.h"
 #include "engine/ops.h"
 #include "models/model.h"
 
@@ -17,8 +18,8 @@ constexpr int32_t kUsers = 12, kItems = 9;
 constexpr int64_t kImageWidth = 16, kTextWidth = 6, kDim = 8;
 
 // User u interacts with items u % 9, (2u + 1) % 9 and, for even u, (5u + 3) % 9 (duplicates collapse).
-inline data::Interactions tiny_interactions() {
-  data::Interactions x;
+inline datasets::Interactions tiny_interactions() {
+  datasets::Interactions x;
   for (int32_t u = 0; u < kUsers; ++u) {
     std::vector<int32_t> items{u % kItems, (2 * u + 1) % kItems};
     if (u % 2 == 0) items.push_back((5 * u + 3) % kItems);
@@ -55,7 +56,7 @@ inline TrainData tiny_data() {
 // The retain set of a user request for users 0 and 1: their interactions leave D.
 inline TrainData tiny_retain_users() {
   TrainData d = tiny_data();
-  data::Interactions r;
+  datasets::Interactions r;
   for (size_t k = 0; k < d.train.size(); ++k)
     if (d.train.users[k] > 1) r.push(d.train.users[k], d.train.items[k]);
   d.train = r;
@@ -65,7 +66,7 @@ inline TrainData tiny_retain_users() {
 // An item request with drop for item 4: its interactions leave D and it leaves the catalogue.
 inline TrainData tiny_retain_item_drop() {
   TrainData d = tiny_data();
-  data::Interactions r;
+  datasets::Interactions r;
   for (size_t k = 0; k < d.train.size(); ++k)
     if (d.train.items[k] != 4) r.push(d.train.users[k], d.train.items[k]);
   d.train = r;
@@ -87,7 +88,7 @@ inline Config tiny_config(const std::string& model, const std::string& dtype = "
 
 // A fixed batch of 8 training rows; each negative is the next item (cyclically) the user has not seen.
 inline Batch tiny_batch() {
-  const data::Interactions x = tiny_interactions();
+  const datasets::Interactions x = tiny_interactions();
   std::vector<int32_t> u, p, n;
   for (size_t k = 0; k < x.size() && u.size() < 8; k += 3) {
     const int32_t user = x.users[k], pos = x.items[k];
@@ -119,15 +120,15 @@ inline double norm2(const Tensor& t) {
   return std::sqrt(s);
 }
 
-inline std::vector<ag::Var> param_vars(Model& m) {
-  std::vector<ag::Var> v;
+inline std::vector<autograd::Var> param_vars(Model& m) {
+  std::vector<autograd::Var> v;
   for (auto& [name, p] : m.parameters()) v.push_back(p);
   return v;
 }
 
 // One training step's loss (forward in training mode, the fixed batch).
 inline double loss_value(Model& m, const Batch& b) {
-  ag::NoGrad ng;
+  autograd::NoGrad ng;
   return m.loss(m.forward(true), b).value().item();
 }
 

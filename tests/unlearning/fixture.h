@@ -10,7 +10,7 @@
 #include <string>
 
 #include "datasets/mmrec_io.h"
-#include "datasets/requests.h"
+#include "models/unlearning/requests.h"
 #include "datasets/synthetic.h"
 #include "models/model.h"
 #include "models/training/checkpoint.h"
@@ -18,7 +18,7 @@
 #include "models/training/trainer.h"
 #include "models/unlearning/pipeline.h"
 
-namespace lethe::unlearn::testing {
+namespace lethe::unlearning::testing {
 
 namespace fs = std::filesystem;
 
@@ -53,26 +53,26 @@ constexpr uint64_t kSeed = 7;
 // Trains `model_name` on the data in data_dir with the default config (seed kSeed) and writes a run.
 inline void train_run(const std::string& data_dir, const std::string& model_name, const std::string& out,
                       int64_t max_epochs = 0) {
-  const data::Dataset ds = data::load_mmrec(data_dir);
+  const datasets::Dataset ds = datasets::load_mmrec(data_dir);
   models::Config cfg = models::default_config(model_name);
   cfg.set("seed", std::to_string(kSeed));
   const models::TrainData td = models::make_train_data(ds);
-  models::TrainOptions to = models::TrainOptions::from_config(cfg);
+  training::TrainOptions to = training::TrainOptions::from_config(cfg);
   to.quiet = true;
   to.progress = false;
   to.max_epochs = max_epochs;
   auto model = models::create_model(model_name, cfg, td, to.seed, Device::cpu());
-  models::Trainer tr(*model, td, ds.valid, ds.test, to);
-  const models::TrainResult r = tr.train();
-  models::RunInfo info;
+  training::Trainer tr(*model, td, ds.valid, ds.test, to);
+  const training::TrainResult r = tr.train();
+  training::RunInfo info;
   info.model = model_name;
   info.data_dir = fs::absolute(data_dir).string();
-  info.fingerprint = models::data_fingerprint(td);
+  info.fingerprint = training::data_fingerprint(td);
   info.seed = to.seed;
   info.config = cfg;
   info.summary = {{"epochs_run", r.epochs_run}, {"stop_reason", r.stop_reason}, {"train_seconds", r.train_seconds},
                   {"eval_seconds", r.eval_seconds}};
-  models::write_run(out, info, *model, td, r.best_epoch);
+  training::write_run(out, info, *model, td, r.best_epoch);
 }
 
 // The tiny data set and original LightGCN runs on it, each built once per test program and only when a
@@ -80,7 +80,7 @@ inline void train_run(const std::string& data_dir, const std::string& model_name
 // audit needs a model that memorised its data), `quick_run_dir` for 15 epochs (enough for the pipeline tests).
 struct TinyWorld {
   std::string data_dir;
-  data::Dataset ds;
+  datasets::Dataset ds;
   std::string run_dir_full() const;
   std::string quick_run_dir() const;
 };
@@ -88,8 +88,8 @@ inline const TinyWorld& tiny_world() {
   static const TinyWorld w = [] {
     TinyWorld t;
     t.data_dir = temp_root() + "/tiny-data";
-    data::write_mmrec(data::generate_synthetic(data::synth_preset("tiny"), kSeed), t.data_dir);
-    t.ds = data::load_mmrec(t.data_dir);
+    datasets::write_mmrec(datasets::generate_synthetic(datasets::synth_preset("tiny"), kSeed), t.data_dir);
+    t.ds = datasets::load_mmrec(t.data_dir);
     return t;
   }();
   return w;
@@ -111,17 +111,17 @@ inline std::string TinyWorld::quick_run_dir() const {
   return dir;
 }
 
-inline std::string write_generated_request(const data::Dataset& ds, data::RequestKind kind, double fraction,
+inline std::string write_generated_request(const datasets::Dataset& ds, unlearning::RequestKind kind, double fraction,
                                            const std::string& name, bool drop = false, const std::string& modality = "") {
-  data::RequestSpec spec;
+  unlearning::RequestSpec spec;
   spec.kind = kind;
   spec.fraction = fraction;
   spec.seed = kSeed;
   spec.drop = drop;
   spec.modality = modality;
   const std::string path = temp_root() + "/" + name + ".tsv";
-  data::write_request(data::generate_request(ds, spec), path);
+  unlearning::write_request(unlearning::generate_request(ds, spec), path);
   return path;
 }
 
-}  // namespace lethe::unlearn::testing
+}  // namespace lethe::unlearning::testing

@@ -8,13 +8,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/error.h"
 #include "fixture.h"
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 #include "models/unlearning/audit.h"
 #include "models/unlearning/unlearn_run.h"
 #include "models/unlearning/report.h"
 
-namespace lethe::unlearn::testing {
+namespace lethe::unlearning::testing {
 namespace {
 
 TEST(UnlearningAuditPieces, BalancedAccuracy) {
@@ -56,7 +57,7 @@ TEST(UnlearningAuditPieces, LogisticRegressionSeparatesAndIgnoresNoise) {
 // stopping, gold retrained the same way, MMRecUn with its default stopping rule (until-forgotten).
 TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, data::RequestKind::User, 0.05, "audit-user");
+  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::User, 0.05, "audit-user");
   std::ostringstream sink;
   auto unlearn = [&](Method m, const std::string& out) {
     UnlearnJob job;
@@ -98,13 +99,13 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   // items each, so it carries a sampling error larger than 10% of itself; the bound asserted is therefore
   // the larger of 10% of gold's value and two standard errors of gold's per-user forget recall (computed
   // here), and the test prints both so that the gap is visible. docs/unlearning.md discusses it.
-  const RequestView view = apply_requests(w.ds, {data::read_request(req)});
+  const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
   ModelRun gr = load_model_run(gold, view.retain, "gold");
-  const eval::Evaluator ev(data::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, {}, Device::cpu());
-  const data::UserItems targets = data::UserItems::build(view.forget, w.ds.n_users);
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, {}, Device::cpu());
+  const datasets::UserItems targets = datasets::UserItems::build(view.forget, w.ds.n_users);
   std::vector<double> per_user;
   {
-    ag::NoGrad ng;
+    autograd::NoGrad ng;
     const models::Forward f = gr.model->forward(false);
     for (int32_t u : view.affected_users)
       per_user.push_back(eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
@@ -140,4 +141,4 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
 }
 
 }  // namespace
-}  // namespace lethe::unlearn::testing
+}  // namespace lethe::unlearning::testing

@@ -8,12 +8,13 @@
 #include <numeric>
 #include <sstream>
 
+#include "engine/error.h"
 #include "engine/ops.h"
 #include "fixture.h"
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 #include "models/unlearning/unlearn_run.h"
 
-namespace lethe::unlearn::testing {
+namespace lethe::unlearning::testing {
 namespace {
 
 std::vector<UnlearnResult> unlearn(const std::string& run, const std::vector<std::string>& reqs, const std::string& out,
@@ -48,27 +49,27 @@ const std::string& freedom_run() {
 
 struct KindCase {
   std::string name;
-  data::RequestKind kind;
+  unlearning::RequestKind kind;
   bool drop;
   std::string modality;
 };
 
 TEST(UnlearningMethods, EveryKindAndMethodRunsEndToEnd) {
   const TinyWorld& w = tiny_world();
-  const std::vector<KindCase> kinds{{"user", data::RequestKind::User, false, ""},
-                                    {"item-drop", data::RequestKind::Item, true, ""},
-                                    {"interaction", data::RequestKind::Interaction, false, ""},
-                                    {"modality", data::RequestKind::Modality, false, "image"}};
+  const std::vector<KindCase> kinds{{"user", unlearning::RequestKind::User, false, ""},
+                                    {"item-drop", unlearning::RequestKind::Item, true, ""},
+                                    {"interaction", unlearning::RequestKind::Interaction, false, ""},
+                                    {"modality", unlearning::RequestKind::Modality, false, "image"}};
   for (const KindCase& k : kinds) {
     const std::string req = write_generated_request(w.ds, k.kind, 0.05, "methods-" + k.name, k.drop, k.modality);
-    const std::string run = k.kind == data::RequestKind::Modality ? freedom_run() : w.quick_run_dir();
-    const RequestView view = apply_requests(w.ds, {data::read_request(req)});
+    const std::string run = k.kind == unlearning::RequestKind::Modality ? freedom_run() : w.quick_run_dir();
+    const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
     const models::TrainData full = models::make_train_data(w.ds);
     ModelRun orig = load_model_run(run, full, "original");
     for (Method m : {Method::MMRecUn, Method::Gold, Method::Finetune, Method::NegGrad}) {
       SCOPED_TRACE(k.name + " / " + method_name(m));
       const std::string out = fresh_dir(k.name + "-" + method_name(m));
-      if (k.kind == data::RequestKind::Modality && m == Method::NegGrad) {
+      if (k.kind == unlearning::RequestKind::Modality && m == Method::NegGrad) {
         // No forget set of interactions: neggrad is refused before anything is written.
         EXPECT_THROW(unlearn(run, {req}, out, m, 1), Error);
         EXPECT_FALSE(fs::exists(out));
@@ -97,23 +98,23 @@ TEST(UnlearningMethods, EveryKindAndMethodRunsEndToEnd) {
 
 TEST(UnlearningMethods, DroppedItemsLeaveTheCatalogue) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, data::RequestKind::Item, 0.1, "drop-catalogue", true);
+  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::Item, 0.1, "drop-catalogue", true);
   const std::string out = fresh_dir("drop-catalogue");
   unlearn(w.quick_run_dir(), {req}, out, Method::MMRecUn, 2);
-  const RequestView view = apply_requests(w.ds, {data::read_request(req)});
+  const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
   ASSERT_FALSE(view.dropped_items.empty());
   ModelRun u = load_model_run(out, view.retain, "unlearned");
   std::vector<int32_t> users(static_cast<size_t>(w.ds.n_users));
   std::iota(users.begin(), users.end(), 0);
-  const eval::Evaluator ev(data::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, view.retain.item_dropped,
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, view.retain.item_dropped,
                            Device::cpu());
-  ag::NoGrad ng;
+  autograd::NoGrad ng;
   const models::Forward f = u.model->forward(false);
   std::vector<int32_t> top;
   ev.top_k(f.users.value(), f.items.value(), users, 50, top);
   for (int32_t i : top) EXPECT_FALSE(std::binary_search(view.dropped_items.begin(), view.dropped_items.end(), i)) << i;
   // The serving files agree: embeddings.safetensors flags the dropped items.
-  const models::SafeTensors st = models::read_safetensors(out + "/embeddings.safetensors");
+  const formats::SafeTensors st = formats::read_safetensors(out + "/embeddings.safetensors");
   const std::vector<int32_t> flags = st.find("item_dropped")->to_vector<int32_t>();
   for (int32_t i : view.dropped_items) EXPECT_EQ(flags[static_cast<size_t>(i)], 1);
 }
@@ -121,14 +122,14 @@ TEST(UnlearningMethods, DroppedItemsLeaveTheCatalogue) {
 TEST(UnlearningMethods, SequentialRequestsCheckpointAndAuditEachStep) {
   const TinyWorld& w = tiny_world();
   // Step 2 must resolve against the data after step 1: generate it from the data set after the first.
-  const std::string r1 = write_generated_request(w.ds, data::RequestKind::User, 0.03, "seq-1");
-  const data::Dataset after1 = data::apply_request(w.ds, data::resolve(w.ds, data::read_request(r1)));
-  data::RequestSpec spec;
-  spec.kind = data::RequestKind::Interaction;
+  const std::string r1 = write_generated_request(w.ds, unlearning::RequestKind::User, 0.03, "seq-1");
+  const datasets::Dataset after1 = unlearning::apply_request(w.ds, unlearning::resolve(w.ds, unlearning::read_request(r1)));
+  unlearning::RequestSpec spec;
+  spec.kind = unlearning::RequestKind::Interaction;
   spec.fraction = 0.02;
   spec.seed = 99;
   const std::string r2 = temp_root() + "/seq-2.tsv";
-  data::write_request(data::generate_request(after1, spec), r2);
+  unlearning::write_request(unlearning::generate_request(after1, spec), r2);
   const std::string out = fresh_dir("sequential");
   UnlearnJob job;
   job.run_dir = w.quick_run_dir();
@@ -147,10 +148,10 @@ TEST(UnlearningMethods, SequentialRequestsCheckpointAndAuditEachStep) {
   }
   // Step 2 embodies both requests: its copies are in order, and it loads against the cumulative D_r.
   EXPECT_EQ(run_request_files(out + "/step-02").size(), 2u);
-  const RequestView both = apply_requests(w.ds, {data::read_request(r1), data::read_request(r2)});
+  const RequestView both = apply_requests(w.ds, {unlearning::read_request(r1), unlearning::read_request(r2)});
   EXPECT_NO_THROW(load_model_run(out + "/step-02", both.retain, "step 2"));
   // Cumulative forget set = step 1's rows + step 2's rows.
-  const RequestView one = apply_requests(w.ds, {data::read_request(r1)});
+  const RequestView one = apply_requests(w.ds, {unlearning::read_request(r1)});
   EXPECT_EQ(both.forget.size(), one.forget.size() + both.step_forget.size());
   // Continuing from the step-1 run with the second request gives the same data view (chained runs).
   const std::string out2 = fresh_dir("sequential-chained");
@@ -163,11 +164,11 @@ TEST(UnlearningMethods, SequentialRequestsCheckpointAndAuditEachStep) {
 
 TEST(UnlearningMethods, SameSeedSameModel) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, data::RequestKind::Interaction, 0.05, "determinism");
+  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "determinism");
   const std::string a = fresh_dir("det-a"), b = fresh_dir("det-b");
   unlearn(w.quick_run_dir(), {req}, a, Method::MMRecUn, 3);
   unlearn(w.quick_run_dir(), {req}, b, Method::MMRecUn, 3);
-  const RequestView view = apply_requests(w.ds, {data::read_request(req)});
+  const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
   ModelRun ra = load_model_run(a, view.retain, "a"), rb = load_model_run(b, view.retain, "b");
   EXPECT_EQ(max_param_diff(*ra.model, *rb.model), 0.0);
 }
@@ -192,7 +193,7 @@ void expect_refused(Fn fn, const std::string& needle, const std::string& out) {
 
 TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
   const TinyWorld& w = tiny_world();
-  const std::string good = write_generated_request(w.ds, data::RequestKind::User, 0.05, "errors-good");
+  const std::string good = write_generated_request(w.ds, unlearning::RequestKind::User, 0.05, "errors-good");
   auto run = [&](const std::string& req, const std::string& out, Method m = Method::MMRecUn, int64_t epochs = 1) {
     return [=] { unlearn(w.quick_run_dir(), {req}, out, m, epochs); };
   };
@@ -222,12 +223,12 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
   expect_refused([&] { unlearn(temp_root(), {good}, out, Method::MMRecUn, 1); }, "run.json", out);
   // A checkpoint that does not belong to the run's data: another data set with the same shape.
   const std::string other_data = temp_root() + "/other-data";
-  if (!fs::exists(other_data)) data::write_mmrec(data::generate_synthetic(data::synth_preset("tiny"), kSeed + 1), other_data);
+  if (!fs::exists(other_data)) datasets::write_mmrec(datasets::generate_synthetic(datasets::synth_preset("tiny"), kSeed + 1), other_data);
   out = fresh_dir("err");
   {
     UnlearnJob job;
     job.run_dir = w.quick_run_dir();
-    job.request_files = {write_generated_request(data::load_mmrec(other_data), data::RequestKind::User, 0.05, "other")};
+    job.request_files = {write_generated_request(datasets::load_mmrec(other_data), unlearning::RequestKind::User, 0.05, "other")};
     job.out_dir = out;
     job.data_dir = other_data;
     job.options.epochs = 1;
@@ -235,7 +236,7 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
     expect_refused([&] { run_unlearn_job(job, sink); }, "fingerprint", out);
   }
   // Audit: a gold run made for another request, and an unlearned run passed as --original.
-  const std::string other_req = write_generated_request(w.ds, data::RequestKind::Interaction, 0.05, "errors-other");
+  const std::string other_req = write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "errors-other");
   const std::string gold_other = fresh_dir("gold-other");
   unlearn(w.quick_run_dir(), {other_req}, gold_other, Method::Gold, 1);
   out = fresh_dir("err-audit");
@@ -259,4 +260,4 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
 }
 
 }  // namespace
-}  // namespace lethe::unlearn::testing
+}  // namespace lethe::unlearning::testing

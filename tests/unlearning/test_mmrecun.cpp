@@ -12,7 +12,7 @@
 #include "fixture.h"
 #include "models/unlearning/unlearn_run.h"
 
-namespace lethe::unlearn::testing {
+namespace lethe::unlearning::testing {
 namespace {
 
 struct UserRequestWorld {
@@ -24,7 +24,7 @@ const UserRequestWorld& user_request() {
   static const UserRequestWorld w = [] {
     const TinyWorld& t = tiny_world();
     UserRequestWorld u;
-    u.view = apply_requests(t.ds, {data::read_request(write_generated_request(t.ds, data::RequestKind::User, 0.05, "own-rows"))});
+    u.view = apply_requests(t.ds, {unlearning::read_request(write_generated_request(t.ds, unlearning::RequestKind::User, 0.05, "own-rows"))});
     u.own = u.view.forgotten_users;
     return u;
   }();
@@ -51,16 +51,16 @@ TEST(MMRecUnOwnRows, RetainLossNeverReachesAForgottenUsersRow) {
     SCOPED_TRACE(name);
     models::Config cfg = models::default_config(name);
     auto model = models::create_model(name, cfg, w.view.retain, kSeed, Device::cpu());
-    ag::Var table;
+    autograd::Var table;
     for (auto& [n, p] : model->parameters())
       if (n == model->user_table()) table = p;
     ASSERT_TRUE(table.defined()) << "user_table() names no parameter";
     ASSERT_EQ(table.value().rows(), w.view.retain.n_users);
     // Every retained training row in one batch: the whole retain loss.
-    data::BprSampler s = data::BprSampler::for_training(w.view.retain.train, w.view.retain.n_users,
+    datasets::BprSampler s = datasets::BprSampler::for_training(w.view.retain.train, w.view.retain.n_users,
                                                         static_cast<int64_t>(w.view.retain.train.size()));
     Rng rng(3);
-    const data::BprBatch b = s.batch(0, rng);
+    const datasets::BprBatch b = s.batch(0, rng);
     models::Batch batch;
     const Shape sh{static_cast<int64_t>(b.size())};
     batch.users = Tensor::from_vector(b.users, sh);
@@ -68,7 +68,7 @@ TEST(MMRecUnOwnRows, RetainLossNeverReachesAForgottenUsersRow) {
     batch.neg = Tensor::from_vector(b.neg, sh);
     Rng pre(4);
     model->pre_epoch(pre);
-    ag::backward(model->loss(model->forward(true), batch));
+    autograd::backward(model->loss(model->forward(true), batch));
     const std::vector<float> g = table.grad().astype(DType::F32).to_vector<float>();
     const int64_t d = table.value().cols();
     double own_max = 0.0, other_max = 0.0;
@@ -169,7 +169,7 @@ TEST(MMRecUnLanding, CutsTheCrossingEpochBackToTheReference) {
 TEST(MMRecUnLanding, NotForRequestsWhoseUsersKeepData) {
   const TinyWorld& t = tiny_world();
   const RequestView view =
-      apply_requests(t.ds, {data::read_request(write_generated_request(t.ds, data::RequestKind::Item, 0.05, "landing-item"))});
+      apply_requests(t.ds, {unlearning::read_request(write_generated_request(t.ds, unlearning::RequestKind::Item, 0.05, "landing-item"))});
   auto m = load_original(t.quick_run_dir());
   UnlearnOptions o;
   o.until_forgotten = true;
@@ -182,4 +182,4 @@ TEST(MMRecUnLanding, NotForRequestsWhoseUsersKeepData) {
 }
 
 }  // namespace
-}  // namespace lethe::unlearn::testing
+}  // namespace lethe::unlearning::testing

@@ -9,7 +9,7 @@
 #include "engine/ops.h"
 #include "fixture.h"
 
-namespace lethe::unlearn::testing {
+namespace lethe::unlearning::testing {
 namespace {
 
 models::Config small_config(const std::string& model) {
@@ -19,12 +19,12 @@ models::Config small_config(const std::string& model) {
   return c;
 }
 
-RequestView view_for(const data::Dataset& ds, const std::string& path) {
-  return apply_requests(ds, {data::read_request(path)});
+RequestView view_for(const datasets::Dataset& ds, const std::string& path) {
+  return apply_requests(ds, {unlearning::read_request(path)});
 }
 
 void expect_same_forward(models::Model& a, models::Model& b, const std::string& what) {
-  ag::NoGrad ng;
+  autograd::NoGrad ng;
   {
     const models::Forward fa = a.forward(false), fb = b.forward(false);
     EXPECT_EQ(ops::max_abs_diff(fa.users.value(), fb.users.value()), 0.0) << what << ": eval users";
@@ -47,16 +47,16 @@ void expect_same_forward(models::Model& a, models::Model& b, const std::string& 
 
 struct Case {
   std::string name;
-  data::RequestKind kind;
+  unlearning::RequestKind kind;
   bool drop;
   std::string modality;
 };
 
 const std::vector<Case>& cases() {
-  static const std::vector<Case> c{{"user", data::RequestKind::User, false, ""},
-                                   {"item-drop", data::RequestKind::Item, true, ""},
-                                   {"interaction", data::RequestKind::Interaction, false, ""},
-                                   {"modality-image", data::RequestKind::Modality, false, "image"}};
+  static const std::vector<Case> c{{"user", unlearning::RequestKind::User, false, ""},
+                                   {"item-drop", unlearning::RequestKind::Item, true, ""},
+                                   {"interaction", unlearning::RequestKind::Interaction, false, ""},
+                                   {"modality-image", unlearning::RequestKind::Modality, false, "image"}};
   return c;
 }
 
@@ -84,7 +84,7 @@ TEST(UnlearningStructures, RebuiltFromRetainEqualsBuiltFromScratch) {
       auto b = models::create_model(model, cfg, view.retain, 3, Device::cpu());
       // b: built from scratch on D_r; its feature tables already hold the erased features. Copy a's
       // parameters over, except that the feature tables must already agree after reset_feature_parameters.
-      const std::vector<Tensor> pa = models::snapshot_parameters(*a);
+      const std::vector<Tensor> pa = training::snapshot_parameters(*a);
       const auto pb = b->parameters();
       for (size_t k = 0; k < pb.size(); ++k) {
         const std::string& n = pb[k].first;
@@ -100,7 +100,7 @@ TEST(UnlearningStructures, RebuiltFromRetainEqualsBuiltFromScratch) {
               ASSERT_EQ(va[i * width + j], vb[i * width + j]) << n << " row " << i;
         }
       }
-      models::restore_parameters(*b, pa);
+      training::restore_parameters(*b, pa);
       expect_same_forward(*a, *b, model + "/" + c.name);
     }
   }
@@ -136,12 +136,12 @@ TEST(UnlearningStructures, NoForgottenEdgeLeftInMessagePassing) {
     SCOPED_TRACE(model);
     // User request: a forgotten user's embedding no longer reaches any item or other user.
     {
-      const RequestView view = view_for(w.ds, write_generated_request(w.ds, data::RequestKind::User, 0.1, "edge-user"));
+      const RequestView view = view_for(w.ds, write_generated_request(w.ds, unlearning::RequestKind::User, 0.1, "edge-user"));
       auto m = models::create_model(model, small_config(model), full, 3, Device::cpu());
       m->set_data(view.retain);
       std::vector<uint8_t> keep(static_cast<size_t>(w.ds.n_users), 1);
       for (int32_t u : view.forgotten_users) keep[static_cast<size_t>(u)] = 0;
-      ag::NoGrad ng;
+      autograd::NoGrad ng;
       const models::Forward before = m->forward(false);
       const std::vector<float> items0 = before.items.value().to_vector<float>(), users0 = rows_of(before.users.value(), keep);
       perturb_rows(*m, "user_embedding.weight", view.forgotten_users);
@@ -152,12 +152,12 @@ TEST(UnlearningStructures, NoForgottenEdgeLeftInMessagePassing) {
     // Item request with drop: a dropped item reaches no user and (FREEDOM's kNN graph) no other item.
     {
       const RequestView view =
-          view_for(w.ds, write_generated_request(w.ds, data::RequestKind::Item, 0.1, "edge-item", true));
+          view_for(w.ds, write_generated_request(w.ds, unlearning::RequestKind::Item, 0.1, "edge-item", true));
       auto m = models::create_model(model, small_config(model), full, 3, Device::cpu());
       m->set_data(view.retain);
       std::vector<uint8_t> keep(static_cast<size_t>(w.ds.n_items), 1);
       for (int32_t i : view.dropped_items) keep[static_cast<size_t>(i)] = 0;
-      ag::NoGrad ng;
+      autograd::NoGrad ng;
       const models::Forward before = m->forward(false);
       const std::vector<float> users0 = before.users.value().to_vector<float>(), items0 = rows_of(before.items.value(), keep);
       perturb_rows(*m, model == "lightgcn" ? "item_embedding.weight" : "item_id_embedding.weight", view.dropped_items);
@@ -169,4 +169,4 @@ TEST(UnlearningStructures, NoForgottenEdgeLeftInMessagePassing) {
 }
 
 }  // namespace
-}  // namespace lethe::unlearn::testing
+}  // namespace lethe::unlearning::testing

@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "datasets/synthetic.h"
 #include "engine/device.h"
+#include "engine/error.h"
 #include "models/model.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
@@ -19,6 +20,7 @@
 namespace fs = std::filesystem;
 using namespace lethe;
 using namespace lethe::models;
+using namespace lethe::training;
 
 namespace {
 
@@ -29,8 +31,8 @@ std::string temp_dir(const std::string& name) {
   return p.string();
 }
 
-const data::Dataset& tiny() {
-  static const data::Dataset ds = data::generate_synthetic(data::synth_preset("tiny"), 3);
+const datasets::Dataset& tiny() {
+  static const datasets::Dataset ds = datasets::generate_synthetic(datasets::synth_preset("tiny"), 3);
   return ds;
 }
 
@@ -166,8 +168,8 @@ TEST(Trainer, NanLossStopsWithEpochAndBatch) {
   Trainer tr(*model, td, ds.valid, ds.test, o, &log);
   TrainHooks h;
   h.batch_loss = [](Model& m, const Forward& f, const Batch& b, int64_t epoch, int64_t bi, Rng&) {
-    ag::Var l = m.loss(f, b);
-    return (epoch == 1 && bi == 2) ? ag::scale(l, std::nan("")) : l;
+    autograd::Var l = m.loss(f, b);
+    return (epoch == 1 && bi == 2) ? autograd::scale(l, std::nan("")) : l;
   };
   const TrainResult r = tr.train(h);
   EXPECT_EQ(r.stop_reason, "nan");
@@ -215,7 +217,7 @@ TEST(Trainer, ResumeGivesTheSameLossesAsUninterruptedTraining) {
     for (std::string l; std::getline(in, l);) ++lines;
     EXPECT_EQ(lines, 5);
     // Resuming on other data is refused.
-    data::Dataset other = data::generate_synthetic(data::synth_preset("tiny"), 4);
+    datasets::Dataset other = datasets::generate_synthetic(datasets::synth_preset("tiny"), 4);
     const TrainData td2 = make_train_data(other);
     auto m2 = create_model(name, default_config(name), td2, 42, Device::cpu());
     EXPECT_THROW(Trainer(*m2, td2, other.valid, other.test, o2), Error);

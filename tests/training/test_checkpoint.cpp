@@ -12,9 +12,10 @@
 #include "datasets/mmrec_io.h"
 #include "datasets/synthetic.h"
 #include "engine/device.h"
+#include "engine/error.h"
 #include "models/inference.h"
 #include "models/model.h"
-#include "tiny.h"
+#include "tests/models/tiny.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
@@ -22,6 +23,8 @@
 namespace fs = std::filesystem;
 using namespace lethe;
 using namespace lethe::models;
+using namespace lethe::training;
+using namespace lethe::formats;
 
 using lethe::models::testing::error_of;
 
@@ -106,24 +109,24 @@ TEST(Checkpoint, RoundTripIsBitwiseWithAdamState) {
   const Config cfg = default_config("lightgcn");
   auto m1 = create_model("lightgcn", cfg, d, 11, Device::cpu());
   // One Adam step so that parameters and moments are non-trivial.
-  std::vector<ag::Var> ps;
+  std::vector<autograd::Var> ps;
   for (auto& [n, v] : m1->parameters()) ps.push_back(v);
-  ag::Adam adam(ps, 0.01);
+  autograd::Adam adam(ps, 0.01);
   {
     Forward f = m1->forward(true);
     Batch b{Tensor::from_vector(std::vector<int32_t>{0, 1}), Tensor::from_vector(std::vector<int32_t>{0, 1}),
             Tensor::from_vector(std::vector<int32_t>{5, 6})};
     adam.zero_grad();
-    ag::backward(m1->loss(f, b));
+    autograd::backward(m1->loss(f, b));
     adam.step();
   }
   CheckpointInfo info{"lightgcn", cfg.to_yaml(), data_fingerprint(d), 3, {{"note", "x"}}};
   save_checkpoint(dir + "/c.safetensors", *m1, info, &adam);
 
   auto m2 = create_model("lightgcn", cfg, d, 99, Device::cpu());  // other seed: other initial values
-  std::vector<ag::Var> ps2;
+  std::vector<autograd::Var> ps2;
   for (auto& [n, v] : m2->parameters()) ps2.push_back(v);
-  ag::Adam adam2(ps2, 0.01);
+  autograd::Adam adam2(ps2, 0.01);
   LoadOptions lo;
   lo.expected_fingerprint = data_fingerprint(d);
   const CheckpointInfo got = load_checkpoint(dir + "/c.safetensors", *m2, &adam2, lo);
@@ -191,10 +194,10 @@ TEST(Checkpoint, FingerprintCoversInteractionsAndFeatures) {
 
 TEST(RunDir, TrainWriteLoadAndServe) {
   const std::string dir = temp_dir("run");
-  data::Dataset ds = data::generate_synthetic(data::synth_preset("tiny"), 5);
+  datasets::Dataset ds = datasets::generate_synthetic(datasets::synth_preset("tiny"), 5);
   const std::string ddir = dir + "/data_tiny";
-  data::write_mmrec(ds, ddir);
-  ds = data::load_mmrec(ddir);
+  datasets::write_mmrec(ds, ddir);
+  ds = datasets::load_mmrec(ddir);
   const TrainData td = make_train_data(ds);
   Config cfg = default_config("bpr");
   cfg.set("epochs", "2");
@@ -248,8 +251,8 @@ TEST(RunDir, TrainWriteLoadAndServe) {
   EXPECT_THROW(rec.top_k(ds.n_users, 5), Error);
 
   // Data that differs from the run's: refused with both fingerprints named.
-  data::Dataset other = data::generate_synthetic(data::synth_preset("tiny"), 6);
-  data::write_mmrec(other, dir + "/other");
+  datasets::Dataset other = datasets::generate_synthetic(datasets::synth_preset("tiny"), 6);
+  datasets::write_mmrec(other, dir + "/other");
   EXPECT_NE(error_of([&] { load_run(opt.out_dir, dir + "/other"); }).find("fingerprint"), std::string::npos);
   fs::remove_all(dir);
 }

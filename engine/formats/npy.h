@@ -4,9 +4,10 @@
 
 #include <string>
 
+#include "engine/error.h"
 #include "engine/tensor.h"
 
-namespace lethe::data {
+namespace lethe::formats {
 
 struct NpyArray {
   Tensor values;       // F32 on CPU, shape as in the file (float16 and float64 converted; f16 exactly)
@@ -24,4 +25,4 @@ void write_npy(const std::string& path, const Tensor& values);
 // IEEE binary16 -> binary32 (exact for every value, including subnormals, infinities and NaNs).
 float half_to_float(uint16_t h);
 
-}  // namespace lethe::data
+}  // namespace lethe::formats

@@ -1,5 +1,5 @@
 // MMRec top-K metrics from hit lists (see metrics.h for the formulas).
-#include "models/evaluation/metrics.h"
+#include "models/eval/metrics.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/device.h"
+#include "engine/error.h"
 
 namespace lethe::eval {
 

@@ -21,7 +21,13 @@
 
 #include "datasets/dataset.h"
 
-namespace lethe::data {
+namespace lethe::unlearning {
+
+using datasets::Dataset;
+using datasets::FeatureTable;
+using datasets::Interactions;
+using datasets::UserItems;
+
 
 enum class RequestKind { User, Item, Interaction, Modality };
 const char* request_kind_name(RequestKind k);
@@ -98,4 +104,4 @@ std::vector<uint8_t> catalogue_mask(const Dataset& ds, const Resolution& res);
 // that the catalogue mask is not carried over (a dropped item just has no rows and zero features).
 Dataset apply_request(const Dataset& ds, const Resolution& res);
 
-}  // namespace lethe::data
+}  // namespace lethe::unlearning

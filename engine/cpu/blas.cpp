@@ -1,4 +1,4 @@
-// CPU GEMM through OpenBLAS (row-major cblas_sgemm / cblas_dgemm).
+// CPU GEMM through OpenBLAS (row-major cblas_sgemm / cblas_dgemm); the CUDA twin is engine/cuda/blas.cu.
 #include <cblas.h>
 
 #include <algorithm>

@@ -1,16 +1,17 @@
 // Full-ranking evaluation: blocked GEMM scores, CSR masking, top-k on the device, hits on the host.
-#include "models/evaluation/evaluator.h"
+#include "models/eval/evaluator.h"
 
 #include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
 #include "engine/device.h"
+#include "engine/error.h"
 #include "engine/ops.h"
 
 namespace lethe::eval {
 
-std::vector<int32_t> users_in_order(const data::Interactions& x) {
+std::vector<int32_t> users_in_order(const datasets::Interactions& x) {
   std::vector<int32_t> out;
   std::unordered_set<int32_t> seen;
   seen.reserve(x.size());
@@ -19,7 +20,7 @@ std::vector<int32_t> users_in_order(const data::Interactions& x) {
   return out;
 }
 
-Evaluator::Evaluator(const data::UserItems& mask, int32_t n_items, const std::vector<uint8_t>& item_dropped,
+Evaluator::Evaluator(const datasets::UserItems& mask, int32_t n_items, const std::vector<uint8_t>& item_dropped,
                      Device dev, EvalOptions opt)
     : n_users_(mask.n_users), n_items_(n_items), dev_(dev), opt_(std::move(opt)) {
   LETHE_CHECK(opt_.batch_size > 0, "evaluator: eval_batch_size must be positive, got " << opt_.batch_size);
@@ -90,18 +91,18 @@ void Evaluator::for_each_block(const Tensor& user_emb, const Tensor& item_emb, c
 }
 
 EvalResult Evaluator::evaluate(const Tensor& user_emb, const Tensor& item_emb,
-                               const data::Interactions& targets) const {
+                               const datasets::Interactions& targets) const {
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t r = 0; r < targets.size(); ++r)
     LETHE_CHECK(targets.users[r] >= 0 && targets.users[r] < n_users_,
                 "evaluator: target user id " << targets.users[r] << " outside [0, " << n_users_ << ")");
-  const data::UserItems t = data::UserItems::build(targets, n_users_);
+  const datasets::UserItems t = datasets::UserItems::build(targets, n_users_);
   EvalResult r = evaluate(user_emb, item_emb, t, users_in_order(targets));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 
-EvalResult Evaluator::evaluate(const Tensor& user_emb, const Tensor& item_emb, const data::UserItems& targets,
+EvalResult Evaluator::evaluate(const Tensor& user_emb, const Tensor& item_emb, const datasets::UserItems& targets,
                                const std::vector<int32_t>& users) const {
   const auto t0 = std::chrono::steady_clock::now();
   LETHE_CHECK(targets.n_users <= n_users_ || targets.n_users == 0,

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
+
 namespace lethe::eval {
 
 // Metric name -> value, e.g. {"Recall@20": 0.0754, "NDCG@20": 0.0328, ...}.

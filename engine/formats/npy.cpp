@@ -1,7 +1,7 @@
-// .npy reader/writer (see datasets/npy.h). Format: magic "\x93NUMPY", major, minor, header length (uint16
+// .npy reader/writer (see npy.h). Format: magic "\x93NUMPY", major, minor, header length (uint16
 // for v1, uint32 for v2/v3), a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...)},
 // padded with spaces and ending in '\n', then the raw data.
-#include "datasets/npy.h"
+#include "engine/formats/npy.h"
 
 #include <cstdio>
 #include <cstring>
@@ -9,7 +9,10 @@
 #include <fstream>
 #include <regex>
 
-namespace lethe::data {
+#include "engine/error.h"
+#include "engine/formats/atomic_file.h"
+
+namespace lethe::formats {
 
 float half_to_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
@@ -150,21 +153,14 @@ void write_npy(const std::string& path, const Tensor& values) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    LETHE_CHECK(out, path << ": cannot open " << tmp << " for writing");
+  write_file_atomic(path, [&](std::ostream& out) {
     const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                    static_cast<unsigned char>(header.size() & 0xFF),
                                    static_cast<unsigned char>(header.size() >> 8)};
     out.write(reinterpret_cast<const char*>(pre), 10);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(static_cast<const char*>(values.raw()), static_cast<std::streamsize>(values.nbytes()));
-    LETHE_CHECK(out.good(), path << ": write error");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  LETHE_CHECK(!ec, path << ": cannot rename " << tmp << ": " << ec.message());
+  });
 }
 
-}  // namespace lethe::data
+}  // namespace lethe::formats

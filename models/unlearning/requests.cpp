@@ -1,5 +1,5 @@
-// Unlearning requests: file I/O, generation, validation, resolution (see datasets/requests.h).
-#include "datasets/requests.h"
+// Unlearning requests: file I/O, generation, validation, resolution (see requests.h).
+#include "models/unlearning/requests.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,11 +12,12 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "engine/error.h"
 #include "engine/rng.h"
 
 namespace fs = std::filesystem;
 
-namespace lethe::data {
+namespace lethe::unlearning {
 namespace {
 
 std::string trim(const std::string& s) {
@@ -514,4 +515,4 @@ Dataset apply_request(const Dataset& ds, const Resolution& res) {
   return out;
 }
 
-}  // namespace lethe::data
+}  // namespace lethe::unlearning

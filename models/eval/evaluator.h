@@ -12,7 +12,7 @@
 
 #include "datasets/dataset.h"
 #include "engine/tensor.h"
-#include "models/evaluation/metrics.h"
+#include "models/eval/metrics.h"
 
 namespace lethe::eval {
 
@@ -30,19 +30,19 @@ struct EvalResult {
 };
 
 // Distinct users of x in order of first appearance.
-std::vector<int32_t> users_in_order(const data::Interactions& x);
+std::vector<int32_t> users_in_order(const datasets::Interactions& x);
 
 class Evaluator {
  public:
   // mask: per-user items never to rank (the training items); item_dropped: empty or n_items flags.
   // The CSR patterns are uploaded to `dev` once.
-  Evaluator(const data::UserItems& mask, int32_t n_items, const std::vector<uint8_t>& item_dropped, Device dev,
+  Evaluator(const datasets::UserItems& mask, int32_t n_items, const std::vector<uint8_t>& item_dropped, Device dev,
             EvalOptions opt = {});
 
   // MMRec evaluation of a split: users = users_in_order(targets), T_u = the user's rows of `targets`.
-  EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb, const data::Interactions& targets) const;
+  EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb, const datasets::Interactions& targets) const;
   // Generic: evaluate `users` (users with no targets are skipped and counted) against `targets`.
-  EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb, const data::UserItems& targets,
+  EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb, const datasets::UserItems& targets,
                       const std::vector<int32_t>& users) const;
 
   // Top-k item ids (and scores) for `users` with the same masking: row-major [users.size(), k].

@@ -1,17 +1,23 @@
-// Tests for unlearning requests (datasets/requests.h): file format, generation, resolution, validation.
+// Tests for unlearning requests (models/unlearning/requests.h): file format, generation, resolution, validation.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <set>
 
-#include "datasets/requests.h"
+#include "models/unlearning/requests.h"
+#include "datasets/graphs.h"
 #include "datasets/synthetic.h"
+#include "models/freedom_graphs.h"
 #include "tests/datasets/helpers.h"
 
 using namespace lethe;
-using namespace lethe::data;
+using namespace lethe::datasets;
+using namespace lethe::unlearning;
 using lethe::test::TempDir;
+using lethe::test::dense;
+using lethe::test::expect_csr_equal;
+using lethe::models::freedom_pruned_adj;
 namespace fs = std::filesystem;
 
 namespace {
@@ -238,4 +244,48 @@ TEST(Requests, ApplyRequestFiltersHeldOutRowsLikeAFreshLoad) {
   for (int32_t i : items.items)  // dropped rows are zeroed
     for (int64_t w = 0; w < b.features["text"].values.cols(); ++w)
       EXPECT_EQ(b.features["text"].values.data<float>()[i * b.features["text"].values.cols() + w], 0.0f);
+}
+
+TEST(Requests, GraphsRebuiltFromRetainEqualFromScratch) {
+  // After a request, structures built from the resolution's retain set equal those built on a data set
+  // whose train split is the retain set from the start (unlearning.md 3).
+  Dataset ds = generate_synthetic(synth_preset("tiny"), 8);
+  RequestSpec spec;
+  spec.kind = RequestKind::Item;
+  spec.fraction = 0.1;
+  spec.drop = true;
+  spec.seed = 3;
+  Resolution res = resolve(ds, generate_request(ds, spec));
+  Dataset scratch = apply_request(ds, res);
+  Interactions retain_sorted = unique_pairs(res.retain);  // a different row order must not matter
+  expect_csr_equal(bipartite_sym_adj(res.retain, ds.n_users, ds.n_items),
+                   bipartite_sym_adj(scratch.train, scratch.n_users, scratch.n_items));
+  expect_csr_equal(bipartite_sym_adj(retain_sorted, ds.n_users, ds.n_items),
+                   bipartite_sym_adj(scratch.train, scratch.n_users, scratch.n_items));
+  expect_csr_equal(bipartite_rw_adj(res.retain, ds.n_users, ds.n_items),
+                   bipartite_rw_adj(scratch.train, scratch.n_users, scratch.n_items));
+  expect_csr_equal(user_item_matrix(res.retain, ds.n_users, ds.n_items, true),
+                   user_item_matrix(scratch.train, scratch.n_users, scratch.n_items, true));
+  Rng r1(9), r2(9);
+  expect_csr_equal(freedom_pruned_adj(res.retain, ds.n_users, ds.n_items, 0.9, r1),
+                   freedom_pruned_adj(scratch.train, scratch.n_users, scratch.n_items, 0.9, r2));
+  auto mask = catalogue_mask(ds, res);
+  auto feats = apply_to_features(ds, res);
+  expect_csr_equal(knn_graph(feats["image"].values, 10, KnnWeight::Cosine, &mask),
+                   knn_graph(scratch.features["image"].values, 10, KnnWeight::Cosine, &mask));
+  // No forgotten edge survives.
+  Csr adj = bipartite_sym_adj(res.retain, ds.n_users, ds.n_items);
+  auto ip = adj.indptr.to_vector<int32_t>(), ix = adj.indices.to_vector<int32_t>();
+  for (size_t f = 0; f < res.forget.size(); ++f) {
+    const int32_t u = res.forget.users[f], col = ds.n_users + res.forget.items[f];
+    EXPECT_FALSE(std::binary_search(ix.begin() + ip[u], ix.begin() + ip[u + 1], col));
+  }
+  // Dropped items have no kNN edges at all.
+  Csr g = knn_graph(feats["text"].values, 10, KnnWeight::Binary, &mask);
+  auto gd = dense(g);
+  for (int32_t i : res.dropped_items)
+    for (int32_t j = 0; j < ds.n_items; ++j) {
+      EXPECT_EQ(gd[static_cast<size_t>(i) * ds.n_items + j], 0.0f);
+      EXPECT_EQ(gd[static_cast<size_t>(j) * ds.n_items + i], 0.0f);
+    }
 }

@@ -1,12 +1,13 @@
-// CPU sparse x dense product Y = alpha * op(A) X + beta * Y with A in CSR: OpenMP over output rows
-// (dynamic schedule for skewed degrees); A^T X by output-row ownership (no transpose, no atomics).
+// CPU sparse x dense product Y = alpha * op(A) X + beta * Y with A in CSR (the CUDA twin is engine/cuda/sparse.cu):
+// OpenMP over output rows (dynamic schedule for skewed degrees); A^T X by output-row ownership (no transpose,
+// no atomics).
 #include <omp.h>
 
 #include "engine/cpu/common.h"
 
 namespace lethe::cpu {
 
-using detail::with_float;
+using detail::dispatch_float;
 
 namespace {
 
@@ -73,7 +74,7 @@ void spmm_trans(int64_t rows, int64_t cols, const int32_t* ip, const int32_t* ic
 }  // namespace
 
 void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, double beta) {
-  with_float(a.dtype(), "spmm", [&](auto t) {
+  dispatch_float(a.dtype(), "spmm", [&](auto t) {
     using T = decltype(t);
     const int64_t m = x.cols();
     const int32_t* ip = a.indptr.data<int32_t>();

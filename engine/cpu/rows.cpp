@@ -1,0 +1,158 @@
+// CPU row kernels (the CUDA twin is engine/cuda/rows.cu): gather / scatter-add of rows (bounds-checked,
+// deterministic with duplicate indices), column-block copies, and row-wise L2 normalisation, softmax and
+// log-sum-exp.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include <omp.h>
+
+#include "engine/cpu/common.h"
+#include "engine/error.h"
+
+namespace lethe::cpu {
+
+using detail::kParallelMin;
+using detail::dispatch_float;
+using detail::dispatch_index;
+
+namespace {
+// Throws when any index lies outside [0, n) (checked up front: no exceptions inside parallel regions).
+template <class I>
+void check_indices(const char* op, const I* idx, int64_t count, int64_t n) {
+  for (int64_t i = 0; i < count; ++i) {
+    LETHE_CHECK(idx[i] >= 0 && static_cast<int64_t>(idx[i]) < n,
+                op << ": index " << static_cast<int64_t>(idx[i]) << " at position " << i << " out of range [0, "
+                   << n << ")");
+  }
+}
+}  // namespace
+
+void gather_rows(const Tensor& src, const Tensor& idx, Tensor& out) {
+  const int64_t n = src.rows();
+  const size_t row_bytes = static_cast<size_t>(src.cols()) * dtype_size(src.dtype());
+  const char* ps = static_cast<const char*>(src.raw());
+  char* po = static_cast<char*>(out.raw());
+  dispatch_index(idx.dtype(), "gather_rows", [&](auto ti) {
+    using I = decltype(ti);
+    const I* pi = idx.data<I>();
+    const int64_t count = idx.numel();
+    check_indices("gather_rows", pi, count, n);
+  // A batch gather is a few hundred KiB: threads only pay off for much larger copies.
+#pragma omp parallel for if (count * static_cast<int64_t>(row_bytes) > (int64_t{8} << 20)) schedule(static)
+    for (int64_t i = 0; i < count; ++i)
+      std::memcpy(po + i * row_bytes, ps + static_cast<int64_t>(pi[i]) * row_bytes, row_bytes);
+  });
+}
+
+// Each thread owns a contiguous block of destination rows and applies, in index order, every update
+// that lands there: no atomics, and the same result for any thread count.
+void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
+  const int64_t n = dst.rows(), cols = dst.cols();
+  dispatch_float(dst.dtype(), "scatter_add_rows", [&](auto tv) {
+    using T = decltype(tv);
+    T* pd = dst.data<T>();
+    const T* ps = src.data<T>();
+    dispatch_index(idx.dtype(), "scatter_add_rows", [&](auto ti) {
+      using I = decltype(ti);
+      const I* pi = idx.data<I>();
+      const int64_t count = idx.numel();
+      check_indices("scatter_add_rows", pi, count, n);
+#pragma omp parallel if (count * cols > (int64_t{1} << 21))
+      {
+        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;
+        for (int64_t i = 0; i < count; ++i) {
+          const int64_t r = pi[i];
+          if (r < lo || r >= hi) continue;
+          T* d = pd + r * cols;
+          const T* s = ps + i * cols;
+#pragma omp simd
+          for (int64_t c = 0; c < cols; ++c) d[c] += s[c];
+        }
+      }
+    });
+  });
+}
+
+void copy_cols(const Tensor& src, int64_t src_col, Tensor& dst, int64_t dst_col, int64_t width) {
+  const int64_t rows = src.rows();
+  const size_t es = dtype_size(src.dtype());
+  const int64_t sw = src.cols(), dw = dst.cols();
+  const char* ps = static_cast<const char*>(src.raw());
+  char* pd = static_cast<char*>(dst.raw());
+  const size_t bytes = static_cast<size_t>(width) * es;
+#pragma omp parallel for if (rows * width > kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
+}
+
+void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
+  dispatch_float(x.dtype(), "l2norm_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = x.rows(), cols = x.cols();
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    T* pn = norms.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = px + r * cols;
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
+      const T n = static_cast<T>(std::max(std::sqrt(s), eps));
+      pn[r] = n;
+      for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
+    }
+  });
+}
+
+void softmax_rows(const Tensor& x, Tensor& y) {
+  dispatch_float(x.dtype(), "softmax_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = x.rows(), cols = x.cols();
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = px + r * cols;
+      T* yr = py + r * cols;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
+      if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        yr[c] = std::exp(xr[c] - mx);
+        s += yr[c];
+      }
+      const T inv = static_cast<T>(1.0 / s);
+      for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
+    }
+  });
+}
+
+void logsumexp_rows(const Tensor& x, Tensor& out) {
+  dispatch_float(x.dtype(), "logsumexp_rows", [&](auto t) {
+    using T = decltype(t);
+    const int64_t rows = x.rows(), cols = x.cols();
+    const T* px = x.data<T>();
+    T* o = out.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = px + r * cols;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
+      if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
+        o[r] = mx;
+        continue;
+      }
+      double s = 0.0;
+      for (int64_t c = 0; c < cols; ++c) s += std::exp(static_cast<double>(xr[c] - mx));
+      o[r] = static_cast<T>(mx + std::log(s));
+    }
+  });
+}
+
+}  // namespace lethe::cpu
