@@ -16,6 +16,13 @@ namespace lethe::models {
 
 namespace {
 
+// The projected feature tables, f_t = text_trs(text_embedding) and f_v = image_trs(image_embedding), which
+// only the loss reads.
+struct FreedomAux final : ForwardAux {
+  autograd::Var text_feats, image_feats;
+  std::vector<autograd::Var> tensors() const override { return {text_feats, image_feats}; }
+};
+
 class Freedom final : public Model {
  public:
   Freedom(const Config& c, const TrainData& d, uint64_t seed, Device dev) {
@@ -90,19 +97,20 @@ class Freedom final : public Model {
     f.users = autograd::slice_rows(all, 0, n_users_);
     f.items = autograd::add(autograd::slice_rows(all, n_users_, n_users_ + n_items_), h);
     if (training) {  // the projected features only feed the loss
-      f.aux["text_feats"] = text_trs_(text_);
-      f.aux["image_feats"] = image_trs_(image_);
+      auto aux = std::make_shared<FreedomAux>();
+      aux->text_feats = text_trs_(text_);
+      aux->image_feats = image_trs_(image_);
+      f.aux = std::move(aux);
     }
     return f;
   }
 
   autograd::Var loss(const Forward& f, const Batch& b) override {
-    LETHE_CHECK(f.aux.count("text_feats") && f.aux.count("image_feats"),
-                "freedom: loss needs forward(training = true)");
+    const FreedomAux& aux = aux_of<FreedomAux>(f, "freedom");
     const autograd::Var u = autograd::gather_rows(f.users, b.users);
     const autograd::Var mf = bpr_rows_logsigmoid(u, autograd::gather_rows(f.items, b.pos), autograd::gather_rows(f.items, b.neg));
-    const autograd::Var& ft = f.aux.at("text_feats");
-    const autograd::Var& fv = f.aux.at("image_feats");
+    const autograd::Var& ft = aux.text_feats;
+    const autograd::Var& fv = aux.image_feats;
     const autograd::Var mf_t = bpr_rows_logsigmoid(u, autograd::gather_rows(ft, b.pos), autograd::gather_rows(ft, b.neg));
     const autograd::Var mf_v = bpr_rows_logsigmoid(u, autograd::gather_rows(fv, b.pos), autograd::gather_rows(fv, b.neg));
     return autograd::add(mf, autograd::scale(autograd::add(mf_t, mf_v), reg_weight_));

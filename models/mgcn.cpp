@@ -18,6 +18,13 @@ namespace {
 
 constexpr double kTau = 0.2;  // hard-coded in MMRec's calculate_loss (self.tau = 0.5 is unused)
 
+// The side (item-item views, fused) and content (user-item view) embeddings of all nodes, which the
+// contrastive term of the loss compares.
+struct MgcnAux final : ForwardAux {
+  autograd::Var side, content;
+  std::vector<autograd::Var> tensors() const override { return {side, content}; }
+};
+
 class Mgcn final : public Model {
  public:
   Mgcn(const Config& c, const TrainData& d, uint64_t seed, Device dev) {
@@ -112,21 +119,23 @@ class Mgcn final : public Model {
     f.users = autograd::slice_rows(all, 0, n_users_);
     f.items = autograd::slice_rows(all, n_users_, n);
     if (training) {
-      f.aux["side"] = side;
-      f.aux["content"] = content;
+      auto aux = std::make_shared<MgcnAux>();
+      aux->side = side;
+      aux->content = content;
+      f.aux = std::move(aux);
     }
     return f;
   }
 
   autograd::Var loss(const Forward& f, const Batch& b) override {
-    LETHE_CHECK(f.aux.count("side") && f.aux.count("content"), "mgcn: loss needs forward(training = true)");
+    const MgcnAux& aux = aux_of<MgcnAux>(f, "mgcn");
     const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
                   ng = autograd::gather_rows(f.items, b.neg);
     const autograd::Var mf = bpr_rows_logsigmoid(u, p, ng);
     const autograd::Var reg = autograd::scale(half_sq_reg({u, p, ng}, batch_size_), reg_weight_);
     const int64_t n = n_users_ + n_items_;
-    const autograd::Var& side = f.aux.at("side");
-    const autograd::Var& content = f.aux.at("content");
+    const autograd::Var& side = aux.side;
+    const autograd::Var& content = aux.content;
     const autograd::Var cl_items = info_nce(autograd::gather_rows(autograd::slice_rows(side, n_users_, n), b.pos),
                                       autograd::gather_rows(autograd::slice_rows(content, n_users_, n), b.pos), kTau);
     const autograd::Var cl_users = info_nce(autograd::gather_rows(autograd::slice_rows(side, 0, n_users_), b.users),

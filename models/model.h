@@ -11,6 +11,7 @@
 
 #include "autograd/var.h"
 #include "datasets/dataset.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "models/config.h"
 
@@ -34,12 +35,21 @@ struct Batch {
   int64_t size() const { return users.numel(); }
 };
 
-// Output of a forward pass: final user and item embeddings, plus named auxiliary tensors a loss needs
-// (MGCN's side / content embeddings, FREEDOM's projected features, ego embeddings, ...).
+// What a model's loss needs from its forward beyond the final embeddings. Each model that needs more
+// declares its own struct derived from this one, with typed fields (FREEDOM: the projected feature tables;
+// MGCN: the side and content views); models whose loss reads only the embeddings have none.
+struct ForwardAux {
+  virtual ~ForwardAux() = default;
+  // The tensors held, in a fixed order (for tests and inspection; the loss reads the typed fields).
+  virtual std::vector<autograd::Var> tensors() const = 0;
+};
+
+// Output of a forward pass: final user and item embeddings, plus the model's own ForwardAux when the
+// forward was the training view and its loss needs more (null otherwise).
 struct Forward {
   autograd::Var users;  // [n_users, d]
   autograd::Var items;  // [n_items, d]
-  std::map<std::string, autograd::Var> aux;
+  std::shared_ptr<const ForwardAux> aux;
 };
 
 class Model {
@@ -64,6 +74,15 @@ class Model {
   Device device() const { return device_; }
 
  protected:
+  // The typed auxiliaries of a forward this model made in the training view; `who` names the model in the
+  // error raised for an evaluation-view forward (or another model's).
+  template <class Aux>
+  static const Aux& aux_of(const Forward& f, const char* who) {
+    const auto* a = dynamic_cast<const Aux*>(f.aux.get());
+    LETHE_CHECK(a != nullptr, who << ": loss needs this model's forward(training = true)");
+    return *a;
+  }
+
   Config config_;
   Device device_ = Device::cpu();
 };
