@@ -91,7 +91,7 @@ int run_train(const TrainArgs& a) {
     prof::enable(false);
     prof::report(std::cout);
   }
-  return res.stop_reason == "nan" ? 2 : 0;
+  return 0;
 }
 
 lethe::apps::Register reg("train", "Train a recommender on an MMRec data set and write a run directory",

@@ -7,12 +7,16 @@
 
 namespace lethe::datasets {
 
-std::vector<int32_t> unique_items(const Interactions& x) {
-  std::vector<int32_t> v(x.items);
+namespace {
+std::vector<int32_t> sorted_unique(std::vector<int32_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
 }
+}  // namespace
+
+std::vector<int32_t> unique_items(const Interactions& x) { return sorted_unique(x.items); }
+std::vector<int32_t> unique_users(const Interactions& x) { return sorted_unique(x.users); }
 
 BprSampler::BprSampler(Interactions positives, UserItems exclude, std::vector<int32_t> neg_pool,
                        int64_t batch_size)

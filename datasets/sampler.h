@@ -40,5 +40,7 @@ class BprSampler {
 
 // Sorted unique item ids of the interactions.
 std::vector<int32_t> unique_items(const Interactions& x);
+// Sorted distinct users of x.
+std::vector<int32_t> unique_users(const Interactions& x);
 
 }  // namespace lethe::datasets

@@ -132,9 +132,9 @@ void Trainer::log_line(const std::string& s) {
   if (!opt_o_.quiet) (*log_) << s << "\n" << std::flush;
 }
 
-double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks) {
+double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks, int64_t* batches) {
   // Epoch randomness is a pure function of (seed, epoch): resuming reproduces it.
-  Rng rng = Rng(opt_o_.seed).fork(1000 + static_cast<uint64_t>(epoch));
+  Rng rng = Rng(opt_o_.seed).fork(opt_o_.epoch_stream + static_cast<uint64_t>(epoch));
   {
     LETHE_PROFILE_SCOPE("phase:pre_epoch");
     model_.pre_epoch(rng);
@@ -149,6 +149,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks) {
       nb = sampler_.num_batches();
     }
   }
+  if (batches) *batches = nb;
   const Device dev = model_.device();
   Tensor losses = Tensor::zeros({std::max<int64_t>(nb, 1)}, DType::F64, dev);
   const bool bar = opt_o_.progress && !opt_o_.quiet && isatty(STDERR_FILENO);
@@ -309,20 +310,14 @@ TrainResult Trainer::train(const TrainHooks& hooks) {
     rec.epoch = e;
     rec.lr = opt_->lr();
     const auto t0 = Clock::now();
-    try {
-      rec.train_loss = train_epoch(e, hooks);
-    } catch (const NonFiniteLoss& ex) {
-      log_line(ex.what());
-      res.stop_reason = "nan";
-      res.epochs.push_back(rec);
-      break;
-    }
+    if (hooks.epoch_begin) hooks.epoch_begin(e);
+    rec.train_loss = train_epoch(e, hooks, &rec.batches);  // NonFiniteLoss propagates: nothing trained into NaN is kept
     rec.train_seconds = since(t0);
     opt_->set_epoch(static_cast<int>(e + 1), opt_o_.lr_a, opt_o_.lr_b);  // LambdaLR, stepped after training
     res.train_seconds += rec.train_seconds;
     ++res.epochs_run;
     res.last_epoch = e;
-    log_line("epoch " + std::to_string(e) + " training [time: " + fmt("%.2f", rec.train_seconds) +
+    log_line(opt_o_.log_name + "epoch " + std::to_string(e) + " training [time: " + fmt("%.2f", rec.train_seconds) +
              "s, train loss: " + fmt("%.4f", rec.train_loss) + "]");
     bool stop = false;
     if (can_eval && (e + 1) % opt_o_.eval_step == 0) {
@@ -376,7 +371,7 @@ TrainResult Trainer::train(const TrainHooks& hooks) {
     best_params_ = snapshot_parameters(model_);
     stopper_.best_epoch = res.last_epoch;
   }
-  if (opt_o_.checkpoint_every > 0 && !opt_o_.out_dir.empty() && res.last_epoch >= 0 && res.stop_reason != "nan")
+  if (opt_o_.checkpoint_every > 0 && !opt_o_.out_dir.empty() && res.last_epoch >= 0)
     save_resume_checkpoint(opt_o_.out_dir + "/last.safetensors", res.last_epoch);
   res.best_epoch = stopper_.best_epoch;
   res.best_valid_score = stopper_.best;

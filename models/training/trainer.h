@@ -9,8 +9,12 @@
 // cur_step counts consecutive non-improving evaluations and training stops when cur_step > stopping_step.
 // The parameters of the best-valid epoch are kept and (by default) restored at the end.
 //
-// Randomness: epoch e's sampling uses Rng(seed).fork(1000 + e) — a pure function of (seed, e) — so that a
-// run resumed from a checkpoint after epoch e-1 draws exactly what the uninterrupted run draws.
+// Randomness: epoch e's sampling uses Rng(seed).fork(epoch_stream + e) — a pure function of (seed, e) — so
+// that a run resumed from a checkpoint after epoch e-1 draws exactly what the uninterrupted run draws.
+//
+// This is the only training loop. Training from scratch uses the default batches and the model's loss;
+// every unlearning method (models/unlearning/) is a loss plus hooks on it (TrainHooks): its batch source,
+// its per-epoch check, and the same read-back and non-finite policy.
 //
 // Log lines have MMRec's shape:
 //   epoch N training [time: X.XXs, train loss: L]
@@ -63,6 +67,10 @@ struct TrainOptions {
   std::string out_dir;            // when set: train_log.jsonl is appended here
   int64_t checkpoint_every = 0;   // >0: write out_dir/last.safetensors every N epochs (for --resume)
   std::string resume;             // a last.safetensors to continue from
+  // Epoch e draws from Rng(seed).fork(epoch_stream + e). Training uses 1000; unlearning uses its own
+  // stream, so that it never replays the draws that built the original model.
+  uint64_t epoch_stream = 1000;
+  std::string log_name;           // prefix of the log lines ("" for training, the method's name otherwise)
 
   // Reads the MMRec keys above from a Config (defaults as listed when a key is absent).
   static TrainOptions from_config(const Config& c);
@@ -71,6 +79,7 @@ struct TrainOptions {
 struct EpochRecord {
   int64_t epoch = 0;
   double train_loss = 0.0;     // sum of the batch losses
+  int64_t batches = 0;         // optimizer steps taken
   double train_seconds = 0.0;  // pre_epoch + all batches
   double lr = 0.0;             // learning rate used during this epoch
   bool evaluated = false;
@@ -89,7 +98,7 @@ struct TrainResult {
   int64_t last_epoch = -1;      // index of the last completed epoch
   double train_seconds = 0.0;   // sum over epochs
   double eval_seconds = 0.0;    // valid + test evaluation
-  std::string stop_reason;      // "early stopping", "epochs", "max_epochs", "hook", "nan"
+  std::string stop_reason;      // "early stopping", "epochs", "max_epochs", "hook"
   std::vector<EpochRecord> epochs;
 };
 
@@ -103,22 +112,24 @@ struct EarlyStopping {
   bool update(double score, int64_t epoch, bool* improved = nullptr);
 };
 
-// Hooks for callers that reuse the loop (gold retraining, unlearning fine-tunes).
+// How a method plugs into the loop (every hook is optional; none = training from scratch):
+//   epoch_begin(e)                  before epoch e (e.g. keep the parameters the epoch starts from)
+//   begin_epoch(e, rng) -> batches   the number of batches of epoch e (after pre_epoch, with its generator);
+//   make_batch(e, b, rng) -> Batch   batch b of it (default: BPR batches over TrainData::train)
+//   batch_loss(model, f, batch, ...) the loss of one step from its forward (default: model.loss(f, batch));
+//                                    `rng` is the epoch's generator, for hooks that draw more batches
+//   on_epoch(record) -> bool         after epoch e and its evaluation; false stops training ("hook")
+// One forward per step is shared by everything batch_loss computes.
 struct TrainHooks {
-  // Replaces model.loss(f, b) for each batch (batch_index counts within the epoch). `rng` is the epoch's
-  // generator (a pure function of seed and epoch), for hooks that draw extra batches (e.g. a retain batch
-  // beside each forget batch) and must stay deterministic and resumable.
-  std::function<autograd::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index, Rng& rng)>
-      batch_loss;
-  // Replaces the default batches: return the number of batches of the epoch, then make(b) builds batch b.
-  // (Leave empty for BPR batches over TrainData::train.)
+  std::function<void(int64_t epoch)> epoch_begin;
   std::function<int64_t(int64_t epoch, Rng& rng)> begin_epoch;
   std::function<Batch(int64_t epoch, int64_t batch_index, Rng& rng)> make_batch;
-  // Called after each epoch (after its evaluation, if any); return false to stop training ("hook").
+  std::function<autograd::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index, Rng& rng)>
+      batch_loss;
   std::function<bool(const EpochRecord&)> on_epoch;
 };
 
-// Thrown by Trainer::train_epoch when a batch loss is NaN or infinite; train() catches it and stops.
+// Thrown by Trainer::train_epoch (and so by train()) when a batch loss is NaN or infinite.
 class NonFiniteLoss : public Error {
  public:
   NonFiniteLoss(int64_t epoch, int64_t batch, double value);
@@ -135,8 +146,9 @@ class Trainer {
 
   TrainResult train(const TrainHooks& hooks = {});
 
-  // One epoch of training (no evaluation, no lr step); returns the summed loss. Throws on a NaN/Inf loss.
-  double train_epoch(int64_t epoch, const TrainHooks& hooks = {});
+  // One epoch of training (no evaluation, no lr step); returns the summed loss (and the number of steps in
+  // *batches when given). Throws NonFiniteLoss on a NaN/Inf loss.
+  double train_epoch(int64_t epoch, const TrainHooks& hooks = {}, int64_t* batches = nullptr);
   // Eval-view forward + evaluation of `split` ("valid" or "test").
   eval::EvalResult evaluate(const std::string& split);
   // Final embeddings of the eval-time forward (no gradient recording).

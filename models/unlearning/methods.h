@@ -1,0 +1,81 @@
+// Unlearning methods (docs/unlearning.md, "Methods"): each maps (a trained model, a request view) to an
+// unlearned model, and each is a loss plus hooks on the one training loop (models/training/trainer.h):
+//
+//   mmrecun   L = alpha * L_rev(B_f) + beta * L_fwd(B_r)                         mmrecun.cpp
+//   finetune  L_fwd(B_r) alone, from the original parameters                      baselines.cpp
+//   neggrad   gradient ascent on the forget set alone                             baselines.cpp
+//   gold      retrain from scratch on D_r with the original configuration         baselines.cpp
+//
+// Before any step every method rebuilds every structure derived from the data from D_r
+// (Model::set_data(view.retain)) and erases removed features from the parameters, so no forgotten edge or
+// feature survives. Stopping: a fixed number of epochs or until-forgotten (stop_rules.h).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "models/config.h"
+#include "models/model.h"
+#include "models/unlearning/request_view.h"
+
+namespace lethe::unlearning {
+
+enum class Method { MMRecUn, Gold, Finetune, NegGrad };
+Method parse_method(const std::string& s);  // "mmrecun", "gold", "finetune", "neggrad"
+const char* method_name(Method m);
+
+struct UnlearnOptions {
+  Method method = Method::MMRecUn;
+  double alpha = 1.0, beta = 1.0;  // MMRecUn weights of L_rev and L_fwd
+  double lr = 1e-3;                // fresh Adam
+  // MMRecUn: the learning-rate factor for the user-table rows of users left with no training data (user
+  // requests). Nothing but the reverse term trains those rows, and they must travel as far as the whole
+  // original training moved them, in the |D_f| / batch steps of an epoch (docs/unlearning.md, "Own rows").
+  double own_rows_lr_factor = 30.0;
+  int64_t batch_size = 2048;       // B_f and B_r
+  int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
+  bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
+  int64_t max_epochs = 300;        // cap for until_forgotten
+  // until_forgotten, when every user of the step is left without data (user requests): the epoch that crosses
+  // the reference is cut back to the point of its parameter segment where the forget recall meets the
+  // reference (bisection; docs/unlearning.md, "Landing").
+  bool landing = true;
+  uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
+  bool quiet = false;
+  std::ostream* log = nullptr;     // progress lines (default std::cout)
+};
+
+struct EpochLog {
+  int64_t epoch = 0;
+  double loss = 0.0;              // sum of step losses
+  double seconds = 0.0;           // cumulative wall time since the method started
+  double forget_recall = -1.0;    // Recall@20 on D_f (-1: not measured this epoch)
+  double test_recall = -1.0;      // Recall@20 on the same users' test rows
+  double reference = -1.0;        // ForgetCheck::reference
+};
+
+struct UnlearnResult {
+  std::string method;
+  int64_t epochs_run = 0;
+  int64_t steps = 0;
+  std::string stop_reason;        // "epochs", "until-forgotten", "max-epochs", "early stopping", ...
+  double seconds = 0.0;           // wall time of the whole method (rebuild, steps, stopping checks)
+  std::vector<EpochLog> epochs;
+  nlohmann::json extra = nlohmann::json::object();  // method specific (gold: best epoch, ...)
+};
+
+// Checks that the options make sense for the request (stopping rule, a forget set where the method needs
+// one, weights, learning rate); throws lethe::Error with a one-line reason. run_method calls it first.
+void check_options(const UnlearnOptions& opt, const RequestView& view);
+
+// Runs a method. `model` holds the starting parameters (the original model, or the previous step's model
+// for sequential requests) and is replaced by a fresh model for gold. `config` / `model_name` are the
+// original run's. The model ends in the unlearned state, with set_data(view.retain) applied.
+UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::string& model_name,
+                         const models::Config& config, const RequestView& view, const UnlearnOptions& opt);
+
+}  // namespace lethe::unlearning
