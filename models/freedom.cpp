@@ -45,6 +45,8 @@ class Freedom final : public Model {
     Rng rng(seed);
     user_ = params_.add("user_embedding.weight", xavier_uniform(d.n_users, dim, rng, dtype_, dev));
     item_ = params_.add("item_id_embedding.weight", xavier_uniform(d.n_items, dim, rng, dtype_, dev));
+    image_modality_ = slot_modality(d, "image");
+    text_modality_ = slot_modality(d, "text");
     image_ = params_.add("image_embedding.weight", feature_table(d, "image", dtype_, dev));
     text_ = params_.add("text_embedding.weight", feature_table(d, "text", dtype_, dev));
     image_trs_ = linear_default(image_.cols(), feat_dim, true, rng, dtype_, dev);
@@ -55,6 +57,10 @@ class Freedom final : public Model {
   }
   std::string name() const override { return "freedom"; }
   std::string user_table() const override { return "user_embedding.weight"; }
+  std::vector<ModalityUse> modality_uses() const override {
+    return {{image_modality_, {"image_embedding.weight"}, {"mm_adj (kNN graph)"}},
+            {text_modality_, {"text_embedding.weight"}, {"mm_adj (kNN graph)"}}};
+  }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
 
   void set_data(const TrainData& d) override {
@@ -122,6 +128,7 @@ class Freedom final : public Model {
   Linear image_trs_, text_trs_;
   datasets::Interactions train_;
   Csr norm_adj_, masked_adj_, mm_adj_;
+  std::string image_modality_, text_modality_;  // the data modalities filling the two slots
   uint64_t mm_key_ = 0;  // item_graph_key of the inputs mm_adj_ was built from
   int64_t knn_k_ = 10, n_mm_layers_ = 1, n_ui_layers_ = 2;
   int32_t n_users_ = 0, n_items_ = 0;

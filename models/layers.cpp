@@ -98,6 +98,11 @@ static std::map<std::string, Tensor>::const_iterator find_modality(const TrainDa
   return n_other == 1 ? other : data.features.end();
 }
 
+std::string slot_modality(const TrainData& data, const std::string& slot) {
+  const auto it = find_modality(data, slot);
+  return it == data.features.end() ? std::string() : it->first;
+}
+
 const Tensor& raw_feature(const TrainData& data, const std::string& modality) {
   auto it = find_modality(data, modality);
   LETHE_CHECK(it != data.features.end(), "model data: feature table '" << modality << "' is missing");

@@ -48,6 +48,9 @@ autograd::Var lightgcn_propagate(const Csr& adj, const autograd::Var& ego, int64
 
 // Model dtype from config key `dtype` ("f32", default; "f64" for finite-difference checks of whole models).
 DType model_dtype(const Config& c);
+// The data modality that fills a model's feature slot ("image" or "text"): the slot's own name when the data
+// has it; for the text slot, else the one modality other than image (TikTok's audio); "" when none fits.
+std::string slot_modality(const TrainData& data, const std::string& slot);
 // A feature table of `data` (checked [n_items, *]) converted to dtype on dev.
 Tensor feature_table(const TrainData& data, const std::string& modality, DType dtype, Device dev);
 // The raw (host F32) feature table of `data`, checked [n_items, *].

@@ -45,6 +45,8 @@ class Mgcn final : public Model {
     // Registration order follows MMRec's module order (torch state_dict names).
     user_ = params_.add("user_embedding.weight", xavier_uniform(d.n_users, dim, rng, dtype_, dev));
     item_ = params_.add("item_id_embedding.weight", xavier_uniform(d.n_items, dim, rng, dtype_, dev));
+    image_modality_ = slot_modality(d, "image");
+    text_modality_ = slot_modality(d, "text");
     image_ = params_.add("image_embedding.weight", feature_table(d, "image", dtype_, dev));
     image_trs_ = linear_default(image_.cols(), dim, true, rng, dtype_, dev);
     params_.add_linear("image_trs", image_trs_);
@@ -65,6 +67,10 @@ class Mgcn final : public Model {
   }
   std::string name() const override { return "mgcn"; }
   std::string user_table() const override { return "user_embedding.weight"; }
+  std::vector<ModalityUse> modality_uses() const override {
+    return {{image_modality_, {"image_embedding.weight"}, {"image_adj (kNN graph)"}},
+            {text_modality_, {"text_embedding.weight"}, {"text_adj (kNN graph)"}}};
+  }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
 
   void set_data(const TrainData& d) override {
@@ -148,6 +154,7 @@ class Mgcn final : public Model {
   autograd::Var user_, item_, image_, text_;
   Linear image_trs_, text_trs_, query_1_, query_2_, gate_v_, gate_t_, gate_image_prefer_, gate_text_prefer_;
   Csr norm_adj_, r_, image_adj_, text_adj_;
+  std::string image_modality_, text_modality_;  // the data modalities filling the two slots
   uint64_t image_key_ = 0, text_key_ = 0;  // item_graph_key of the inputs of each kNN graph
   int64_t knn_k_ = 10, n_layers_ = 1, n_ui_layers_ = 2, batch_size_ = 2048;
   int32_t n_users_ = 0, n_items_ = 0;

@@ -52,6 +52,16 @@ struct Forward {
   std::shared_ptr<const ForwardAux> aux;
 };
 
+// One data modality as a model uses it (docs/unlearning.md, "Modality requests"): the feature table that
+// fills one of the model's slots, the parameters that hold per-item copies of it (one row per item,
+// fine-tuned), and what set_data derives from it (kNN graphs, constant inputs). A modality request or an item
+// drop must reach every one of them, so each model declares them; nothing is found by matching names.
+struct ModalityUse {
+  std::string modality;                 // key of TrainData::features ("audio" when it fills the text slot)
+  std::vector<std::string> parameters;  // names in Model::parameters(), each [n_items, width of the table]
+  std::vector<std::string> derived;     // what set_data rebuilds from the table (for reports)
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -62,6 +72,9 @@ class Model {
   // gradient only through that user's own interactions (its loss terms and its graph edges), so unlearning
   // can single out the rows of users who have none left.
   virtual std::string user_table() const = 0;
+  // Every data modality the model reads, with the parameters and structures fed by it (none: the model
+  // uses no features).
+  virtual std::vector<ModalityUse> modality_uses() const { return {}; }
   // (Re)builds every structure derived from the training data / features.
   virtual void set_data(const TrainData& data) = 0;
   // Called before each training epoch (FREEDOM resamples its pruned graph here).

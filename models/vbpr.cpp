@@ -31,12 +31,18 @@ class Vbpr final : public Model {
   }
   std::string name() const override { return "vbpr"; }
   std::string user_table() const override { return "u_embedding"; }
+  std::vector<ModalityUse> modality_uses() const override {
+    return {{text_modality_, {}, {"item features (constant input of item_linear)"}},
+            {image_modality_, {}, {"item features (constant input of item_linear)"}}};
+  }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "vbpr");
     LETHE_CHECK(!user_.defined() || (d.n_users == user_.rows() && d.n_items == item_.rows()),
                 "vbpr: data has " << d.n_users << " users / " << d.n_items << " items, the model "
                                   << user_.rows() << " / " << item_.rows());
+    text_modality_ = slot_modality(d, "text");
+    image_modality_ = slot_modality(d, "image");
     Tensor t = feature_table(d, "text", dtype_, device_), v = feature_table(d, "image", dtype_, device_);
     Tensor f = ops::concat_cols({t, v});
     LETHE_CHECK(!features_.defined() || f.cols() == features_.cols(),
@@ -59,6 +65,7 @@ class Vbpr final : public Model {
   autograd::Var user_, item_;
   Linear lin_;
   Tensor features_;  // [I, text + image]
+  std::string text_modality_, image_modality_;  // the data modalities filling the two slots
   double reg_weight_ = 0;
   DType dtype_ = DType::F32;
 };

@@ -6,6 +6,7 @@
 
 #include "datasets/sampler.h"
 #include "engine/error.h"
+#include "engine/ops.h"
 
 namespace lethe::unlearning {
 
@@ -67,21 +68,28 @@ RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlear
 }
 
 int64_t reset_feature_parameters(models::Model& model, const RequestView& view) {
+  auto params = model.parameters();
   int64_t rows = 0;
-  for (auto& [name, p] : model.parameters()) {
-    for (const auto& [modality, table] : view.retain.features) {
-      if (name != modality + "_embedding.weight") continue;
-      if (p.value().shape() != table.shape()) continue;
-      std::vector<int32_t> reset = view.dropped_items;
-      auto it = view.erased.find(modality);
-      if (it != view.erased.end()) reset = sorted_union(reset, it->second);
-      if (reset.empty()) continue;
-      const int64_t width = table.cols();
-      std::vector<float> cur = p.value().to(Device::cpu()).astype(DType::F32).to_vector<float>();
-      const std::vector<float> src = table.to(Device::cpu()).astype(DType::F32).to_vector<float>();
-      for (int32_t i : reset)
-        std::copy(src.begin() + i * width, src.begin() + (i + 1) * width, cur.begin() + i * width);
-      p.mutable_value().copy_from(Tensor::from_vector(cur, p.value().shape()).astype(p.value().dtype()));
+  for (const models::ModalityUse& use : model.modality_uses()) {
+    if (use.parameters.empty()) continue;  // nothing but what set_data rebuilds
+    std::vector<int32_t> reset = view.dropped_items;
+    if (auto it = view.erased.find(use.modality); it != view.erased.end()) reset = sorted_union(reset, it->second);
+    if (reset.empty()) continue;
+    const auto table = view.retain.features.find(use.modality);
+    LETHE_ASSERT(table != view.retain.features.end(),
+                 model.name() << " declares modality '" << use.modality << "', which the data does not have");
+    for (const std::string& name : use.parameters) {
+      auto p = std::find_if(params.begin(), params.end(), [&](const auto& np) { return np.first == name; });
+      LETHE_ASSERT(p != params.end(), model.name() << " declares parameter '" << name << "', which it does not have");
+      Tensor& value = p->second.mutable_value();
+      LETHE_ASSERT(value.rows() == table->second.rows() && value.cols() == table->second.cols(),
+                   model.name() << ": parameter '" << name << "' is " << shape_str(value.shape()) << ", the '"
+                                << use.modality << "' table " << shape_str(table->second.shape()));
+      // value[i] = table[i] for the reset rows, exactly, in the parameter's dtype and on its device: adding
+      // -value[i] gives exactly 0, adding table[i] to 0 gives exactly table[i].
+      const Tensor idx = Tensor::from_vector(reset, Shape{static_cast<int64_t>(reset.size())}, value.device());
+      ops::scatter_add_rows(value, idx, ops::scale(ops::gather_rows(value, idx), -1.0));
+      ops::scatter_add_rows(value, idx, ops::gather_rows(table->second.astype(value.dtype()).to(value.device()), idx));
       rows += static_cast<int64_t>(reset.size());
     }
   }

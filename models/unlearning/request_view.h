@@ -34,10 +34,10 @@ struct RequestView {
 // a bad request throws a lethe::Error naming the file and line, and nothing is changed).
 RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlearning::Request>& requests);
 
-// The parameters a modality request must overwrite: a table "<modality>_embedding.weight" of shape
-// [n_items, width] holds a (fine-tunable) copy of the raw features (FREEDOM, MGCN): its erased rows get the
-// erased feature values and dropped items' rows the zero rows of view.retain, so no trace of the removed
-// features stays in the parameters. Returns the number of rows overwritten.
+// Erases removed features from the parameters (docs/unlearning.md, "Modality requests"): for every modality
+// the model declares (Model::modality_uses), the rows of its erased items and of dropped items in each
+// parameter fed by it are overwritten with the retain data's rows (erased: the replacement; dropped: zeros),
+// so no trace of the removed features stays in the parameters. Returns the number of rows overwritten.
 int64_t reset_feature_parameters(models::Model& model, const RequestView& view);
 
 }  // namespace lethe::unlearning
