@@ -25,6 +25,8 @@ class Bpr final : public Model {
   }
   std::string name() const override { return "bpr"; }
   std::string user_table() const override { return "u_embedding"; }
+  std::string item_table() const override { return "i_embedding"; }
+  IdInit id_init() const override { return IdInit::XavierNormal; }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "bpr");

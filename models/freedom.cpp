@@ -57,6 +57,7 @@ class Freedom final : public Model {
   }
   std::string name() const override { return "freedom"; }
   std::string user_table() const override { return "user_embedding.weight"; }
+  std::string item_table() const override { return "item_id_embedding.weight"; }
   std::vector<ModalityUse> modality_uses() const override {
     return {{image_modality_, {"image_embedding.weight"}, {"mm_adj (kNN graph)"}},
             {text_modality_, {"text_embedding.weight"}, {"mm_adj (kNN graph)"}}};

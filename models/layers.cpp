@@ -24,15 +24,35 @@ Tensor uniform_tensor(const Shape& shape, double bound, Rng& rng, DType dtype, D
   return from_host(v, shape, dtype, dev);
 }
 
+Tensor xavier_uniform_rows(int64_t n, int64_t fan_rows, int64_t cols, Rng& rng, DType dtype, Device dev) {
+  return uniform_tensor({n, cols}, std::sqrt(6.0 / static_cast<double>(fan_rows + cols)), rng, dtype, dev);
+}
+
+Tensor xavier_normal_rows(int64_t n, int64_t fan_rows, int64_t cols, Rng& rng, DType dtype, Device dev) {
+  const double std = std::sqrt(2.0 / static_cast<double>(fan_rows + cols));
+  std::vector<double> v(static_cast<size_t>(n * cols));
+  for (auto& x : v) x = rng.normal() * std;
+  return from_host(v, {n, cols}, dtype, dev);
+}
+
 Tensor xavier_uniform(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device dev) {
-  return uniform_tensor({rows, cols}, std::sqrt(6.0 / static_cast<double>(rows + cols)), rng, dtype, dev);
+  return xavier_uniform_rows(rows, rows, cols, rng, dtype, dev);
 }
 
 Tensor xavier_normal(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device dev) {
-  const double std = std::sqrt(2.0 / static_cast<double>(rows + cols));
-  std::vector<double> v(static_cast<size_t>(rows * cols));
-  for (auto& x : v) x = rng.normal() * std;
-  return from_host(v, {rows, cols}, dtype, dev);
+  return xavier_normal_rows(rows, rows, cols, rng, dtype, dev);
+}
+
+Tensor fresh_id_rows(Model& model, const std::string& table, int64_t n, Rng& rng) {
+  for (auto& [name, p] : model.parameters()) {
+    if (name != table) continue;
+    const Tensor& t = p.value();
+    return model.id_init() == Model::IdInit::XavierNormal
+               ? xavier_normal_rows(n, t.rows(), t.cols(), rng, t.dtype(), t.device())
+               : xavier_uniform_rows(n, t.rows(), t.cols(), rng, t.dtype(), t.device());
+  }
+  LETHE_ASSERT(false, model.name() << " has no parameter '" << table << "'");
+  return {};
 }
 
 Linear linear_default(int64_t in, int64_t out, bool bias, Rng& rng, DType dtype, Device dev) {

@@ -19,6 +19,13 @@ namespace lethe::models {
 Tensor xavier_uniform(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device dev);
 // torch.nn.init.xavier_normal_: N(0, std^2), std = sqrt(2 / (rows + cols)).
 Tensor xavier_normal(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device dev);
+// n rows drawn like rows of a [fan_rows, cols] table under xavier_uniform / xavier_normal (the bound and
+// the standard deviation use the whole table's fan).
+Tensor xavier_uniform_rows(int64_t n, int64_t fan_rows, int64_t cols, Rng& rng, DType dtype, Device dev);
+Tensor xavier_normal_rows(int64_t n, int64_t fan_rows, int64_t cols, Rng& rng, DType dtype, Device dev);
+// n fresh rows for ID table `table` of `model` (Model::user_table / item_table), drawn as the model
+// initialised it: what gold holds in a row that no retained data reaches (docs/unlearning.md, "Stopping").
+Tensor fresh_id_rows(Model& model, const std::string& table, int64_t n, Rng& rng);
 // U(-bound, bound) of the given shape.
 Tensor uniform_tensor(const Shape& shape, double bound, Rng& rng, DType dtype, Device dev);
 

@@ -29,6 +29,7 @@ class LightGcn final : public Model {
   }
   std::string name() const override { return "lightgcn"; }
   std::string user_table() const override { return "user_embedding.weight"; }
+  std::string item_table() const override { return "item_embedding.weight"; }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
   void set_data(const TrainData& d) override {
     check_train_data(d, "lightgcn");

@@ -67,6 +67,7 @@ class Mgcn final : public Model {
   }
   std::string name() const override { return "mgcn"; }
   std::string user_table() const override { return "user_embedding.weight"; }
+  std::string item_table() const override { return "item_id_embedding.weight"; }
   std::vector<ModalityUse> modality_uses() const override {
     return {{image_modality_, {"image_embedding.weight"}, {"image_adj (kNN graph)"}},
             {text_modality_, {"text_embedding.weight"}, {"text_adj (kNN graph)"}}};

@@ -72,6 +72,12 @@ class Model {
   // gradient only through that user's own interactions (its loss terms and its graph edges), so unlearning
   // can single out the rows of users who have none left.
   virtual std::string user_table() const = 0;
+  // The name of the parameter holding one free row per item (the item ID embedding).
+  virtual std::string item_table() const = 0;
+  // How the ID tables (user_table(), item_table()) were initialised: a row that no training data reaches
+  // keeps such a draw in a model trained from scratch (models/layers.h, fresh_id_rows).
+  enum class IdInit { XavierUniform, XavierNormal };
+  virtual IdInit id_init() const { return IdInit::XavierUniform; }
   // Every data modality the model reads, with the parameters and structures fed by it (none: the model
   // uses no features).
   virtual std::vector<ModalityUse> modality_uses() const { return {}; }

@@ -31,6 +31,7 @@ class Vbpr final : public Model {
   }
   std::string name() const override { return "vbpr"; }
   std::string user_table() const override { return "u_embedding"; }
+  std::string item_table() const override { return "i_embedding"; }
   std::vector<ModalityUse> modality_uses() const override {
     return {{text_modality_, {}, {"item features (constant input of item_linear)"}},
             {image_modality_, {}, {"item features (constant input of item_linear)"}}};

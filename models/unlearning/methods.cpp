@@ -197,10 +197,13 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
       el.forget_recall = landed.forget_recall;
       el.test_recall = landed.test_recall;
       el.reference = landed.reference;
+      for (const auto& [key, v] : {std::pair{"heldout", landed.ref_heldout}, {"random_users", landed.ref_random_users},
+                                   {"random_items", landed.ref_random_items}, {"zero_items", landed.ref_zero_items}, {"mean_items", landed.ref_mean_items}})
+        if (v >= 0) el.candidates[key] = v;
       if (!opt.quiet) {
         std::ostringstream s;
         s << "  forget recall@20 " << el.forget_recall << " (reference " << el.reference
-          << "; same users' test recall@20 " << el.test_recall << ")";
+          << "; same users' test recall@20 " << el.test_recall << "; candidates " << el.candidates.dump() << ")";
         log << s.str() << "\n" << std::flush;
       }
     }

@@ -56,6 +56,7 @@ struct EpochLog {
   double forget_recall = -1.0;    // Recall@20 on D_f (-1: not measured this epoch)
   double test_recall = -1.0;      // Recall@20 on the same users' test rows
   double reference = -1.0;        // ForgetCheck::reference
+  nlohmann::json candidates = nlohmann::json::object();  // ForgetCheck's candidate levels (ref_*) that apply
 };
 
 struct UnlearnResult {

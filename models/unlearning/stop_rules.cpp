@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "models/layers.h"
 
 namespace lethe::unlearning {
 
@@ -24,6 +25,12 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
     if (in_users[static_cast<size_t>(view.original.test.users[k])]) test.push(view.original.test.users[k], view.original.test.items[k]);
   has_test_ = !test.empty();
   targets_ = datasets::UserItems::build(forget, view.retain.n_users);
+  retained_ = mask;
+  // Forgotten items with no retained training row (item requests: all of them).
+  std::vector<uint8_t> has_data(static_cast<size_t>(view.retain.n_items), 0);
+  for (int32_t i : view.retain.train.items) has_data[static_cast<size_t>(i)] = 1;
+  for (int32_t i : datasets::unique_items(forget))
+    if (!has_data[static_cast<size_t>(i)]) items_without_data_.push_back(i);
   test_items_ = datasets::UserItems::build(test, view.retain.n_users);
   // Dropped items are not masked here: the audit asks whether the scores still single them out.
   ev_ = std::make_unique<eval::Evaluator>(mask, view.retain.n_items, std::vector<uint8_t>{}, dev);
@@ -82,6 +89,54 @@ ForgetCheck ForgetChecker::check(models::Model& model) const {
   }
   const double n = static_cast<double>(with_n + c.users_without_data);
   c.reference = n > 0 ? (with_sum + uninformed_sum) / n : c.test_recall;
+  if (with_n > 0) c.ref_heldout = with_sum / static_cast<double>(with_n);
+  if (!without_data_.empty()) c.ref_random_users = uninformed_sum / static_cast<double>(without_data_.size());
+  c.items_without_data = static_cast<int64_t>(items_without_data_.size());
+
+  // Users who keep data: their vector replaced by the mean of their retained items' final embeddings.
+  if (!with_data_.empty()) {
+    const std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
+    const int64_t d = ie.cols();
+    std::vector<float> uv(static_cast<size_t>(ue.rows() * d), 0.0f);
+    for (int32_t u : with_data_) {
+      const int32_t deg = retained_.degree(u);
+      for (int32_t p = retained_.indptr[u]; p < retained_.indptr[u + 1]; ++p)
+        for (int64_t j = 0; j < d; ++j) uv[u * d + j] += iv[retained_.items[p] * d + j] / static_cast<float>(deg);
+    }
+    const Tensor um = Tensor::from_vector(uv, {ue.rows(), d}, ie.device()).astype(ie.dtype());
+    c.ref_mean_items = eval::metric(ev_->evaluate(um, ie, targets_, with_data_).metrics, "Recall@20");
+  }
+
+  // Items without data: their item-table rows replaced by fresh draws of the table's initialisation
+  // (what gold holds there), averaged over a few fixed draws; the rows are put back afterwards.
+  if (!items_without_data_.empty()) {
+    constexpr int kDraws = 4;
+    const std::string table = model.item_table();
+    autograd::Var param;
+    for (auto& [name, p] : model.parameters())
+      if (name == table) param = p;
+    LETHE_ASSERT(param.defined(), model.name() << " has no item table '" << table << "'");
+    Tensor& value = param.mutable_value();
+    const Tensor idx = Tensor::from_vector(items_without_data_, Shape{static_cast<int64_t>(items_without_data_.size())}, value.device());
+    const Tensor saved = ops::gather_rows(value, idx);
+    double sum = 0;
+    for (int draw = 0; draw < kDraws; ++draw) {
+      Rng rng = Rng(0x17e5).fork(static_cast<uint64_t>(draw));
+      ops::scatter_add_rows(value, idx, ops::scale(ops::gather_rows(value, idx), -1.0));
+      ops::scatter_add_rows(value, idx, models::fresh_id_rows(model, table, idx.numel(), rng));
+      autograd::NoGrad ng;
+      const models::Forward f = model.forward(false);
+      sum += eval::metric(ev_->evaluate(f.users.value(), f.items.value(), targets_, users_).metrics, "Recall@20");
+    }
+    ops::scatter_add_rows(value, idx, ops::scale(ops::gather_rows(value, idx), -1.0));
+    {
+      autograd::NoGrad ng;
+      const models::Forward f = model.forward(false);
+      c.ref_zero_items = eval::metric(ev_->evaluate(f.users.value(), f.items.value(), targets_, users_).metrics, "Recall@20");
+    }
+    ops::scatter_add_rows(value, idx, saved);
+    c.ref_random_items = sum / kDraws;
+  }
   return c;
 }
 

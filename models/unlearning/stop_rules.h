@@ -31,7 +31,14 @@ struct ForgetCheck {
   double forget_recall = 0.0;  // mean over the forget set's users
   double test_recall = 0.0;    // the same users' test recall (users with test rows)
   double reference = 0.0;      // the level until-forgotten compares with (see above)
-  int64_t forget_users = 0, test_users = 0, users_without_data = 0;
+  int64_t forget_users = 0, test_users = 0, users_without_data = 0, items_without_data = 0;
+  // Every candidate never-seen level, -1 where it does not apply (docs/unlearning.md, "Stopping"):
+  double ref_heldout = -1;       // users who keep data: their held-out test recall
+  double ref_random_users = -1;  // users left without data: random user directions
+  double ref_random_items = -1;  // items left without data: fresh rows in their item-table rows (all users)
+  double ref_zero_items = -1;    // items left without data: zero rows in their item-table rows (all users)
+  double ref_mean_items = -1;    // users who keep data: the user vector replaced by the mean of their retained
+                                 // items' final embeddings (what the rest of their data says, no own row)
 };
 // What a check needs that does not depend on the parameters (the forget set's users, who of them keeps
 // data, the targets, the held-out rows, the evaluator with its mask), built once per forget set; check()
@@ -46,8 +53,8 @@ class ForgetChecker {
   bool all_without_data() const { return !users_.empty() && with_data_.empty(); }
 
  private:
-  std::vector<int32_t> users_, with_data_, without_data_;
-  datasets::UserItems targets_, test_items_;
+  std::vector<int32_t> users_, with_data_, without_data_, items_without_data_;
+  datasets::UserItems targets_, test_items_, retained_;
   bool has_test_ = false;
   std::unique_ptr<eval::Evaluator> ev_;  // null for an empty forget set
 };

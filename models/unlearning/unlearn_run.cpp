@@ -148,6 +148,7 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
     if (e.forget_recall >= 0) j["forget_recall@20"] = e.forget_recall;
     if (e.test_recall >= 0) j["same_users_test_recall@20"] = e.test_recall;
     if (e.reference >= 0) j["until_forgotten_reference"] = e.reference;
+    if (!e.candidates.empty()) j["reference_candidates"] = e.candidates;
     logs << j.dump() << "\n";
   }
   formats::write_file_atomic(dir + "/unlearn_log.jsonl", logs.str());
