@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference of LightGCN and FREEDOM, written from MMRec's behaviour as docs/models.md,
-docs/datasets.md and docs/metrics.md describe it (not from Lethe's code): MMRec data directory loading,
+"""Independent PyTorch reference of LightGCN and FREEDOM, written from MMRec's behaviour as docs/models.md
+and docs/datasets.md describe it (not from Lethe's code): MMRec data directory loading,
 per-epoch shuffled BPR batches of 2048 with one uniform negative per row (train items only, rejecting the
 user's train items), Adam (lr 1e-3), full-ranking Recall@20 on valid with train items masked. It prints
 MMRec-shaped epoch lines and, last, one line `RESULT {json}` with the per-epoch times and the last Recall@20.
