@@ -1,16 +1,17 @@
 // Golden tests of whole models: losses and gradients of the first Adam steps.
 //
 // Reference goldens (LightGCN, FREEDOM) catch error: tests/models/golden/reference/<model>.safetensors are
-// written by the independent PyTorch reference (tests/models/golden/generate.py over bench/pytorch/mmrec_ref.py),
-// never by Lethe. Each holds a small fixed graph, features, float32 initial parameters, one batch per step and
-// the float64 expectations: the loss of each of 3 Adam steps (lr 0.01), every gradient at each step, the
-// parameters after the last step and, for FREEDOM, the edges its per-epoch pruning keeps. Lethe loads the same
-// inputs and must agree within float32 rounding (f32 models) or the rounding of its float32 graphs (f64 models).
-// FREEDOM's pruning draws from the documented generator stream (docs/models.md, "FREEDOM"), so both sides prune
-// the same edges; FreedomPrunedGraph checks that part alone.
+// written by the independent PyTorch reference (tests/models/golden/generate.py over
+// bench/pytorch/mmrec_ref.py), never by Lethe. Each holds a small fixed graph, features, float32 initial
+// parameters, one batch per step and the float64 expectations: the loss of each of 3 Adam steps (lr 0.01),
+// every gradient at each step, the parameters after the last step and, for FREEDOM, the edges its per-epoch
+// pruning keeps. Lethe loads the same inputs and must agree within float32 rounding (f32 models) or the
+// rounding of its float32 graphs (f64 models). FREEDOM's pruning draws from the documented generator stream
+// (docs/models.md, "FREEDOM"), so both sides prune the same edges; FreedomPrunedGraph checks that part alone.
 //
-// Regression goldens (BPR, VBPR, MGCN) catch change only: tests/models/golden/regression/<model>.json are written
-// by Lethe itself (rerun with LETHE_REGEN_GOLDEN=1 after an intended change, checking the values are sane).
+// Regression goldens (BPR, VBPR, MGCN) catch change only: tests/models/golden/regression/<model>.json are
+// written by Lethe itself (rerun with LETHE_REGEN_GOLDEN=1 after an intended change, checking the values are
+// sane).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -96,7 +97,8 @@ double scaled_error(const Tensor& got, const Tensor& want, double scale, const s
   if (got.shape() != want.shape()) return 1.0;
   const std::vector<double> g = host(got), w = host(want);
   double worst = 0;
-  for (size_t k = 0; k < w.size(); ++k) worst = std::max(worst, std::abs(g[k] - w[k]) / (std::abs(w[k]) + scale));
+  for (size_t k = 0; k < w.size(); ++k)
+    worst = std::max(worst, std::abs(g[k] - w[k]) / (std::abs(w[k]) + scale));
   return worst;
 }
 
@@ -146,7 +148,8 @@ TEST_P(ReferenceGolden, StepsMatchPyTorch) {
     autograd::Var loss = m->loss(m->forward(true), batch);
     autograd::backward(loss);
     const double got = loss.value().item();
-    EXPECT_NEAR(got, want_loss[s], tol * std::max(1.0, std::abs(want_loss[s]))) << name << " step " << s << " loss";
+    EXPECT_NEAR(got, want_loss[s], tol * std::max(1.0, std::abs(want_loss[s])))
+        << name << " step " << s << " loss";
     // A gradient entry is judged against the largest gradient of the step, over all parameters.
     const std::string g = "expect.step" + std::to_string(s) + ".grad.";
     double scale = 0;
@@ -160,25 +163,27 @@ TEST_P(ReferenceGolden, StepsMatchPyTorch) {
   }
   for (auto& [pname, p] : m->parameters()) {
     // A parameter whose true gradient is zero at every step (FREEDOM's projection biases: they cancel in
-    // u . (f[p] - f[n])) gets rounding noise as gradient, which Adam turns into moves of up to lr * noise / eps:
-    // noise-sized in float64, not in float32. Its zero gradient is checked above; its moves only in f64.
+    // u . (f[p] - f[n])) gets rounding noise as gradient, which Adam turns into moves of up to lr * noise /
+    // eps: noise-sized in float64, not in float32. Its zero gradient is checked above; its moves only in f64.
     if (dt == DType::F32 && !moved.count(pname)) continue;
     const Tensor& want = r.get("expect.final." + pname);
     const double err = scaled_error(p.value(), want, max_abs(want), pname);
-    EXPECT_LE(err, tol) << name << ": " << pname << " after " << steps << " Adam steps differs from PyTorch's";
+    EXPECT_LE(err, tol) << name << ": " << pname << " after " << steps
+                        << " Adam steps differs from PyTorch's";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ReferenceGolden,
-                         ::testing::Combine(::testing::Values("lightgcn", "freedom"), ::testing::Values("f32", "f64"),
+                         ::testing::Combine(::testing::Values("lightgcn", "freedom"),
+                                            ::testing::Values("f32", "f64"),
                                             ::testing::Values("cpu", "cuda")),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" +
                                   std::get<2>(info.param);
                          });
 
-// Lethe's sampler, fed the reference's stream seed, keeps exactly the reference's edges in both epochs, with the
-// same normalised values (the kept subgraph's own degrees).
+// Lethe's sampler, fed the reference's stream seed, keeps exactly the reference's edges in both epochs, with
+// the same normalised values (the kept subgraph's own degrees).
 TEST(FreedomPrunedGraph, KeepsTheReferenceEdges) {
   const Reference r = load_reference("freedom");
   const TrainData d = reference_data(r);
@@ -187,7 +192,8 @@ TEST(FreedomPrunedGraph, KeepsTheReferenceEdges) {
   const int64_t n = d.n_users + d.n_items;
   for (int epoch = 0; epoch < 2; ++epoch) {
     const std::string e = "expect.epoch" + std::to_string(epoch);
-    const std::vector<double> got = host(freedom_pruned_adj(d.train, d.n_users, d.n_items, dropout, rng).to_dense());
+    const std::vector<double> got =
+        host(freedom_pruned_adj(d.train, d.n_users, d.n_items, dropout, rng).to_dense());
     std::vector<double> want(static_cast<size_t>(n * n), 0.0);
     const auto ku = ints(r.get(e + ".kept_users")), ki = ints(r.get(e + ".kept_items"));
     const std::vector<double> kv = host(r.get(e + ".kept_values"));
@@ -233,7 +239,8 @@ json run_steps(const std::string& name) {
       for (auto& [pname, p] : m->parameters()) {
         const std::vector<double> g = host(p.grad());
         out["grad_norms"][pname] = norm2(p.grad());
-        out["grad_entries"][pname] = std::vector<double>(g.begin(), g.begin() + std::min<size_t>(4, g.size()));
+        out["grad_entries"][pname] =
+            std::vector<double>(g.begin(), g.begin() + std::min<size_t>(4, g.size()));
       }
     }
     opt.step();
@@ -247,7 +254,8 @@ class RegressionGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RegressionGolden, MatchesStoredStepsAndGradients) {
   const std::string name = GetParam();
-  const std::string path = std::string(LETHE_SOURCE_DIR) + "/tests/models/golden/regression/" + name + ".json";
+  const std::string path =
+      std::string(LETHE_SOURCE_DIR) + "/tests/models/golden/regression/" + name + ".json";
   const json got = run_steps(name);
   const char* regen = std::getenv("LETHE_REGEN_GOLDEN");
   if (regen && std::string(regen) == "1") {
@@ -264,13 +272,14 @@ TEST_P(RegressionGolden, MatchesStoredStepsAndGradients) {
   ASSERT_EQ(got["grad_norms"].size(), want["grad_norms"].size()) << name;
   for (auto& [pname, norm] : want["grad_norms"].items()) {
     ASSERT_TRUE(got["grad_norms"].contains(pname)) << name << ": " << pname;
-    EXPECT_TRUE(close(got["grad_norms"][pname], norm)) << name << " " << pname << ": " << got["grad_norms"][pname]
-                                                       << " vs " << norm;
+    EXPECT_TRUE(close(got["grad_norms"][pname], norm))
+        << name << " " << pname << ": " << got["grad_norms"][pname] << " vs " << norm;
     const auto& ge = got["grad_entries"][pname];
     const auto& we = want["grad_entries"][pname];
     ASSERT_EQ(ge.size(), we.size()) << pname;
     for (size_t k = 0; k < we.size(); ++k)
-      EXPECT_TRUE(close(ge[k], we[k])) << name << " " << pname << "[" << k << "]: " << ge[k] << " vs " << we[k];
+      EXPECT_TRUE(close(ge[k], we[k]))
+          << name << " " << pname << "[" << k << "]: " << ge[k] << " vs " << we[k];
   }
   // Sanity of the stored run: training on a fixed batch lowers the loss.
   EXPECT_LT(want["losses"][2].get<double>(), want["losses"][0].get<double>()) << name;
