@@ -1,4 +1,4 @@
-// `lethe bench`: the end-to-end benchmark (spec performance.md 3-4). For each model: train N epochs with the
+// `lethe bench`: the end-to-end benchmark. For each model: train N epochs with the
 // MMRec trainer (valid evaluation after every epoch, as MMRec times it), report the median train seconds
 // per epoch, the median valid-evaluation seconds, the peak resident memory of that model's run and its
 // parameter bytes; with --unlearn, also the wall time of MMRecUn on a random user request against gold

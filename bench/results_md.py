@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Markdown tables for bench/RESULTS.md from the JSON that bench/reproduce.sh leaves in build/bench/results/:
-e2e.json (lethe bench) against the targets of spec/performance.md, and side_by_side/{lethe,pytorch}_<model>.json.
+e2e.json (lethe bench) against the project's targets, and side_by_side/{lethe,pytorch}_<model>.json.
 
     /usr/bin/python3 bench/results_md.py build/bench/results
 """
@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-TARGET_TRAIN = {"lightgcn": 1.7, "freedom": 9.0, "mgcn": 13.0}  # s per epoch, performance.md section 3
+TARGET_TRAIN = {"lightgcn": 1.7, "freedom": 9.0, "mgcn": 13.0}  # s per epoch, the project's targets
 TARGET_EVAL = 1.0
 PEER_TRAIN = {"lightgcn": 16.7, "freedom": 45.8, "mgcn": 65.0}  # MMRec on the same machine, section 1
 

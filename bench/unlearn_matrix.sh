@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unlearning matrix (docs/unlearning.md, "Closeness to gold on real data"): for each data set x model x
+# The unlearning matrix (docs/unlearning.md, "How close to gold"): for each data set x model x
 # request, the original (trained to early stopping), gold (retrained from scratch on D_r to early stopping),
 # MMRecUn (default options) and the audit, then one Markdown table per data set (bench/unlearn_matrix_table.py).
 #

@@ -1,4 +1,4 @@
-// Graph builders shared by several models (docs/models.md, "Graphs"), all returning host F32 lethe::Csr.
+// Graph builders shared by several models (docs/datasets.md, "Graphs"), all returning host F32 lethe::Csr.
 // Builders that only one model uses sit with that model (models/freedom_graphs.h).
 // Every builder is a pure function of the training interactions and/or features, so after an unlearning
 // request the structures rebuilt from the retain set equal those built from scratch on it (unlearning.md 3).

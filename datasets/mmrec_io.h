@@ -1,5 +1,5 @@
-// MMRec data set directories (semantics.md 1.1, 1.3): read and write `<name>.inter` plus `<modality>_feat.npy`
-// files, and summarise a loaded data set as text or JSON.
+// MMRec data set directories: read and write `<name>.inter` plus `<modality>_feat.npy` files, and summarise
+// a loaded data set as text or JSON (docs/datasets.md, "MMRec directories").
 //
 // Directory layout read by load_mmrec(dir):
 //   * `<name>.inter`, name = the directory's name; if absent, the directory's only `*.inter` file.

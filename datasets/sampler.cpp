@@ -1,4 +1,4 @@
-// BPR batches with rejection-sampled negatives (semantics.md 2.3); see datasets/sampler.h.
+// BPR batches with rejection-sampled negatives (docs/datasets.md, "BPR batches"); see datasets/sampler.h.
 #include "datasets/sampler.h"
 #include "engine/error.h"
 

@@ -1,6 +1,6 @@
-// BPR training batches (semantics.md 2.3): each epoch the positive rows are shuffled and cut into batches;
-// each positive gets one negative drawn uniformly from `neg_pool` (the items occurring in the training
-// split), rejecting items in the user's `exclude` list (the user's training positives).
+// BPR training batches (docs/datasets.md, "BPR batches"): each epoch the positive rows are shuffled and cut
+// into batches; each positive gets one negative drawn uniformly from `neg_pool` (the items occurring in the
+// training split), rejecting items in the user's `exclude` list (the user's training positives).
 #pragma once
 
 #include <cstdint>

@@ -10,8 +10,9 @@
 //   * features per modality: x_i = z_i P_m + sigma_m · noise (P_m a random 16 x width projection, own noise
 //     per modality, so each modality carries real, different signal about the item factors). "image" rows
 //     are ReLU'd (CNN features are non-negative); "text" rows are L2-normalised (like MiniLM outputs);
-//   * MMRec's per-user split (semantics.md 1.2): shuffle each user's rows; n < 10 -> n-2 / 1 / 1;
+//   * MMRec's per-user split: shuffle each user's rows; n < 10 -> n-2 / 1 / 1;
 //     n >= 10 -> vt = floor(0.2 n), valid = floor(vt / 2), test = vt - valid, the rest train.
+// See docs/datasets.md, "Synthetic data".
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// BPR matrix factorisation (semantics.md 4.1): user / item tables (xavier_normal), score <u, i>,
+// BPR matrix factorisation (docs/models.md, "BPR"): user / item tables (xavier_normal), score <u, i>,
 // loss = BPRLoss(MMRec form) + reg_weight * EmbLoss(u_b, p_b, n_b).
 #include "engine/error.h"
 #include "models/layers.h"

@@ -1,10 +1,10 @@
-// FREEDOM (semantics.md 4.5): LightGCN (n_ui_layers, mean incl. layer 0) over a degree-sensitively pruned
+// FREEDOM: LightGCN (n_ui_layers, mean incl. layer 0) over a degree-sensitively pruned
 // bipartite graph resampled every epoch (full sym-normalised graph at evaluation), plus a frozen item-item
 // graph mm_adj = w_v S_v + (1 - w_v) S_t (binary cosine kNN of the raw features, entries 1/(k + 1e-7)):
 //   h = mm_adj^{n_mm_layers} item_emb;  user_final = u_g;  item_final = i_g + h.
 // Loss = BPR(u, p, n) + reg_weight [BPR(u, f_t[p], f_t[n]) + BPR(u, f_v[p], f_v[n])] (logsigmoid form),
 // f_t = text_trs(text_embedding), f_v = image_trs(image_embedding) over all items; the feature tables are
-// trainable copies of the raw features (MMRec fine-tunes them).
+// trainable copies of the raw features (MMRec fine-tunes them). See docs/models.md, "FREEDOM".
 #include "datasets/graphs.h"
 #include "engine/error.h"
 #include "models/freedom_graphs.h"

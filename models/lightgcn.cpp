@@ -1,6 +1,7 @@
-// LightGCN (semantics.md 4.2): ego = [user_emb; item_emb] (xavier_uniform), propagated n_layers times over the
+// LightGCN: ego = [user_emb; item_emb] (xavier_uniform), propagated n_layers times over the
 // symmetric D^-1/2 A D^-1/2 (+1e-7) bipartite adjacency, final = mean of all layers (layer 0 included).
 // Loss = BPRLoss(MMRec form) on final rows + reg_weight * EmbLoss on the ego rows of u, p, n.
+// See docs/models.md, "LightGCN".
 #include "datasets/graphs.h"
 #include "engine/error.h"
 #include "models/layers.h"

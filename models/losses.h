@@ -1,5 +1,5 @@
-// Training losses and regularisers shared by the recommenders (semantics.md 4.0), composed from autograd
-// ops (no backward code of their own). Scores are [B] row-wise dot products of user and item rows.
+// Training losses and regularisers shared by the recommenders (docs/models.md, "Losses"), composed from
+// autograd ops (no backward code of their own). Scores are [B] row-wise dot products of user and item rows.
 #pragma once
 
 #include <cstdint>

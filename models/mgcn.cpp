@@ -1,4 +1,4 @@
-// MGCN (semantics.md 4.6). Behaviour-guided purifier: x_m = item_emb * sigmoid(gate_m(f_m)), f_m = m_trs(table_m)
+// MGCN. Behaviour-guided purifier: x_m = item_emb * sigmoid(gate_m(f_m)), f_m = m_trs(table_m)
 // (trainable feature tables); content = LightGCN over D^-1/2 A D^-1/2 (no epsilon, n_ui_layers, mean incl.
 // layer 0); per modality x_m <- S_m^{n_layers} x_m (frozen sym-normalised cosine kNN of the raw features),
 // E_m = [R x_m; x_m] (R: the normalised user-item block); behaviour-aware fuser: a = softmax_rows([q(E_v), q(E_t)])
@@ -6,6 +6,7 @@
 // (E_m - common), side = (sep_v + sep_t + common) / 3, final = content + side.
 // Loss = BPR (logsigmoid) + reg_weight (1/2 sum sq of u, p, n) / train_batch_size
 //        + cl_loss [InfoNCE(side_items[p], content_items[p]) + InfoNCE(side_users[u], content_users[u])], tau 0.2.
+// See docs/models.md, "MGCN".
 #include "datasets/graphs.h"
 #include "engine/error.h"
 #include "models/layers.h"

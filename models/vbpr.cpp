@@ -1,4 +1,4 @@
-// VBPR (semantics.md 4.3): user table U x 2d, item ID table I x d (xavier_uniform), item_linear
+// VBPR (docs/models.md, "VBPR"): user table U x 2d, item ID table I x d (xavier_uniform), item_linear
 // Linear(text_width + image_width -> d) (xavier_normal weight, zero bias) over the constant raw features
 // concatenated text first, then image. Item repr = [i_id, item_linear(features)] (2d). No bias terms.
 // Loss = BPRLoss(MMRec form) + reg_weight * EmbLoss(u_b, p_b, n_b) on the 2d final rows.

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference of LightGCN and FREEDOM, written for Lethe's side-by-side benchmark from the
-behaviour described in spec/semantics.md (sections 1.3, 2, 3, 4.0, 4.2, 4.5): MMRec data directory loading,
+"""Independent PyTorch reference of LightGCN and FREEDOM, written from MMRec's behaviour as docs/models.md
+and docs/datasets.md describe it (not from Lethe's code): MMRec data directory loading,
 per-epoch shuffled BPR batches of 2048 with one uniform negative per row (train items only, rejecting the
 user's train items), Adam (lr 1e-3), full-ranking Recall@20 on valid with train items masked. It prints
 MMRec-shaped epoch lines and, last, one line `RESULT {json}` with the per-epoch times and the last Recall@20.
 
     /usr/bin/python3 bench/pytorch/mmrec_ref.py --data DIR --model lightgcn|freedom --epochs 3 [--n-layers 3]
+
+The model classes also produce the golden files of Lethe's model tests (tests/models/golden/generate.py):
+they take a dtype (float64 there) and FREEDOM takes its kept edges from outside (set_kept_edges).
 
 Needs torch and numpy (Debian: python3-torch, python3-numpy; libopenblas0-pthread for a fast BLAS).
 """
@@ -95,20 +98,20 @@ class BprSampler:
             yield torch.from_numpy(u), torch.from_numpy(p), torch.from_numpy(n)
 
 
-def sym_norm_bipartite(u, i, n_users, n_items, eps=1e-7):
+def sym_norm_bipartite(u, i, n_users, n_items, eps=1e-7, dtype=torch.float32):
     """A = [[0, R], [R^T, 0]], D^-1/2 A D^-1/2 with deg + eps, as a coalesced COO tensor."""
     n = n_users + n_items
     rows = np.concatenate([u, i + n_users])
     cols = np.concatenate([i + n_users, u])
     deg = np.bincount(rows, minlength=n).astype(np.float64) + eps
     d = deg ** -0.5
-    vals = (d[rows] * d[cols]).astype(np.float32)
+    vals = torch.from_numpy(d[rows] * d[cols]).to(dtype)
     idx = torch.from_numpy(np.stack([rows, cols]))
-    return torch.sparse_coo_tensor(idx, torch.from_numpy(vals), (n, n)).coalesce()
+    return torch.sparse_coo_tensor(idx, vals, (n, n)).coalesce()
 
 
-def xavier_table(rows, cols):
-    w = torch.empty(rows, cols)
+def xavier_table(rows, cols, dtype=torch.float32):
+    w = torch.empty(rows, cols, dtype=dtype)
     nn.init.xavier_uniform_(w)
     return nn.Parameter(w)
 
@@ -116,12 +119,12 @@ def xavier_table(rows, cols):
 # ---- models ----------------------------------------------------------------------------------------------
 
 class LightGCN(nn.Module):
-    def __init__(self, n_users, n_items, train, n_layers=2, reg_weight=1e-4, dim=64):
+    def __init__(self, n_users, n_items, train, n_layers=2, reg_weight=1e-4, dim=64, dtype=torch.float32):
         super().__init__()
         self.nu, self.ni, self.L, self.reg = n_users, n_items, n_layers, reg_weight
-        self.user_emb = xavier_table(n_users, dim)
-        self.item_emb = xavier_table(n_items, dim)
-        self.adj = sym_norm_bipartite(train[0], train[1], n_users, n_items)
+        self.user_emb = xavier_table(n_users, dim, dtype)
+        self.item_emb = xavier_table(n_items, dim, dtype)
+        self.adj = sym_norm_bipartite(train[0], train[1], n_users, n_items, dtype=dtype)
 
     def pre_epoch(self):
         pass
@@ -150,26 +153,28 @@ class LightGCN(nn.Module):
 
 class Freedom(nn.Module):
     def __init__(self, n_users, n_items, train, feats, reg_weight=1e-3, dropout=0.8, knn_k=10,
-                 mm_image_weight=0.1, n_ui_layers=2, n_mm_layers=1, dim=64):
+                 mm_image_weight=0.1, n_ui_layers=2, n_mm_layers=1, dim=64, dtype=torch.float32):
         super().__init__()
-        self.nu, self.ni = n_users, n_items
+        self.nu, self.ni, self.dtype = n_users, n_items, dtype
         self.reg, self.dropout, self.n_ui, self.n_mm = reg_weight, dropout, n_ui_layers, n_mm_layers
-        self.user_emb = xavier_table(n_users, dim)
-        self.item_emb = xavier_table(n_items, dim)
-        self.image_embedding = nn.Parameter(torch.from_numpy(feats["image"]).clone())
-        self.text_embedding = nn.Parameter(torch.from_numpy(feats["text"]).clone())
-        self.image_trs = nn.Linear(feats["image"].shape[1], dim)
-        self.text_trs = nn.Linear(feats["text"].shape[1], dim)
+        self.user_emb = xavier_table(n_users, dim, dtype)
+        self.item_emb = xavier_table(n_items, dim, dtype)
+        image = torch.from_numpy(feats["image"]).to(dtype)
+        text = torch.from_numpy(feats["text"]).to(dtype)
+        self.image_embedding = nn.Parameter(image.clone())
+        self.text_embedding = nn.Parameter(text.clone())
+        self.image_trs = nn.Linear(image.shape[1], dim, dtype=dtype)
+        self.text_trs = nn.Linear(text.shape[1], dim, dtype=dtype)
         with torch.no_grad():
-            s_v = self.knn_graph(torch.from_numpy(feats["image"]), knn_k)
-            s_t = self.knn_graph(torch.from_numpy(feats["text"]), knn_k)
+            s_v = self.knn_graph(image, knn_k)
+            s_t = self.knn_graph(text, knn_k)
             self.mm_adj = (mm_image_weight * s_v + (1.0 - mm_image_weight) * s_t).coalesce()
         self.tu = torch.from_numpy(train[0])
         self.ti = torch.from_numpy(train[1])
         du = torch.bincount(self.tu, minlength=n_users).double() + 1e-7
         di = torch.bincount(self.ti, minlength=n_items).double() + 1e-7
         self.edge_w = (1.0 / torch.sqrt(du[self.tu] * di[self.ti])).float()
-        self.full_adj = sym_norm_bipartite(train[0], train[1], n_users, n_items)
+        self.full_adj = sym_norm_bipartite(train[0], train[1], n_users, n_items, dtype=dtype)
         self.masked_adj = None
 
     def knn_graph(self, x, k):
@@ -179,23 +184,26 @@ class Freedom(nn.Module):
         _, nbr = torch.topk(sim, k, dim=1)
         rows = torch.arange(x.shape[0]).unsqueeze(1).expand(-1, k).reshape(-1)
         cols = nbr.reshape(-1)
-        cnt = torch.full((x.shape[0],), float(k)) + 1e-7
-        vals = cnt[rows] ** -0.5 * cnt[cols] ** -0.5
+        cnt = torch.full((x.shape[0],), float(k), dtype=torch.float64) + 1e-7
+        vals = (cnt[rows] ** -0.5 * cnt[cols] ** -0.5).to(x.dtype)
         return torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (x.shape[0], x.shape[0])).coalesce()
 
     def pre_epoch(self):
         """Degree-sensitive pruning: keep floor(E (1 - dropout)) edges drawn without replacement, prob ~ w."""
         keep = int(len(self.edge_w) * (1.0 - self.dropout))
         sel = torch.multinomial(self.edge_w, keep, replacement=False)
-        u, i = self.tu[sel].numpy(), self.ti[sel].numpy()
+        self.set_kept_edges(self.tu[sel].numpy(), self.ti[sel].numpy())
+
+    def set_kept_edges(self, u, i):
+        """The training graph of this epoch: the kept U x I edges, normalised with their own degrees + 1e-7."""
         n = self.nu + self.ni
         du = np.bincount(u, minlength=self.nu).astype(np.float64) + 1e-7
         di = np.bincount(i, minlength=self.ni).astype(np.float64) + 1e-7
-        v = (du[u] ** -0.5 * di[i] ** -0.5).astype(np.float32)
+        v = torch.from_numpy(du[u] ** -0.5 * di[i] ** -0.5).to(self.dtype)
         rows = np.concatenate([u, i + self.nu])
         cols = np.concatenate([i + self.nu, u])
         idx = torch.from_numpy(np.stack([rows, cols]))
-        self.masked_adj = torch.sparse_coo_tensor(idx, torch.from_numpy(np.concatenate([v, v])), (n, n)).coalesce()
+        self.masked_adj = torch.sparse_coo_tensor(idx, torch.cat([v, v]), (n, n)).coalesce()
 
     def propagate(self, adj):
         h = self.item_emb

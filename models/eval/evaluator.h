@@ -1,4 +1,4 @@
-// Full-ranking evaluation (semantics.md section 3) from final user / item embeddings on any device.
+// Full-ranking evaluation (docs/models.md, "Evaluation") from final user / item embeddings on any device.
 //
 // For each block of users: scores = U[block] @ I^T on the embeddings' device, the user's masked items
 // (MMRec: the user's TRAINING items) and every item dropped from the catalogue set to -1e10, a top-50 per

@@ -1,4 +1,4 @@
-// MMRec top-K metrics (semantics.md section 3) computed from per-user hit lists.
+// MMRec top-K metrics (docs/models.md, "Evaluation") computed from per-user hit lists.
 //
 // A user's hit list is the boolean vector hit[0..L) of the user's top-L recommendation list (L = the largest
 // K, 50): hit[j] = 1 when the item at rank j+1 is one of the user's target items T_u. With n = |T_u|:

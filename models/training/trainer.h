@@ -1,4 +1,4 @@
-// The MMRec training loop (semantics.md 2.4-2.5) for any Model.
+// The MMRec training loop (docs/models.md, "Training") for any Model.
 //
 // Per epoch e: model.pre_epoch(rng); shuffle the BPR rows; for each batch draw fresh negatives, build the
 // batch tensors on the model's device, forward(true), loss, zero_grad, backward, Adam step; the epoch's

@@ -1,4 +1,4 @@
-// Audits of unlearned models (spec unlearning.md 6): what "forgotten" means, measured from final embeddings,
+// Audits of unlearned models: what "forgotten" means, measured from final embeddings,
 // so that any set of checkpoints can be compared. One audit produces the JSON report (report.h writes it):
 //
 //   retain utility      Recall / NDCG / Precision / MAP @10/20/50 on the original test rows of users not in a
@@ -13,6 +13,7 @@
 //   efficiency          time, speed-up vs gold, epochs (from the run metadata)
 //   fairness            NDCG@20 of the most active 20% of users (D_r degree) vs the rest
 //   sanity              parameters differ from the original; forget recall fell; methods differ pairwise
+// See docs/unlearning.md, "Audits".
 #pragma once
 
 #include <cstdint>

@@ -17,16 +17,17 @@
 
 namespace lethe::unlearning {
 
-// The until-forgotten measurements (spec section 6.2): Recall@20 of the forget set (targets D_f, mask the
+// The until-forgotten measurements: Recall@20 of the forget set (targets D_f, mask the
 // user's retained train items, dropped items not masked so that their scores are still audited) and the
 // "never seen" reference level it is compared with. For a user who keeps training data (item, interaction
 // requests) the reference is the user's Recall@20 on their own held-out test rows of the original data set
-// (spec section 4). For a user left with NO training data (user requests) we use the level of an
+// (the plain stop rule). For a user left with NO training data (user requests) we use the level of an
 // uninformed user vector: the mean recall of the user's forget targets over 1024 fixed random directions
 // ranked against this model's item embeddings. Reason: that user's test items share exactly the taste the
 // model learned from D_f, so their test recall is itself a memory of D_f (measured on tiny data: it stays
 // high until the forgotten items are gone), while gold, which never saw the user, scores items with its
 // untrained initial embedding, i.e. a random direction. reference = the user-weighted mean of the two.
+// See docs/unlearning.md, "Stopping".
 struct ForgetCheck {
   double forget_recall = 0.0;  // mean over the forget set's users
   double test_recall = 0.0;    // the same users' test recall (users with test rows)

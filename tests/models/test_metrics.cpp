@@ -1,4 +1,4 @@
-// MMRec metric definitions (semantics.md section 3) against hand-computed values.
+// MMRec metric definitions (docs/models.md, "Evaluation") against hand-computed values.
 #include <gtest/gtest.h>
 
 #include <cmath>

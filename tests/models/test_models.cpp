@@ -31,7 +31,7 @@ int64_t count_params(Model& m) {
   return n;
 }
 
-// Parameter count of each model as a formula of U, I, d and the feature widths (semantics.md 4.x).
+// Parameter count of each model as a formula of U, I, d and the feature widths (docs/models.md).
 int64_t expected_params(const std::string& name, int64_t U, int64_t I, int64_t d, int64_t V, int64_t T) {
   const int64_t ids = (U + I) * d;
   const int64_t trs = (V * d + d) + (T * d + d);  // image_trs, text_trs (with bias)

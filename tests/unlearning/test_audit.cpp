@@ -94,7 +94,7 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   // Membership inference: clearly above chance on the original, near chance on gold.
   EXPECT_GT(mia_orig, 0.58);
   EXPECT_NEAR(mia_gold, 0.5, 0.12);
-  // MMRecUn: the forget recall falls from the original's to gold's level. The spec's target is "within 10%
+  // MMRecUn: the forget recall falls from the original's to gold's level. Our target is "within 10%
   // of gold's". On tiny data gold's forget recall is a mean over ~15 forgotten users with ~8 forgotten
   // items each, so it carries a sampling error larger than 10% of itself; the bound asserted is therefore
   // the larger of 10% of gold's value and two standard errors of gold's per-user forget recall (computed

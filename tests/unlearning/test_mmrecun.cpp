@@ -1,4 +1,4 @@
-// MMRecUn's two choices beyond the spec's objective (docs/unlearning.md, section 3): the own-rows step (the
+// MMRecUn's two choices beyond the paper's objective (docs/unlearning.md, "MMRecUn"): the own-rows step (the
 // user-table rows of users left without data take a larger learning rate) and the landing of
 // until-forgotten (the crossing epoch is cut back to where the forget recall meets the reference).
 #include <gtest/gtest.h>

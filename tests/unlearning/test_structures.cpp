@@ -1,5 +1,5 @@
 // After a request, every structure derived from the training data must be the one built from scratch on
-// D_r (spec unlearning.md 3). Checked two ways for each model with data-derived graphs and each request
+// D_r (docs/unlearning.md). Checked two ways for each model with data-derived graphs and each request
 // kind: (1) a model rebuilt with set_data(D_r) computes bitwise the same forward passes (eval view, and the
 // train view with the same sampling) and losses as a model constructed on D_r with the same parameters;
 // (2) perturbing the parameters of forgotten users / dropped items changes nothing they are no longer
