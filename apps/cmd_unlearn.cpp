@@ -14,12 +14,12 @@
 namespace {
 
 struct UnlearnArgs {
-  std::string run, method = "mmrecun", out, data, device = "cpu", request_list;
+  std::string run, method = "mmrecun", out, data, device = "cpu", request_list, reference = "retained";
   std::vector<std::string> requests;
-  int64_t epochs = 0, max_epochs = 300, batch_size = 2048;
+  int64_t epochs = 0, max_epochs = 300, batch_size = 2048, fold_in_epochs = 0;
   double alpha = 1.0, beta = 1.0, lr = 1e-3, own_rows_lr_factor = lethe::unlearning::UnlearnOptions{}.own_rows_lr_factor;
   int64_t seed = -1;
-  bool until_forgotten = false, quiet = false, no_step_audit = false, no_landing = false;
+  bool until_forgotten = false, quiet = false, no_step_audit = false, no_landing = false, unconfined = false;
   bool profile = false;
 };
 
@@ -39,6 +39,9 @@ int run_unlearn(const UnlearnArgs& a) {
   o.until_forgotten = a.until_forgotten;
   o.max_epochs = a.max_epochs;
   o.landing = !a.no_landing;
+  o.confine = !a.unconfined;
+  o.fold_in_epochs = a.fold_in_epochs;
+  o.reference = unlearning::parse_reference(a.reference);
   o.alpha = a.alpha;
   o.beta = a.beta;
   o.lr = a.lr;
@@ -75,13 +78,21 @@ lethe::apps::Register reg("unlearn", "Make a trained run forget an unlearning re
                            ep->excludes(uf);
                            sub.add_option("--max-epochs", a->max_epochs, "cap on epochs for --until-forgotten")
                                ->default_val(300);
+                           sub.add_option("--reference", a->reference,
+                                          "until-forgotten: gold's level estimated from the users' retained items "
+                                          "(retained) or, the plain rule, from their held-out test items (heldout)")
+                               ->default_val("retained");
+                           sub.add_option("--fold-in-epochs", a->fold_in_epochs, "diagnostic: fold-in estimate epochs");
+                           sub.add_flag("--unconfined", a->unconfined,
+                                        "mmrecun: every parameter moves (the paper's plain form), not only the rows "
+                                        "of the forget set's users and items");
                            sub.add_flag("--no-landing", a->no_landing,
                                         "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
                            sub.add_option("--alpha", a->alpha, "weight of the reverse (forget) term")->default_val(1.0);
                            sub.add_option("--beta", a->beta, "weight of the forward (retain) term")->default_val(1.0);
                            sub.add_option("--lr", a->lr, "learning rate of the fresh Adam")->default_val(1e-3);
                            sub.add_option("--own-rows-lr-factor", a->own_rows_lr_factor,
-                                          "mmrecun: lr factor for the rows of users left with no data (docs/unlearning.md)")
+                                          "mmrecun: lr factor for the rows of users and items left with no data (docs/unlearning.md)")
                                ->default_val(a->own_rows_lr_factor);
                            sub.add_option("--batch-size", a->batch_size, "forget and retain batch size")
                                ->default_val(2048);

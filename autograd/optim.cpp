@@ -57,6 +57,27 @@ void Adam::set_row_lr_factor(const Var& param, const Tensor& rows, double factor
   LETHE_CHECK(false, "Adam: set_row_lr_factor on a parameter this optimizer does not hold");
 }
 
+void Adam::restrict_to(const std::vector<std::pair<Var, Tensor>>& rows, const std::vector<Var>& whole) {
+  LETHE_CHECK(t_ == 0, "Adam: restrict_to must be called before the first step");
+  LETHE_CHECK(wd_ == 0.0, "Adam: restrict_to needs weight_decay 0 (decay would move the frozen entries)");
+  restricted_ = true;
+  trainable_rows_.assign(params_.size(), Tensor());
+  trainable_whole_.assign(params_.size(), 0);
+  auto index_of = [&](const Var& v) {
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (params_[i].node() == v.node()) return i;
+    LETHE_CHECK(false, "Adam: restrict_to names a parameter this optimizer does not hold");
+    return size_t{0};
+  };
+  for (const auto& [param, ids] : rows) {
+    LETHE_CHECK(ids.dtype() == DType::I32 && ids.shape().size() == 1, "Adam: row ids must be an I32 vector");
+    const size_t i = index_of(param);
+    LETHE_CHECK(params_[i].value().shape().size() == 2, "Adam: trainable rows need a 2-d parameter");
+    trainable_rows_[i] = ids.to(params_[i].device());
+  }
+  for (const Var& v : whole) trainable_whole_[index_of(v)] = 1;
+}
+
 void Adam::step() {
   ++t_;
   // Rows with their own factor: remember them, take the ordinary step, then scale their change:
@@ -65,7 +86,15 @@ void Adam::step() {
   for (size_t k = 0; k < row_lr_.size(); ++k) before[k] = ops::gather_rows(params_[row_lr_[k].param].value(), row_lr_[k].rows);
   for (size_t i = 0; i < params_.size(); ++i) {
     Var& p = params_[i];
-    ops::adam_step(p.mutable_value(), grad_or_zeros(p), m_[i], v_[i], lr_, b1_, b2_, eps_, wd_, t_);
+    Tensor& g = grad_or_zeros(p);
+    if (restricted_ && !trainable_whole_[i]) {
+      if (!trainable_rows_[i].defined()) continue;  // frozen: no gradient, zero moments, no move
+      // Keep the gradient of the trainable rows only; the other rows' moments stay zero, so they never move.
+      const Tensor kept = ops::gather_rows(g, trainable_rows_[i]);
+      ops::fill(g, 0.0);
+      ops::scatter_add_rows(g, trainable_rows_[i], kept);
+    }
+    ops::adam_step(p.mutable_value(), g, m_[i], v_[i], lr_, b1_, b2_, eps_, wd_, t_);
   }
   for (size_t k = 0; k < row_lr_.size(); ++k) {
     Tensor& value = params_[row_lr_[k].param].mutable_value();

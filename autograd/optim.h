@@ -39,6 +39,11 @@ class Adam : public Optimizer {
   // moments, so this equals a second Adam with lr * factor over those rows (tested). Used by unlearning for
   // rows that only the forget set trains (docs/unlearning.md).
   void set_row_lr_factor(const Var& param, const Tensor& rows, double factor);
+  // Only these parameters move: rows `rows` (I32 ids) of `param`, and every row of `whole` parameters. Every
+  // other parameter, and every other row of `param`, is frozen: its gradient is set to zero before each
+  // step, so with moments that start at zero (fresh state) it never moves. Call before the first step.
+  // Used by unlearning to confine updates to the rows the forget set shaped (docs/unlearning.md, "Own rows").
+  void restrict_to(const std::vector<std::pair<Var, Tensor>>& rows, const std::vector<Var>& whole = {});
   // State, for checkpoints: first and second moments per parameter (same order as params()).
   std::vector<Tensor>& m() { return m_; }
   std::vector<Tensor>& v() { return v_; }
@@ -54,6 +59,9 @@ class Adam : public Optimizer {
     double factor;
   };
   std::vector<RowLr> row_lr_;
+  bool restricted_ = false;
+  std::vector<Tensor> trainable_rows_;  // per parameter: undefined = frozen (when restricted_), or row ids
+  std::vector<uint8_t> trainable_whole_;
 };
 
 class Sgd : public Optimizer {

@@ -42,10 +42,14 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt);
 training::TrainHooks neggrad_hooks(Batches& batches);
 training::TrainHooks forward_only_hooks(Batches& batches);  // finetune, and mmrecun without a forget set
 
-// MMRecUn's own-rows step: the user-table rows of users left with no training data take
-// own_rows_lr_factor x lr (docs/unlearning.md, "Own rows"). Returns the number of rows.
-int64_t apply_own_rows(training::Trainer& trainer, models::Model& model, const std::vector<int32_t>& own,
-                       const UnlearnOptions& opt);
+// MMRecUn's own-rows step: the user-table rows of users and the item-table rows of items left with no
+// training data take own_rows_lr_factor x lr (docs/unlearning.md, "Own rows"). Returns the number of rows.
+int64_t apply_own_rows(training::Trainer& trainer, models::Model& model, const std::vector<int32_t>& users,
+                       const std::vector<int32_t>& items, const UnlearnOptions& opt);
+
+// MMRecUn's confined updates: only the user-table rows of the forget set's users and the item-table rows of
+// its items move (docs/unlearning.md, "Confined updates"). Returns the number of trainable rows.
+int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const datasets::Interactions& forget);
 
 // Gold: a fresh model trained from scratch on D_r with the original configuration and early stopping.
 UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string& model_name,

@@ -155,19 +155,30 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
                                : opt.method == Method::NegGrad ? detail::neggrad_hooks(batches)
                                                                : detail::mmrecun_hooks(batches, opt);
 
-  // 3. Users of this step left with no training data (user requests): their rows take the own-rows step,
-  //    and when the step has only such users the until-forgotten reference estimates gold's own level, so
-  //    the landing applies (for users who keep data it is their held-out recall, which gold can lie far below).
-  const ForgetChecker checker(view, view.step_forget, dev);
+  // 3. Rows left with no training data by this step (users of a user request, items of an item request):
+  //    only the reverse term trains them, so they take the own-rows step. The until-forgotten reference
+  //    estimates gold's level for every kind (stop_rules.h), so the landing applies to every kind; under the
+  //    plain held-out reference only where every user of the step is left without data.
+  const ForgetChecker checker(view, view.step_forget, dev, opt.reference);
+  if (opt.fold_in_epochs > 0 && has_forget) {
+    std::vector<ForgetCheck> per;
+    fold_in_items_check(m, view, checker, opt.fold_in_epochs, opt.lr * opt.own_rows_lr_factor, opt.seed, &per);
+    nlohmann::json fj = nlohmann::json::array();
+    for (const auto& c : per) fj.push_back({{"forget_recall", c.forget_recall}, {"retained", c.ref_retained}});
+    r.extra["fold_in_items"] = fj;
+    log << "fold-in: " << fj.dump() << "\n";
+  }
+  if (opt.method == Method::MMRecUn && has_forget && opt.confine)
+    r.extra["trainable_rows"] = detail::confine_to_forget_rows(trainer, m, view.step_forget);
   if (opt.method == Method::MMRecUn && has_forget) {
-    r.extra["own_rows"] = detail::apply_own_rows(trainer, m, checker.users_without_data(), opt);
+    r.extra["own_rows"] = detail::apply_own_rows(trainer, m, checker.users_without_data(), checker.items_without_data(), opt);
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
   }
 
   // 4. The stop rule, checked after every epoch: until-forgotten (part of the method's time), or a
   //    progress line only (not timed).
   r.stop_reason = opt.until_forgotten ? "max-epochs" : "epochs";
-  const bool land = opt.until_forgotten && opt.landing && checker.all_without_data();
+  const bool land = opt.until_forgotten && opt.landing && (opt.reference == Reference::Retained || checker.all_without_data());
   std::vector<Tensor> epoch_start;  // parameter values before the epoch (for the landing)
   std::vector<autograd::Var> params;
   for (auto& [name, p] : m.parameters()) params.push_back(p);
@@ -197,8 +208,8 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
       el.forget_recall = landed.forget_recall;
       el.test_recall = landed.test_recall;
       el.reference = landed.reference;
-      for (const auto& [key, v] : {std::pair{"heldout", landed.ref_heldout}, {"random_users", landed.ref_random_users},
-                                   {"random_items", landed.ref_random_items}, {"zero_items", landed.ref_zero_items}, {"mean_items", landed.ref_mean_items}})
+      for (const auto& [key, v] : {std::pair{"no_data", landed.ref_no_data}, {"retained", landed.ref_retained},
+                                   {"heldout", landed.ref_heldout}})
         if (v >= 0) el.candidates[key] = v;
       if (!opt.quiet) {
         std::ostringstream s;

@@ -7,6 +7,7 @@
 //   L_fwd(B_r) = the backbone's own training loss on a retain batch (BPR plus its regularisers).
 // Both terms share the step's one forward. One epoch is one pass over D_f.
 #include "autograd/ops.h"
+#include "datasets/sampler.h"
 #include "engine/error.h"
 #include "models/losses.h"
 #include "models/unlearning/method_parts.h"
@@ -30,16 +31,31 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) 
   return h;
 }
 
-int64_t apply_own_rows(training::Trainer& trainer, models::Model& model, const std::vector<int32_t>& own,
-                       const UnlearnOptions& opt) {
-  if (own.empty() || opt.own_rows_lr_factor == 1.0) return 0;
-  const std::string table = model.user_table();
-  for (auto& [name, p] : model.parameters())
-    if (name == table)
-      trainer.optimizer().set_row_lr_factor(
-          p, Tensor::from_vector(own, Shape{static_cast<int64_t>(own.size())}, model.device()),
-          opt.own_rows_lr_factor);
-  return static_cast<int64_t>(own.size());
+int64_t apply_own_rows(training::Trainer& trainer, models::Model& model, const std::vector<int32_t>& users,
+                       const std::vector<int32_t>& items, const UnlearnOptions& opt) {
+  if (opt.own_rows_lr_factor == 1.0) return 0;
+  int64_t n = 0;
+  for (const auto& [table, rows] : {std::pair{model.user_table(), &users}, {model.item_table(), &items}}) {
+    if (rows->empty()) continue;
+    for (auto& [name, p] : model.parameters())
+      if (name == table)
+        trainer.optimizer().set_row_lr_factor(
+            p, Tensor::from_vector(*rows, Shape{static_cast<int64_t>(rows->size())}, model.device()),
+            opt.own_rows_lr_factor);
+    n += static_cast<int64_t>(rows->size());
+  }
+  return n;
+}
+
+int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const datasets::Interactions& forget) {
+  const std::vector<int32_t> users = datasets::unique_users(forget), items = datasets::unique_items(forget);
+  std::vector<std::pair<autograd::Var, Tensor>> rows;
+  for (auto& [name, p] : model.parameters()) {
+    const std::vector<int32_t>* ids = name == model.user_table() ? &users : name == model.item_table() ? &items : nullptr;
+    if (ids) rows.emplace_back(p, Tensor::from_vector(*ids, Shape{static_cast<int64_t>(ids->size())}, model.device()));
+  }
+  trainer.optimizer().restrict_to(rows);
+  return static_cast<int64_t>(users.size() + items.size());
 }
 
 }  // namespace lethe::unlearning::detail

@@ -136,7 +136,8 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
   u["stop_reason"] = result.stop_reason;
   u["options"] = {{"alpha", opt.alpha},       {"beta", opt.beta},         {"lr", opt.lr},
                   {"batch_size", opt.batch_size}, {"epochs", opt.epochs}, {"until_forgotten", opt.until_forgotten},
-                  {"max_epochs", opt.max_epochs}, {"seed", opt.seed}, {"own_rows_lr_factor", opt.own_rows_lr_factor}, {"landing", opt.landing}};
+                  {"max_epochs", opt.max_epochs}, {"seed", opt.seed}, {"own_rows_lr_factor", opt.own_rows_lr_factor}, {"landing", opt.landing},
+                  {"reference", reference_name(opt.reference)}, {"confine", opt.confine}};
   u["extra"] = result.extra;
   info.summary = json::object();
   info.summary["unlearning"] = u;
