@@ -16,7 +16,7 @@ namespace {
 struct UnlearnArgs {
   std::string run, method = "mmrecun", out, data, device = "cpu", request_list, reference = "retained";
   std::vector<std::string> requests;
-  int64_t epochs = 0, max_epochs = 300, batch_size = 2048, fold_in_epochs = 0;
+  int64_t epochs = 0, max_epochs = 300, batch_size = 2048;
   double alpha = 1.0, beta = 1.0, lr = 1e-3, own_rows_lr_factor = lethe::unlearning::UnlearnOptions{}.own_rows_lr_factor;
   int64_t seed = -1;
   bool until_forgotten = false, quiet = false, no_step_audit = false, no_landing = false, unconfined = false;
@@ -40,7 +40,6 @@ int run_unlearn(const UnlearnArgs& a) {
   o.max_epochs = a.max_epochs;
   o.landing = !a.no_landing;
   o.confine = !a.unconfined;
-  o.fold_in_epochs = a.fold_in_epochs;
   o.reference = unlearning::parse_reference(a.reference);
   o.alpha = a.alpha;
   o.beta = a.beta;
@@ -82,7 +81,6 @@ lethe::apps::Register reg("unlearn", "Make a trained run forget an unlearning re
                                           "until-forgotten: gold's level estimated from the users' retained items "
                                           "(retained) or, the plain rule, from their held-out test items (heldout)")
                                ->default_val("retained");
-                           sub.add_option("--fold-in-epochs", a->fold_in_epochs, "diagnostic: fold-in estimate epochs");
                            sub.add_flag("--unconfined", a->unconfined,
                                         "mmrecun: every parameter moves (the paper's plain form), not only the rows "
                                         "of the forget set's users and items");

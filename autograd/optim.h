@@ -39,6 +39,8 @@ class Adam : public Optimizer {
   // moments, so this equals a second Adam with lr * factor over those rows (tested). Used by unlearning for
   // rows that only the forget set trains (docs/unlearning.md).
   void set_row_lr_factor(const Var& param, const Tensor& rows, double factor);
+  // The same with one factor per row (`factors`: a vector of rows.numel() values > 0).
+  void set_row_lr_factors(const Var& param, const Tensor& rows, const std::vector<double>& factors);
   // Only these parameters move: rows `rows` (I32 ids) of `param`, and every row of `whole` parameters. Every
   // other parameter, and every other row of `param`, is frozen: its gradient is set to zero before each
   // step, so with moments that start at zero (fresh state) it never moves. Call before the first step.
@@ -57,6 +59,7 @@ class Adam : public Optimizer {
     size_t param;
     Tensor rows;
     double factor;
+    Tensor factor_minus_one;  // per-row factors - 1, [rows, 1] in the parameter's dtype (undefined: `factor`)
   };
   std::vector<RowLr> row_lr_;
   bool restricted_ = false;

@@ -42,7 +42,6 @@ struct UnlearnOptions {
   // gradient, so unconfined steps shake the whole model away from gold (docs/unlearning.md, "Confined
   // updates"). false: every parameter moves (the paper's plain form).
   bool confine = true;
-  int64_t fold_in_epochs = 0;      // diagnostic: log the fold-in estimate for items without data (stop_rules.h)
   int64_t batch_size = 2048;       // B_f and B_r
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference

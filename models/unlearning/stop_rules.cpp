@@ -6,9 +6,8 @@
 #include "datasets/sampler.h"
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "engine/profile.h"
 #include "engine/rng.h"
-#include "models/layers.h"
-#include "models/training/trainer.h"
 
 namespace lethe::unlearning {
 
@@ -34,7 +33,8 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
   }
   datasets::Interactions test;
   for (size_t k = 0; k < view.original.test.size(); ++k)
-    if (in_users[static_cast<size_t>(view.original.test.users[k])]) test.push(view.original.test.users[k], view.original.test.items[k]);
+    if (in_users[static_cast<size_t>(view.original.test.users[k])])
+      test.push(view.original.test.users[k], view.original.test.items[k]);
   has_test_ = !test.empty();
   targets_ = datasets::UserItems::build(forget, view.retain.n_users);
   retained_ = mask;
@@ -45,23 +45,31 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
     if (!has_data[static_cast<size_t>(i)]) items_without_data_.push_back(i);
   test_items_ = datasets::UserItems::build(test, view.retain.n_users);
   // Dropped items are not masked here: the audit asks whether the scores still single them out.
-  ev_ = std::make_unique<eval::Evaluator>(mask, view.retain.n_items, std::vector<uint8_t>{}, dev);
+  // Only Recall@20 is read: rank the top 20, not MMRec's top 50.
+  eval::EvalOptions eo;
+  eo.topks = {20};
+  ev_ = std::make_unique<eval::Evaluator>(mask, view.retain.n_items, std::vector<uint8_t>{}, dev, eo);
 }
 
-ForgetCheck ForgetChecker::check(models::Model& model) const {
+ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   ForgetCheck c;
   if (!ev_) return c;
   Tensor ue, ie;
   {
+    LETHE_PROFILE_SCOPE("check:forward");
     autograd::NoGrad ng;
     models::Forward f = model.forward(false);
     ue = f.users.value();
     ie = f.items.value();
   }
-  const eval::EvalResult fr = ev_->evaluate(ue, ie, targets_, users_);
+  eval::EvalResult fr;
+  {
+    LETHE_PROFILE_SCOPE("check:forget_eval");
+    fr = ev_->evaluate(ue, ie, targets_, users_);
+  }
   c.forget_recall = eval::metric(fr.metrics, "Recall@20");
   c.forget_users = fr.users;
-  if (has_test_) {
+  if (has_test_ && diagnostics) {
     const eval::EvalResult tr = ev_->evaluate(ue, ie, test_items_, users_);
     c.test_recall = eval::metric(tr.metrics, "Recall@20");
     c.test_users = tr.users;
@@ -69,29 +77,38 @@ ForgetCheck ForgetChecker::check(models::Model& model) const {
   c.users_without_data = static_cast<int64_t>(without_data_.size());
   double with_sum = 0.0, without_sum = 0.0;
   int64_t with_n = 0;
+  const bool need_heldout = diagnostics || rule_ == Reference::HeldOut;
+  const bool need_retained = diagnostics || rule_ == Reference::Retained;
   if (!with_data_.empty()) {
-    // Held-out level (reported; the reference under Reference::HeldOut).
-    const eval::EvalResult wr = ev_->evaluate(ue, ie, test_items_, with_data_);
-    const int64_t heldout_n = wr.users;
-    if (heldout_n > 0) c.ref_heldout = eval::metric(wr.metrics, "Recall@20");
+    int64_t heldout_n = 0;
+    if (need_heldout) {  // the reference under Reference::HeldOut
+      const eval::EvalResult wr = ev_->evaluate(ue, ie, test_items_, with_data_);
+      heldout_n = wr.users;
+      if (heldout_n > 0) c.ref_heldout = eval::metric(wr.metrics, "Recall@20");
+    }
     // Retained-items level: each user's vector is the mean of the final embeddings of the user's retained
     // items (every such user has at least one, and forget targets, so all of them are evaluated).
-    const std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
-    const int64_t d = ie.cols();
-    std::vector<float> uv(static_cast<size_t>(ue.rows() * d), 0.0f);
-    for (int32_t u : with_data_) {
-      const float w = 1.0f / static_cast<float>(retained_.degree(u));
-      for (int32_t p = retained_.indptr[u]; p < retained_.indptr[u + 1]; ++p)
-        for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * iv[retained_.items[p] * d + j];
+    int64_t retained_n = 0;
+    if (need_retained) {
+      LETHE_PROFILE_SCOPE("check:retained");
+      const std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
+      const int64_t d = ie.cols();
+      std::vector<float> uv(static_cast<size_t>(ue.rows() * d), 0.0f);
+      for (int32_t u : with_data_) {
+        const float w = 1.0f / static_cast<float>(retained_.degree(u));
+        for (int32_t p = retained_.indptr[u]; p < retained_.indptr[u + 1]; ++p)
+          for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * iv[retained_.items[p] * d + j];
+      }
+      const Tensor um = Tensor::from_vector(uv, {ue.rows(), d}, ie.device()).astype(ie.dtype());
+      const eval::EvalResult rr = ev_->evaluate(um, ie, targets_, with_data_);
+      c.ref_retained = eval::metric(rr.metrics, "Recall@20");
+      retained_n = rr.users;
     }
-    const Tensor um = Tensor::from_vector(uv, {ue.rows(), d}, ie.device()).astype(ie.dtype());
-    const eval::EvalResult rr = ev_->evaluate(um, ie, targets_, with_data_);
-    c.ref_retained = eval::metric(rr.metrics, "Recall@20");
     if (rule_ == Reference::HeldOut) {
       with_n = heldout_n;
       with_sum = heldout_n > 0 ? c.ref_heldout * static_cast<double>(heldout_n) : 0.0;
     } else {
-      with_n = rr.users;
+      with_n = retained_n;
       with_sum = c.ref_retained * static_cast<double>(with_n);
     }
   }
@@ -101,67 +118,30 @@ ForgetCheck ForgetChecker::check(models::Model& model) const {
   // (directions with the item in their top 20) / (directions * |targets|). 1024 fixed directions: with 64 the
   // estimate moved by ~5% between runs at Baby scale.
   if (!without_data_.empty()) {
+    LETHE_PROFILE_SCOPE("check:random_directions");
     constexpr int64_t kDirs = 1024, kTop = 20;
     const int64_t n_items = ie.rows(), d = ie.cols();
     std::vector<float> dirs(static_cast<size_t>(kDirs * d));
     Rng rng(0x5eed);
     for (auto& x : dirs) x = static_cast<float>(rng.normal());
     // Scores and top 20 on the model's device; only the [kDirs, 20] indices come back.
-    const Tensor sc = ops::matmul(Tensor::from_vector(dirs, {kDirs, d}, ie.device()).astype(ie.dtype()), ie, false, true);
+    const Tensor sc =
+        ops::matmul(Tensor::from_vector(dirs, {kDirs, d}, ie.device()).astype(ie.dtype()), ie, false, true);
     Tensor top_vals, top_idx;
     ops::topk_rows(sc, std::min(kTop, n_items), top_vals, top_idx);
-    std::vector<int64_t> in_top(static_cast<size_t>(n_items), 0);  // directions ranking the item in their top 20
+    std::vector<int64_t> in_top(static_cast<size_t>(n_items),
+                                0);  // directions ranking the item in their top 20
     for (int32_t i : top_idx.to_vector<int32_t>()) ++in_top[static_cast<size_t>(i)];
     for (int32_t u : without_data_) {
       int64_t hits = 0;
-      for (int32_t p = targets_.indptr[u]; p < targets_.indptr[u + 1]; ++p) hits += in_top[static_cast<size_t>(targets_.items[p])];
+      for (int32_t p = targets_.indptr[u]; p < targets_.indptr[u + 1]; ++p)
+        hits += in_top[static_cast<size_t>(targets_.items[p])];
       without_sum += static_cast<double>(hits) / static_cast<double>(kDirs * std::max(1, targets_.degree(u)));
     }
     c.ref_no_data = without_sum / static_cast<double>(without_data_.size());
   }
   const double n = static_cast<double>(with_n + c.users_without_data);
-  c.reference = n > 0 ? (with_sum + without_sum) / n : c.test_recall;
-  return c;
-}
-
-ForgetCheck fold_in_items_check(models::Model& model, const RequestView& view, const ForgetChecker& checker,
-                                int64_t epochs, double lr, uint64_t seed, std::vector<ForgetCheck>* per_epoch) {
-  const std::vector<int32_t>& items = checker.items_without_data();
-  if (items.empty()) return checker.check(model);
-  const std::string table = model.item_table();
-  autograd::Var param;
-  for (auto& [name, p] : model.parameters())
-    if (name == table) param = p;
-  LETHE_ASSERT(param.defined(), model.name() << " has no item table '" << table << "'");
-  Tensor& value = param.mutable_value();
-  const Tensor idx = Tensor::from_vector(items, Shape{static_cast<int64_t>(items.size())}, value.device());
-  const Tensor saved = ops::gather_rows(value, idx);
-  auto set_rows = [&](const Tensor& rows) {  // value[idx] = rows, exactly
-    ops::scatter_add_rows(value, idx, ops::scale(ops::gather_rows(value, idx), -1.0));
-    ops::scatter_add_rows(value, idx, rows);
-  };
-  Rng init = Rng(seed).fork(9100);
-  set_rows(models::fresh_id_rows(model, table, idx.numel(), init));
-  training::TrainOptions to;
-  to.epochs = epochs;
-  to.lr = lr;
-  to.seed = seed;
-  to.epoch_stream = 9200;
-  to.eval_test = false;
-  to.quiet = true;
-  to.progress = false;
-  to.restore_best = false;
-  training::Trainer tr(model, view.retain, {}, {}, to);
-  tr.optimizer().restrict_to({{param, idx}});
-  training::TrainHooks hooks;
-  if (per_epoch)
-    hooks.on_epoch = [&](const training::EpochRecord&) {
-      per_epoch->push_back(checker.check(model));
-      return true;
-    };
-  tr.train(hooks);
-  const ForgetCheck c = checker.check(model);
-  set_rows(saved);
+  c.reference = n > 0 ? (with_sum + without_sum) / n : std::max(c.test_recall, 0.0);
   return c;
 }
 

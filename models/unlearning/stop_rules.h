@@ -37,11 +37,11 @@ const char* reference_name(Reference r);
 
 struct ForgetCheck {
   double forget_recall = 0.0;  // mean over the forget set's users
-  double test_recall = 0.0;    // the same users' held-out test recall (users with test rows; reported)
+  double test_recall = -1.0;   // the same users' held-out test recall (users with test rows; diagnostics)
   double reference = 0.0;      // the level until-forgotten compares with (see above)
   double ref_no_data = -1;     // users left without data: the random-direction level (-1: none such)
-  double ref_retained = -1;    // users who keep data: the retained-items level (-1: none such)
-  double ref_heldout = -1;     // users who keep data: their held-out test recall (-1: none such)
+  double ref_retained = -1;    // users who keep data: the retained-items level (-1: none such / not computed)
+  double ref_heldout = -1;     // users who keep data: their held-out test recall (-1: none such / not computed)
   int64_t forget_users = 0, test_users = 0, users_without_data = 0;
 };
 
@@ -53,7 +53,9 @@ class ForgetChecker {
  public:
   ForgetChecker(const RequestView& view, const datasets::Interactions& forget, Device dev,
                 Reference rule = Reference::Retained);
-  ForgetCheck check(models::Model& model) const;
+  // One forward of the evaluation view, the forget recall and the reference of the rule. With `diagnostics`,
+  // also the same users' held-out test recall and every candidate level (for logs; costs more evaluations).
+  ForgetCheck check(models::Model& model, bool diagnostics = true) const;
   // Users of the forget set left with no training row in D_r (sorted).
   const std::vector<int32_t>& users_without_data() const { return without_data_; }
   // Items of the forget set left with no training row in D_r (sorted; item requests: all of them).
@@ -67,14 +69,6 @@ class ForgetChecker {
   bool has_test_ = false;
   std::unique_ptr<eval::Evaluator> ev_;  // null for an empty forget set
 };
-
-// Fold-in estimate of gold's forget recall for items left without data (docs/unlearning.md, "Stopping"):
-// their item-table rows are redrawn from the table's initialisation and trained alone, on BPR batches of D_r,
-// for `epochs` epochs at learning rate `lr` (every other parameter frozen), as gold trains rows that no
-// retained interaction names but item-item graphs reach. Returns the forget check of that state and leaves
-// the model as it was. `per_epoch`, when given, receives the check after each fold-in epoch.
-ForgetCheck fold_in_items_check(models::Model& model, const RequestView& view, const ForgetChecker& checker,
-                                int64_t epochs, double lr, uint64_t seed, std::vector<ForgetCheck>* per_epoch = nullptr);
 
 // One check with a ForgetChecker built for it.
 ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget,
