@@ -24,25 +24,17 @@ Var sub(const Var& a, const Var& b);
 Var mul(const Var& a, const Var& b);
 Var scale(const Var& a, double s);
 Var add_scalar(const Var& a, double s);
-Var add_rowvec(const Var& a, const Var& v);  // a [n, m] + v [m]
-Var mul_rowvec(const Var& a, const Var& v);  // a [n, m] * v [m]
 Var scale_rows(const Var& a, const Var& s);  // a [n, m] * s [n]
 Var neg(const Var& a);
-Var exp(const Var& a);
 Var log(const Var& a);
 Var sigmoid(const Var& a);
 Var tanh(const Var& a);
-Var relu(const Var& a);
 Var logsigmoid(const Var& a);
-Var square(const Var& a);
-Var sqrt(const Var& a);
 
 // Reductions (results [1] or [rows])
-Var sum(const Var& a);
 Var mean(const Var& a);
 Var sumsq(const Var& a);      // sum of squares
 Var frobenius(const Var& a);  // sqrt(sum of squares)
-Var sum_rows(const Var& a);   // [rows]
 Var rowdot(const Var& a, const Var& b);  // [rows]
 
 // Rows
@@ -58,9 +50,6 @@ Var concat_cols(const std::vector<Var>& parts);
 Var slice_cols(const Var& a, int64_t begin, int64_t end);
 Var concat_rows(const std::vector<Var>& parts);
 Var slice_rows(const Var& a, int64_t begin, int64_t end);
-
-// Regularisation
-Var dropout(const Var& x, const Tensor& mask);  // x * mask (mask from ops::dropout_mask)
 
 // Composite helpers (no backward code of their own)
 Var mean_of(const std::vector<Var>& xs);  // elementwise mean of equally shaped Vars

@@ -1,5 +1,5 @@
-// Optimizers: zero_grad, the per-epoch LambdaLR-style schedule, Adam (one fused engine kernel per parameter,
-// torch.optim.Adam semantics) and plain SGD. Parameters are updated in place on their device.
+// Adam: zero_grad, the per-epoch LambdaLR-style schedule and the step (one fused engine kernel per parameter,
+// torch.optim.Adam semantics). Parameters are updated in place on their device.
 #include "autograd/optim.h"
 
 #include <cmath>
@@ -21,7 +21,7 @@ Tensor& grad_or_zeros(Var& p) {
 
 }  // namespace
 
-void Optimizer::zero_grad() {
+void Adam::zero_grad() {
   for (Var& p : params_) {
     Tensor& g = p.mutable_grad();
     if (g.defined())
@@ -31,13 +31,13 @@ void Optimizer::zero_grad() {
   }
 }
 
-void Optimizer::set_epoch(int epoch, double a, double b) {
+void Adam::set_epoch(int epoch, double a, double b) {
   LETHE_CHECK(b != 0.0, "set_epoch: schedule period b must be non-zero");
   lr_ = lr0_ * std::pow(a, static_cast<double>(epoch) / b);
 }
 
 Adam::Adam(std::vector<Var> params, double lr, double beta1, double beta2, double eps, double weight_decay)
-    : Optimizer(std::move(params), lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay) {
+    : params_(std::move(params)), lr0_(lr), lr_(lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay) {
   for (const Var& p : params_) {
     LETHE_CHECK(p.defined(), "Adam: undefined parameter");
     m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
@@ -100,13 +100,6 @@ void Adam::step() {
     Tensor& value = params_[row_lr_[k].param].mutable_value();
     const Tensor change = ops::sub(ops::gather_rows(value, row_lr_[k].rows), before[k]);
     ops::scatter_add_rows(value, row_lr_[k].rows, ops::scale(change, row_lr_[k].factor - 1.0));
-  }
-}
-
-void Sgd::step() {
-  for (Var& p : params_) {
-    const Tensor& g = p.grad();
-    if (g.defined()) ops::axpy(-lr_, g, p.mutable_value());  // p -= lr g; no gradient, no change
   }
 }
 

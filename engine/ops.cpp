@@ -173,7 +173,6 @@ Tensor scale_rows(const Tensor& a, const Tensor& s) {
 const char* unary_name(Unary op) {
   switch (op) {
     case Unary::Neg: return "neg";
-    case Unary::Exp: return "exp";
     case Unary::Log: return "log";
     case Unary::Sigmoid: return "sigmoid";
     case Unary::Tanh: return "tanh";
@@ -196,7 +195,7 @@ Tensor unary(Unary op, const Tensor& x) {
 namespace {
 // Which saved tensor a unary gradient reads (see engine/cpu/elementwise.cpp).
 bool backward_uses_y(Unary op) {
-  return op == Unary::Exp || op == Unary::Sigmoid || op == Unary::Tanh || op == Unary::Sqrt || op == Unary::Rsqrt;
+  return op == Unary::Sigmoid || op == Unary::Tanh || op == Unary::Sqrt || op == Unary::Rsqrt;
 }
 bool backward_uses_x(Unary op) {
   return op == Unary::Log || op == Unary::LogSigmoid || op == Unary::Relu || op == Unary::Square;
@@ -220,13 +219,6 @@ Tensor sum(const Tensor& a) {
   need_float("sum", a);
   Tensor out = Tensor::empty({1}, a.dtype(), a.device());
   LETHE_DISPATCH(a.device(), sum, a, out);
-  return out;
-}
-
-Tensor sum_rows(const Tensor& a) {
-  need_float("sum_rows", a);
-  Tensor out = Tensor::empty({a.rows()}, a.dtype(), a.device());
-  LETHE_DISPATCH(a.device(), sum_rows, a, out);
   return out;
 }
 
@@ -360,14 +352,6 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
 }
 
 // ---- masks and selection ---------------------------------------------------------------------------------
-Tensor dropout_mask(const Shape& shape, double p, uint64_t seed, uint64_t offset, DType dtype, Device dev) {
-  LETHE_CHECK(p >= 0.0 && p < 1.0, "dropout_mask: probability " << p << " outside [0, 1)");
-  LETHE_CHECK(is_float(dtype), "dropout_mask: expected f32 or f64, got " << dtype_name(dtype));
-  Tensor mask = Tensor::empty(shape, dtype, dev);
-  LETHE_DISPATCH(dev, dropout_mask, p, seed, offset, mask);
-  return mask;
-}
-
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
   need_float("topk_rows", a);
   LETHE_CHECK(a.ndim() <= 2, "topk_rows: expected a 1-D or 2-D tensor, got " << sig(a));
@@ -379,8 +363,9 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
   LETHE_DISPATCH(a.device(), topk_rows, a, k, values, indices);
 }
 
-namespace {
-void check_masked_fill(const char* op, const Tensor& a, const Tensor& indptr, const Tensor& cols) {
+void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
+                          double value) {
+  const char* op = "masked_fill_csr_rows";
   need_float(op, a);
   LETHE_CHECK(a.ndim() <= 2, op << ": expected a 1-D or 2-D tensor, got " << sig(a));
   need_defined(op, indptr);
@@ -390,25 +375,11 @@ void check_masked_fill(const char* op, const Tensor& a, const Tensor& indptr, co
   LETHE_CHECK(indptr.numel() >= 1, op << ": empty indptr " << sig(indptr));
   same_device(op, a, indptr);
   same_device(op, a, cols);
-}
-}  // namespace
-
-void masked_fill_csr(Tensor& a, const Tensor& indptr, const Tensor& cols, int64_t row0, double value) {
-  check_masked_fill("masked_fill_csr", a, indptr, cols);
-  LETHE_CHECK(row0 >= 0 && row0 + a.rows() <= indptr.numel() - 1,
-              "masked_fill_csr: rows [" << row0 << ", " << row0 + a.rows() << ") of " << sig(a)
-                                        << " exceed the pattern's " << indptr.numel() - 1 << " rows");
-  LETHE_DISPATCH(a.device(), masked_fill_csr_rows, a, indptr, cols, Tensor(), row0, value);
-}
-
-void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
-                          double value) {
-  check_masked_fill("masked_fill_csr_rows", a, indptr, cols);
-  need_index("masked_fill_csr_rows", rows);
-  same_device("masked_fill_csr_rows", a, rows);
+  need_index(op, rows);
+  same_device(op, a, rows);
   LETHE_CHECK(rows.numel() == a.rows(),
               "masked_fill_csr_rows: shape mismatch " << sig(a) << " vs rows " << sig(rows));
-  LETHE_DISPATCH(a.device(), masked_fill_csr_rows, a, indptr, cols, rows, 0, value);
+  LETHE_DISPATCH(a.device(), masked_fill_csr_rows, a, indptr, cols, rows, value);
 }
 
 // ---- optimizer -------------------------------------------------------------------------------------------
@@ -423,11 +394,6 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double l
 }
 
 // ---- misc ------------------------------------------------------------------------------------------------
-bool all_finite(const Tensor& a) {
-  need_defined("all_finite", a);
-  return LETHE_DISPATCH(a.device(), all_finite, a);
-}
-
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   need_defined("max_abs_diff", a);
   need_defined("max_abs_diff", b);

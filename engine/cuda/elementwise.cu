@@ -76,8 +76,6 @@ __device__ __forceinline__ T unary_fwd(ops::Unary op, T x) {
   switch (op) {
     case ops::Unary::Neg:
       return -x;
-    case ops::Unary::Exp:
-      return exp(x);
     case ops::Unary::Log:
       return log(x);
     case ops::Unary::Sigmoid:
@@ -104,8 +102,6 @@ __device__ __forceinline__ T unary_bwd(ops::Unary op, T x, T y, T gy) {
   switch (op) {
     case ops::Unary::Neg:
       return -gy;
-    case ops::Unary::Exp:
-      return gy * y;
     case ops::Unary::Log:
       return gy / x;
     case ops::Unary::Sigmoid:

@@ -127,18 +127,9 @@ TEST(Gradcheck, Scale) {
 
 TEST(Gradcheck, AddScalar) {  // squared so that the gradient depends on the shifted value
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::square(autograd::add_scalar(x[0], 0.7))); },
+      gradcheck([](const std::vector<Var>& x) { const Var y = autograd::add_scalar(x[0], 0.7);
+        return weighted_sum(autograd::mul(y, y)); },
                 {uniform({3, 4}, 28)}));
-}
-
-TEST(Gradcheck, AddRowvec) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::add_rowvec(x[0], x[1])); },
-                        {uniform({3, 4}, 29), uniform({4}, 30)}));
-}
-
-TEST(Gradcheck, MulRowvec) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::mul_rowvec(x[0], x[1])); },
-                        {uniform({3, 4}, 31), uniform({4}, 32)}));
 }
 
 TEST(Gradcheck, ScaleRows) {
@@ -149,11 +140,6 @@ TEST(Gradcheck, ScaleRows) {
 TEST(Gradcheck, Neg) {
   EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::neg(x[0])); },
                         {uniform({3, 4}, 35)}));
-}
-
-TEST(Gradcheck, Exp) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::exp(x[0])); },
-                        {uniform({3, 4}, 36)}));
 }
 
 TEST(Gradcheck, Log) {
@@ -171,53 +157,30 @@ TEST(Gradcheck, Tanh) {
                         {uniform({3, 4}, 39, -2.0, 2.0)}));
 }
 
-TEST(Gradcheck, Relu) {  // inputs kept away from the kink at 0
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::relu(x[0])); },
-                        {away_from_zero({3, 4}, 40)}));
-}
-
 TEST(Gradcheck, LogSigmoid) {
   EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::logsigmoid(x[0])); },
                         {uniform({3, 4}, 41, -4.0, 4.0)}));
 }
 
-TEST(Gradcheck, Square) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::square(x[0])); },
-                        {uniform({3, 4}, 42)}));
-}
-
-TEST(Gradcheck, Sqrt) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::sqrt(x[0])); },
-                        {uniform({3, 4}, 43, 0.3, 2.0)}));
-}
-
 // ---- reductions -------------------------------------------------------------------------------------
 
 // Scalar reductions feed a nonlinearity so that the incoming gradient is not 1.
-TEST(Gradcheck, Sum) {
-  EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return autograd::square(autograd::sum(x[0])); }, {uniform({3, 4}, 50)}));
-}
-
 TEST(Gradcheck, Mean) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return autograd::square(autograd::mean(x[0])); }, {uniform({3, 4}, 51)}));
+      gradcheck([](const std::vector<Var>& x) { const Var m = autograd::mean(x[0]);
+        return autograd::mul(m, m); }, {uniform({3, 4}, 51)}));
 }
 
 TEST(Gradcheck, Sumsq) {
   EXPECT_TRUE(
-      gradcheck([](const std::vector<Var>& x) { return autograd::sqrt(autograd::sumsq(x[0])); }, {uniform({3, 4}, 52)}));
+      gradcheck([](const std::vector<Var>& x) { return autograd::log(autograd::sumsq(x[0])); }, {uniform({3, 4}, 52)}));
 }
 
 TEST(Gradcheck, Frobenius) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return autograd::square(autograd::frobenius(x[0])); },
+  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { const Var f = autograd::frobenius(x[0]);
+        return autograd::mul(f, f); },
                         {uniform({3, 4}, 53)}));
   EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return autograd::frobenius(x[0]); }, {uniform({5}, 54)}));
-}
-
-TEST(Gradcheck, SumRows) {
-  EXPECT_TRUE(gradcheck([](const std::vector<Var>& x) { return weighted_sum(autograd::sum_rows(x[0])); },
-                        {uniform({3, 4}, 55)}));
 }
 
 TEST(Gradcheck, Rowdot) {
@@ -308,13 +271,7 @@ TEST(Gradcheck, SliceRows) {
       {uniform({5, 3}, 87)}));
 }
 
-// ---- regularisation and composites ------------------------------------------------------------------
-
-TEST(Gradcheck, DropoutFixedMask) {
-  const Tensor mask = Tensor::from_vector(std::vector<double>{2, 0, 2, 2, 0, 0, 2, 2, 0, 2, 2, 0}, {3, 4});
-  EXPECT_TRUE(gradcheck([&mask](const std::vector<Var>& x) { return weighted_sum(autograd::dropout(x[0], mask)); },
-                        {uniform({3, 4}, 90)}));
-}
+// ---- composites ------------------------------------------------------------------
 
 TEST(Gradcheck, MeanOf) {
   EXPECT_TRUE(gradcheck(

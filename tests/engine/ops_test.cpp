@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include "helpers.h"
-#include "engine/rng.h"
 
 namespace lethe {
 namespace {
@@ -49,7 +48,7 @@ TYPED_TEST(OpsTest, GemmAllTransposesWithAlphaBeta) {
   Tensor a = rand_tensor<T>({3, 4}, 8), b = rand_tensor<T>({4, 2}, 9);
   Tensor c = Tensor::full({3, 2}, std::nan(""), dtype_of<T>());
   ops::gemm(a, false, b, false, c);
-  EXPECT_TRUE(ops::all_finite(c));
+  EXPECT_TRUE(test::all_finite(c));
   // empty inner dimension: C = beta * C
   Tensor e = Tensor::full({2, 2}, 2.0, dtype_of<T>());
   ops::gemm(Tensor::zeros({2, 0}, dtype_of<T>()), false, Tensor::zeros({0, 2}, dtype_of<T>()), false, e, 1.0, 0.5);
@@ -91,13 +90,12 @@ TYPED_TEST(OpsTest, Elementwise) {
 
 TYPED_TEST(OpsTest, UnaryAndBackwardMatchFiniteDifferences) {
   using T = TypeParam;
-  const ops::Unary all[] = {ops::Unary::Neg,        ops::Unary::Exp,  ops::Unary::Log,    ops::Unary::Sigmoid,
-                            ops::Unary::Tanh,       ops::Unary::LogSigmoid, ops::Unary::Relu, ops::Unary::Square,
-                            ops::Unary::Sqrt,       ops::Unary::Rsqrt};
+  const ops::Unary all[] = {ops::Unary::Neg,  ops::Unary::Log,    ops::Unary::Sigmoid, ops::Unary::Tanh,
+                            ops::Unary::LogSigmoid, ops::Unary::Relu, ops::Unary::Square, ops::Unary::Sqrt,
+                            ops::Unary::Rsqrt};
   auto ref = [](ops::Unary op, double x) {
     switch (op) {
       case ops::Unary::Neg: return -x;
-      case ops::Unary::Exp: return std::exp(x);
       case ops::Unary::Log: return std::log(x);
       case ops::Unary::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
       case ops::Unary::Tanh: return std::tanh(x);
@@ -135,8 +133,9 @@ TYPED_TEST(OpsTest, UnaryAndBackwardMatchFiniteDifferences) {
   EXPECT_NEAR(ls[1], 0.0, 1e-12);
   // Ops whose derivative reads y accept an undefined x.
   Tensor x = rand_tensor<T>({3}, 9);
-  Tensor y = ops::unary(ops::Unary::Exp, x);
-  EXPECT_LT(ops::max_abs_diff(ops::unary_backward(ops::Unary::Exp, Tensor(), y, y), ops::mul(y, y)), 1e-6);
+  Tensor y = ops::unary(ops::Unary::Sigmoid, x);
+  const Tensor dy = ops::mul(y, ops::add_scalar(ops::scale(y, -1.0), 1.0));  // y (1 - y)
+  EXPECT_LT(ops::max_abs_diff(ops::unary_backward(ops::Unary::Sigmoid, Tensor(), y, y), ops::mul(y, dy)), 1e-6);
   expect_error([&] { ops::unary_backward(ops::Unary::Log, Tensor(), y, y); }, {"log_backward", "x"});
 }
 
@@ -146,23 +145,20 @@ TYPED_TEST(OpsTest, Reductions) {
   Tensor a = rand_tensor<T>({r, c}, 1), b = rand_tensor<T>({r, c}, 2);
   const auto A = host(a), B = host(b);
   double s = 0, ss = 0;
-  std::vector<double> rows(r, 0), cols(c, 0), dots(r, 0);
+  std::vector<double> cols(c, 0), dots(r, 0);
   for (int64_t i = 0; i < r; ++i)
     for (int64_t j = 0; j < c; ++j) {
       const double v = A[i * c + j];
       s += v;
       ss += v * v;
-      rows[i] += v;
       cols[j] += v;
       dots[i] += v * B[i * c + j];
     }
   const double eps = 10 * test::tol<T>();
   EXPECT_NEAR(ops::sum(a).item(), s, eps * std::abs(s) + eps);
   EXPECT_NEAR(ops::sumsq(a).item(), ss, eps * ss);
-  EXPECT_LT(max_rel_err(host(ops::sum_rows(a)), rows), eps);
   EXPECT_LT(max_rel_err(host(ops::sum_cols(a)), cols), eps);
   EXPECT_LT(max_rel_err(host(ops::rowdot(a, b)), dots), eps);
-  EXPECT_EQ(ops::sum_rows(a).shape(), (Shape{r}));
   EXPECT_EQ(ops::sum_cols(a).shape(), (Shape{c}));
 }
 
@@ -275,26 +271,6 @@ TYPED_TEST(OpsTest, ConcatAndSlice) {
   expect_error([&] { ops::slice_cols(a, 2, 4); }, {"slice_cols", "[4, 3]"});
 }
 
-TYPED_TEST(OpsTest, DropoutMaskStatisticsAndDeterminism) {
-  using T = TypeParam;
-  const double p = 0.3;
-  Tensor m = ops::dropout_mask({200, 500}, p, 1234, 17, dtype_of<T>(), Device::cpu());
-  const auto M = host(m);
-  int64_t kept = 0;
-  for (size_t i = 0; i < M.size(); ++i) {
-    const bool keep = philox_uniform(1234, 17, i) >= p;  // the exact CPU/CUDA formula
-    ASSERT_EQ(M[i], keep ? static_cast<double>(static_cast<T>(1.0 / (1.0 - p))) : 0.0);
-    kept += keep;
-  }
-  EXPECT_NEAR(static_cast<double>(kept) / M.size(), 1 - p, 0.01);
-  double mean = 0;
-  for (double v : M) mean += v;
-  EXPECT_NEAR(mean / M.size(), 1.0, 0.015);  // unbiased in expectation
-  EXPECT_EQ(host(ops::dropout_mask({200, 500}, p, 1234, 17, dtype_of<T>(), Device::cpu())), M);
-  EXPECT_NE(host(ops::dropout_mask({200, 500}, p, 1234, 18, dtype_of<T>(), Device::cpu())), M);
-  expect_error([] { ops::dropout_mask({2}, 1.0, 0, 0, DType::F32, Device::cpu()); }, {"dropout_mask"});
-}
-
 TYPED_TEST(OpsTest, TopkMatchesFullSort) {
   using T = TypeParam;
   const int64_t r = 9, c = 40, k = 7;
@@ -329,12 +305,15 @@ TYPED_TEST(OpsTest, MaskedFillCsr) {
   Tensor indptr = Tensor::from_vector(std::vector<int32_t>{0, 2, 2, 3, 5});
   Tensor cols = Tensor::from_vector(std::vector<int32_t>{1, 3, 0, 2, 3});
   Tensor a = Tensor::zeros({2, 4}, dtype_of<T>());
-  ops::masked_fill_csr(a, indptr, cols, 2, -1e10);  // pattern rows 2, 3
+  ops::masked_fill_csr_rows(a, indptr, cols, Tensor::from_vector(std::vector<int32_t>{2, 3}), -1e10);
   EXPECT_EQ(host(a), (std::vector<double>{-1e10, 0, 0, 0, 0, 0, -1e10, -1e10}));
   Tensor b = Tensor::zeros({2, 4}, dtype_of<T>());
   ops::masked_fill_csr_rows(b, indptr, cols, Tensor::from_vector(std::vector<int64_t>{0, 0}), 7);
   EXPECT_EQ(host(b), (std::vector<double>{0, 7, 0, 7, 0, 7, 0, 7}));
-  expect_error([&] { ops::masked_fill_csr(a, indptr, cols, 3, 0); }, {"masked_fill_csr", "[3, 5)"});
+  expect_error([&] { ops::masked_fill_csr_rows(a, indptr, cols, Tensor::from_vector(std::vector<int32_t>{3, 4}), 0); },
+               {"masked_fill_csr_rows", "pattern row 4", "[0, 4)"});
+  expect_error([&] { ops::masked_fill_csr_rows(a, indptr, cols, Tensor::from_vector(std::vector<int32_t>{1}), 0); },
+               {"masked_fill_csr_rows", "shape mismatch"});
 }
 
 TYPED_TEST(OpsTest, AdamMatchesScalarReference) {
@@ -361,12 +340,9 @@ TYPED_TEST(OpsTest, AdamMatchesScalarReference) {
   EXPECT_LT(max_rel_err(host(v), V), 10 * test::tol<T>());
 }
 
-TEST(Ops, AllFiniteAndMaxAbsDiff) {
+TEST(Ops, MaxAbsDiff) {
   Tensor a = Tensor::from_vector(std::vector<float>{1, 2, 3});
-  EXPECT_TRUE(ops::all_finite(a));
   Tensor b = Tensor::from_vector(std::vector<float>{1, std::nanf(""), 3});
-  EXPECT_FALSE(ops::all_finite(b));
-  EXPECT_FALSE(ops::all_finite(Tensor::from_vector(std::vector<double>{INFINITY})));
   EXPECT_DOUBLE_EQ(ops::max_abs_diff(a, Tensor::from_vector(std::vector<float>{1, 2.5f, 2})), 1.0);
   EXPECT_TRUE(std::isnan(ops::max_abs_diff(a, b)));
 }
