@@ -3,9 +3,11 @@
 // compiled when LETHE_WITH_CUDA is defined.
 #pragma once
 
-#include "engine/ops.h"
 #include "engine/sparse.h"
 #include "engine/tensor.h"
+#include "engine/unary.h"
+
+#define LETHE_KERNEL(ret, name, params) ret name params;
 
 namespace lethe::cpu {
 #include "engine/backend_api.inc"
@@ -25,3 +27,5 @@ void synchronize();
 struct AllocStats { size_t in_use = 0, cached = 0, peak = 0; };
 AllocStats alloc_stats();
 }  // namespace lethe::cuda
+
+#undef LETHE_KERNEL

@@ -170,21 +170,6 @@ Tensor scale_rows(const Tensor& a, const Tensor& s) {
   return out;
 }
 
-const char* unary_name(Unary op) {
-  switch (op) {
-    case Unary::Neg: return "neg";
-    case Unary::Log: return "log";
-    case Unary::Sigmoid: return "sigmoid";
-    case Unary::Tanh: return "tanh";
-    case Unary::LogSigmoid: return "logsigmoid";
-    case Unary::Relu: return "relu";
-    case Unary::Square: return "square";
-    case Unary::Sqrt: return "sqrt";
-    case Unary::Rsqrt: return "rsqrt";
-  }
-  return "?";
-}
-
 Tensor unary(Unary op, const Tensor& x) {
   need_float(unary_name(op), x);
   Tensor y = empty_like(x);

@@ -12,6 +12,7 @@
 
 #include "engine/error.h"
 #include "engine/tensor.h"
+#include "engine/unary.h"
 
 namespace lethe::ops {
 
@@ -34,8 +35,7 @@ Tensor add_rowvec(const Tensor& a, const Tensor& v);    // a[r, c] + v[c]; a [n,
 Tensor mul_rowvec(const Tensor& a, const Tensor& v);    // a[r, c] * v[c]
 Tensor scale_rows(const Tensor& a, const Tensor& s);    // a[r, c] * s[r]; s [n]
 
-enum class Unary { Neg, Log, Sigmoid, Tanh, LogSigmoid, Relu, Square, Sqrt, Rsqrt };
-const char* unary_name(Unary op);
+// y = f(x) for one of the functions of engine/unary.h (Unary::Neg, Log, Sigmoid, ...).
 Tensor unary(Unary op, const Tensor& x);
 // Gradient of a unary op: gx = gy * f'(x), given x, y = f(x) and gy.
 Tensor unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy);
