@@ -119,8 +119,8 @@ struct IdxPtr {
   }
 };
 IdxPtr idx_ptr(const Tensor& t) {
-  LETHE_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64,
-              "cuda::masked_fill_csr_rows: index tensors must be I32 or I64, got " << dtype_name(t.dtype()));
+  LETHE_ASSERT(t.dtype() == DType::I32 || t.dtype() == DType::I64,
+               "cuda::masked_fill_csr_rows: index tensors must be I32 or I64, got " << dtype_name(t.dtype()));
   return {t.raw(), t.dtype() == DType::I64};
 }
 
