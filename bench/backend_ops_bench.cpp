@@ -37,7 +37,8 @@ void run_case(benchmark::State& st, const kc::KernelCase& c, Device dev) {
   sync(dev);
   const kc::Cost cost = (c.cost ? c.cost : kc::default_cost)(in, warm, s);
   std::string shapes;  // the inputs, e.g. "f32[26495, 64] f32[64]"
-  for (const lethe::Tensor& t : in.t) shapes.append(lethe::dtype_name(t.dtype())).append(lethe::shape_str(t.shape())).append(" ");
+  for (const lethe::Tensor& t : in.t)
+    shapes.append(lethe::dtype_name(t.dtype())).append(lethe::shape_str(t.shape())).append(" ");
   for (const lethe::Csr& a : in.csr) shapes.append(a.describe()).append(" ");
   st.SetLabel(shapes);
   for (auto _ : st) {

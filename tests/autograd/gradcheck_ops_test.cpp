@@ -32,11 +32,13 @@ struct Result {
   std::vector<std::vector<double>> grads;
 };
 
-std::vector<double> host(const Tensor& t) { return t.to(Device::cpu()).astype(DType::F64).to_vector<double>(); }
+std::vector<double> host(const Tensor& t) {
+  return t.to(Device::cpu()).astype(DType::F64).to_vector<double>();
+}
 
 Result run_case(const OpCase& c, DType dt, Device dev) {
   std::vector<Var> xs;
-  for (const Tensor& t : c.inputs()) xs.push_back(autograd::param(t.astype(dt).to(dev)));
+  for (const Tensor& t : test::autograd_ops::inputs(c)) xs.push_back(autograd::param(t.astype(dt).to(dev)));
   const Var y = c.fn(xs);
   autograd::backward(weighted_sum(y));
   Result r{host(y.value()), {}};
@@ -56,7 +58,8 @@ void expect_close(const Result& a, const Result& b, double tol, const std::strin
   };
   near(a.value, b.value, "value");
   ASSERT_EQ(a.grads.size(), b.grads.size()) << what;
-  for (size_t i = 0; i < a.grads.size(); ++i) near(a.grads[i], b.grads[i], "gradient of input " + std::to_string(i));
+  for (size_t i = 0; i < a.grads.size(); ++i)
+    near(a.grads[i], b.grads[i], "gradient of input " + std::to_string(i));
 }
 
 std::string label(const OpCase& c) { return std::string(c.op) + " [" + std::string(c.variant) + "]"; }
@@ -74,7 +77,8 @@ class OpTable : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(OpTable, Float64GradientMatchesCentralDifferences) {
   const OpCase& c = kOpCases[GetParam()];
-  EXPECT_TRUE(gradcheck([&c](const std::vector<Var>& x) { return weighted_sum(c.fn(x)); }, c.inputs()))
+  EXPECT_TRUE(gradcheck([&c](const std::vector<Var>& x) { return weighted_sum(c.fn(x)); },
+                        test::autograd_ops::inputs(c)))
       << label(c);
 }
 
@@ -100,8 +104,9 @@ INSTANTIATE_TEST_SUITE_P(Rows, OpTable, ::testing::Range(size_t{0}, sizeof(kOpCa
 TEST(Gradcheck, DetectsAWrongGradient) {
   const auto wrong_square = [](const Var& a) {
     const Tensor x = a.value();
-    return autograd::make_node("wrong_square", ops::mul(x, x), {a},
-                         [x](autograd::Node& n) { autograd::accumulate(n.inputs[0], ops::mul(n.grad, x)); });
+    return autograd::make_node("wrong_square", ops::mul(x, x), {a}, [x](autograd::Node& n) {
+      autograd::accumulate(n.inputs[0], ops::mul(n.grad, x));
+    });
   };
   EXPECT_FALSE(gradcheck([&](const std::vector<Var>& x) { return weighted_sum(wrong_square(x[0])); },
                          {uniform({2, 3}, 99)}));
@@ -134,8 +139,10 @@ TEST(Gradcheck, LightGcnComposite) {
     const Var e1 = autograd::spmm(adj, e0);
     const Var e2 = autograd::spmm(adj, e1);
     const Var all = autograd::mean_of({e0, e1, e2});
-    const Var u = autograd::gather_rows(all, users), p = autograd::gather_rows(all, pos), q = autograd::gather_rows(all, negs);
-    const Var bpr = autograd::neg(autograd::mean(autograd::logsigmoid(autograd::sub(autograd::rowdot(u, p), autograd::rowdot(u, q)))));
+    const Var u = autograd::gather_rows(all, users), p = autograd::gather_rows(all, pos),
+              q = autograd::gather_rows(all, negs);
+    const Var bpr = autograd::neg(
+        autograd::mean(autograd::logsigmoid(autograd::sub(autograd::rowdot(u, p), autograd::rowdot(u, q)))));
     const Var reg = autograd::scale(autograd::sumsq(autograd::gather_rows(e0, users)), 1e-2);
     return autograd::add(bpr, reg);
   };

@@ -2,7 +2,8 @@
 // a few float64 host inputs (the point at which the gradient is checked). One table drives, in
 // tests/autograd/gradcheck_ops_test.cpp,
 //   * the float64 central-difference gradient check of every row (tests/autograd/gradcheck.h);
-//   * float32 against float64 on the CPU: the training dtype must track the checked one, forward and backward;
+//   * float32 against float64 on the CPU: the training dtype must track the checked one, forward and
+//   backward;
 //   * CPU/CUDA parity of the forward value and the input gradients in F64 and F32 (skipped without a GPU).
 // Outputs that are not scalar are reduced with a fixed random weighting (weighted_sum), so that every output
 // entry is exercised. Constants a row needs (indices, sparse matrices) follow x[0]'s dtype and device.
@@ -21,14 +22,34 @@
 namespace lethe::test::autograd_ops {
 
 using autograd::Var;
+using Xs = std::vector<Var>;  // a row's inputs as Vars
+
+// One input of a row: a [rows, cols] f64 tensor (cols = 0: a vector of `rows` values) drawn uniformly from
+// [lo, hi) with `seed`. rows = 0 marks an unused slot.
+struct In {
+  int64_t rows = 0, cols = 0;
+  uint64_t seed = 0;
+  double lo = -1.0, hi = 1.0;
+};
 
 struct OpCase {
-  std::string_view op;       // its name in autograd/ops.inc
-  std::string_view variant;  // what the row exercises; (op, variant) is unique
-  std::vector<Tensor> (*inputs)() = nullptr;             // f64 on the CPU
-  Var (*fn)(const std::vector<Var>& x) = nullptr;        // the op (and what the row wraps around it)
-  double f32_tol = 1e-4;  // float32 vs float64: |f32 - f64| <= f32_tol * max(1, |f64|)
+  std::string_view op;                       // its name in autograd/ops.inc
+  std::string_view variant;                  // what the row exercises; (op, variant) is unique
+  In in[3] = {};                             // the random inputs (the point of the gradient check) ...
+  std::vector<Tensor> (*fixed)() = nullptr;  // ... or fixed ones, f64 on the CPU
+  Var (*fn)(const Xs& x) = nullptr;          // the op (and what the row wraps around it)
+  double f32_tol = 1e-4;                     // float32 vs float64: |f32 - f64| <= f32_tol * max(1, |f64|)
 };
+
+// The row's inputs: f64 tensors on the CPU.
+inline std::vector<Tensor> inputs(const OpCase& c) {
+  if (c.fixed) return c.fixed();
+  std::vector<Tensor> out;
+  for (const In& i : c.in)
+    if (i.rows > 0)
+      out.push_back(uniform(i.cols > 0 ? Shape{i.rows, i.cols} : Shape{i.rows}, i.seed, i.lo, i.hi));
+  return out;
+}
 
 // A random sparse matrix with about `density` of its entries set and one duplicate entry (summed by
 // from_coo), in x's dtype and on x's device.
@@ -56,123 +77,213 @@ Tensor index_like(const Var& x, const std::vector<I>& ids) {
   return Tensor::from_vector(ids).to(x.device());
 }
 
-// The rows. Inputs are uniform in [-1, 1) unless the op's domain or kinks ask otherwise.
+// With eps = 0.5 the second row (norm 0.3) is clamped: y = x / eps there; the others are normalised.
+inline std::vector<Tensor> clamped_rows() {
+  return {Tensor::from_vector(std::vector<double>{0.9, -0.4, 0.3, 0.1, -0.2, 0.2, -1.1, 0.6, 0.5}, {3, 3})};
+}
+
+// The rows, in the order of autograd/ops.inc. Inputs are uniform in [-1, 1) unless the op's domain asks
+// otherwise. Scalar results (mean, sumsq, frobenius) feed a nonlinearity, so that the incoming gradient is
+// not constant; the i64 gather takes row 2 three times, row 0 twice and rows 1 and 3 never; the two slices of
+// slice_rows overlap, so both add into the same gradient rows.
+// (clang-format is off for the table: it would indent rows with nested initialisers twice.)
+// clang-format off
 inline constexpr OpCase kOpCases[] = {
-    // ---- linear algebra
-    {"matmul", "a b", [] { return std::vector<Tensor>{uniform({3, 4}, 1), uniform({4, 5}, 2)}; },
-     [](const std::vector<Var>& x) { return autograd::matmul(x[0], x[1]); }},
-    {"matmul", "a^T b", [] { return std::vector<Tensor>{uniform({4, 3}, 3), uniform({4, 5}, 4)}; },
-     [](const std::vector<Var>& x) { return autograd::matmul(x[0], x[1], true, false); }},
-    {"matmul", "a b^T", [] { return std::vector<Tensor>{uniform({3, 4}, 5), uniform({5, 4}, 6)}; },
-     [](const std::vector<Var>& x) { return autograd::matmul(x[0], x[1], false, true); }},
-    {"matmul", "a^T b^T", [] { return std::vector<Tensor>{uniform({4, 3}, 7), uniform({5, 4}, 8)}; },
-     [](const std::vector<Var>& x) { return autograd::matmul(x[0], x[1], true, true); }},
-    {"matmul", "x^T x (both paths into one input)", [] { return std::vector<Tensor>{uniform({4, 3}, 9)}; },
-     [](const std::vector<Var>& x) { return autograd::matmul(x[0], x[0], true, false); }},
-    {"spmm", "random A with a duplicate entry", [] { return std::vector<Tensor>{uniform({5, 3}, 11)}; },
-     [](const std::vector<Var>& x) { return autograd::spmm(random_csr_like(x[0], 6, 5, 0.4, 10), x[0]); }},
-    {"linear", "with bias",
-     [] { return std::vector<Tensor>{uniform({4, 3}, 12), uniform({5, 3}, 13), uniform({5}, 14)}; },
-     [](const std::vector<Var>& x) { return autograd::linear(x[0], x[1], x[2]); }},
-    {"linear", "without bias", [] { return std::vector<Tensor>{uniform({4, 3}, 15), uniform({2, 3}, 16)}; },
-     [](const std::vector<Var>& x) { return autograd::linear(x[0], x[1], Var()); }},
+    {.op = "matmul",
+     .variant = "a b",
+     .in = {{3, 4, 1}, {4, 5, 2}},
+     .fn = [](const Xs& x) { return autograd::matmul(x[0], x[1]); }},
+    {.op = "matmul",
+     .variant = "a^T b",
+     .in = {{4, 3, 3}, {4, 5, 4}},
+     .fn = [](const Xs& x) { return autograd::matmul(x[0], x[1], true, false); }},
+    {.op = "matmul",
+     .variant = "a b^T",
+     .in = {{3, 4, 5}, {5, 4, 6}},
+     .fn = [](const Xs& x) { return autograd::matmul(x[0], x[1], false, true); }},
+    {.op = "matmul",
+     .variant = "a^T b^T",
+     .in = {{4, 3, 7}, {5, 4, 8}},
+     .fn = [](const Xs& x) { return autograd::matmul(x[0], x[1], true, true); }},
+    {.op = "matmul",
+     .variant = "x^T x (both paths into one input)",
+     .in = {{4, 3, 9}},
+     .fn = [](const Xs& x) { return autograd::matmul(x[0], x[0], true, false); }},
+    {.op = "spmm",
+     .variant = "random A with a duplicate entry",
+     .in = {{5, 3, 11}},
+     .fn = [](const Xs& x) { return autograd::spmm(random_csr_like(x[0], 6, 5, 0.4, 10), x[0]); }},
+    {.op = "linear",
+     .variant = "with bias",
+     .in = {{4, 3, 12}, {5, 3, 13}, {5, 0, 14}},
+     .fn = [](const Xs& x) { return autograd::linear(x[0], x[1], x[2]); }},
+    {.op = "linear",
+     .variant = "without bias",
+     .in = {{4, 3, 15}, {2, 3, 16}},
+     .fn = [](const Xs& x) { return autograd::linear(x[0], x[1], Var()); }},
 
-    // ---- elementwise
-    {"add", "same shapes", [] { return std::vector<Tensor>{uniform({3, 4}, 20), uniform({3, 4}, 21)}; },
-     [](const std::vector<Var>& x) { return autograd::add(x[0], x[1]); }},
-    {"sub", "same shapes", [] { return std::vector<Tensor>{uniform({3, 4}, 22), uniform({3, 4}, 23)}; },
-     [](const std::vector<Var>& x) { return autograd::sub(x[0], x[1]); }},
-    {"mul", "same shapes", [] { return std::vector<Tensor>{uniform({3, 4}, 24), uniform({3, 4}, 25)}; },
-     [](const std::vector<Var>& x) { return autograd::mul(x[0], x[1]); }},
-    {"mul", "x x (one input twice)", [] { return std::vector<Tensor>{uniform({3, 4}, 26)}; },
-     [](const std::vector<Var>& x) { return autograd::mul(x[0], x[0]); }},
-    {"scale", "by -2.5", [] { return std::vector<Tensor>{uniform({3, 4}, 27)}; },
-     [](const std::vector<Var>& x) { return autograd::scale(x[0], -2.5); }},
-    {"add_scalar", "squared after, so the gradient sees the shift",
-     [] { return std::vector<Tensor>{uniform({3, 4}, 28)}; },
-     [](const std::vector<Var>& x) {
-       const Var y = autograd::add_scalar(x[0], 0.7);
-       return autograd::mul(y, y);
-     }},
-    {"scale_rows", "per-row scales", [] { return std::vector<Tensor>{uniform({3, 4}, 33), uniform({3}, 34)}; },
-     [](const std::vector<Var>& x) { return autograd::scale_rows(x[0], x[1]); }},
-    {"neg", "matrix", [] { return std::vector<Tensor>{uniform({3, 4}, 35)}; },
-     [](const std::vector<Var>& x) { return autograd::neg(x[0]); }},
-    {"log", "in [0.5, 2)", [] { return std::vector<Tensor>{uniform({3, 4}, 37, 0.5, 2.0)}; },
-     [](const std::vector<Var>& x) { return autograd::log(x[0]); }},
-    {"sigmoid", "in [-3, 3)", [] { return std::vector<Tensor>{uniform({3, 4}, 38, -3.0, 3.0)}; },
-     [](const std::vector<Var>& x) { return autograd::sigmoid(x[0]); }},
-    {"tanh", "in [-2, 2)", [] { return std::vector<Tensor>{uniform({3, 4}, 39, -2.0, 2.0)}; },
-     [](const std::vector<Var>& x) { return autograd::tanh(x[0]); }},
-    {"logsigmoid", "in [-4, 4)", [] { return std::vector<Tensor>{uniform({3, 4}, 41, -4.0, 4.0)}; },
-     [](const std::vector<Var>& x) { return autograd::logsigmoid(x[0]); }},
+    {.op = "add",
+     .variant = "same shapes",
+     .in = {{3, 4, 20}, {3, 4, 21}},
+     .fn = [](const Xs& x) { return autograd::add(x[0], x[1]); }},
+    {.op = "sub",
+     .variant = "same shapes",
+     .in = {{3, 4, 22}, {3, 4, 23}},
+     .fn = [](const Xs& x) { return autograd::sub(x[0], x[1]); }},
+    {.op = "mul",
+     .variant = "same shapes",
+     .in = {{3, 4, 24}, {3, 4, 25}},
+     .fn = [](const Xs& x) { return autograd::mul(x[0], x[1]); }},
+    {.op = "mul",
+     .variant = "x x (one input twice)",
+     .in = {{3, 4, 26}},
+     .fn = [](const Xs& x) { return autograd::mul(x[0], x[0]); }},
+    {.op = "scale",
+     .variant = "by -2.5",
+     .in = {{3, 4, 27}},
+     .fn = [](const Xs& x) { return autograd::scale(x[0], -2.5); }},
+    {.op = "add_scalar",
+     .variant = "squared after, so the gradient sees the shift",
+     .in = {{3, 4, 28}},
+     .fn =
+         [](const Xs& x) {
+           const Var y = autograd::add_scalar(x[0], 0.7);
+           return autograd::mul(y, y);
+         }},
+    {.op = "scale_rows",
+     .variant = "per-row scales",
+     .in = {{3, 4, 33}, {3, 0, 34}},
+     .fn = [](const Xs& x) { return autograd::scale_rows(x[0], x[1]); }},
+    {.op = "neg",
+     .variant = "matrix",
+     .in = {{3, 4, 35}},
+     .fn = [](const Xs& x) { return autograd::neg(x[0]); }},
+    {.op = "log",
+     .variant = "in [0.5, 2)",
+     .in = {{3, 4, 37, 0.5, 2.0}},
+     .fn = [](const Xs& x) { return autograd::log(x[0]); }},
+    {.op = "sigmoid",
+     .variant = "in [-3, 3)",
+     .in = {{3, 4, 38, -3.0, 3.0}},
+     .fn = [](const Xs& x) { return autograd::sigmoid(x[0]); }},
+    {.op = "tanh",
+     .variant = "in [-2, 2)",
+     .in = {{3, 4, 39, -2.0, 2.0}},
+     .fn = [](const Xs& x) { return autograd::tanh(x[0]); }},
+    {.op = "logsigmoid",
+     .variant = "in [-4, 4)",
+     .in = {{3, 4, 41, -4.0, 4.0}},
+     .fn = [](const Xs& x) { return autograd::logsigmoid(x[0]); }},
 
-    // ---- reductions: scalar results feed a nonlinearity, so that the incoming gradient is not constant
-    {"mean", "squared after", [] { return std::vector<Tensor>{uniform({3, 4}, 51)}; },
-     [](const std::vector<Var>& x) {
-       const Var m = autograd::mean(x[0]);
-       return autograd::mul(m, m);
-     }},
-    {"sumsq", "log after", [] { return std::vector<Tensor>{uniform({3, 4}, 52)}; },
-     [](const std::vector<Var>& x) { return autograd::log(autograd::sumsq(x[0])); }},
-    {"frobenius", "squared after", [] { return std::vector<Tensor>{uniform({3, 4}, 53)}; },
-     [](const std::vector<Var>& x) {
-       const Var f = autograd::frobenius(x[0]);
-       return autograd::mul(f, f);
-     }},
-    {"frobenius", "of a vector", [] { return std::vector<Tensor>{uniform({5}, 54)}; },
-     [](const std::vector<Var>& x) { return autograd::frobenius(x[0]); }},
-    {"rowdot", "two inputs", [] { return std::vector<Tensor>{uniform({3, 4}, 56), uniform({3, 4}, 57)}; },
-     [](const std::vector<Var>& x) { return autograd::rowdot(x[0], x[1]); }},
-    {"rowdot", "x with itself", [] { return std::vector<Tensor>{uniform({3, 4}, 58)}; },
-     [](const std::vector<Var>& x) { return autograd::rowdot(x[0], x[0]); }},
+    {.op = "mean",
+     .variant = "squared after",
+     .in = {{3, 4, 51}},
+     .fn =
+         [](const Xs& x) {
+           const Var m = autograd::mean(x[0]);
+           return autograd::mul(m, m);
+         }},
+    {.op = "sumsq",
+     .variant = "log after",
+     .in = {{3, 4, 52}},
+     .fn = [](const Xs& x) { return autograd::log(autograd::sumsq(x[0])); }},
+    {.op = "frobenius",
+     .variant = "squared after",
+     .in = {{3, 4, 53}},
+     .fn =
+         [](const Xs& x) {
+           const Var f = autograd::frobenius(x[0]);
+           return autograd::mul(f, f);
+         }},
+    {.op = "frobenius",
+     .variant = "of a vector",
+     .in = {{5, 0, 54}},
+     .fn = [](const Xs& x) { return autograd::frobenius(x[0]); }},
+    {.op = "rowdot",
+     .variant = "two inputs",
+     .in = {{3, 4, 56}, {3, 4, 57}},
+     .fn = [](const Xs& x) { return autograd::rowdot(x[0], x[1]); }},
+    {.op = "rowdot",
+     .variant = "x with itself",
+     .in = {{3, 4, 58}},
+     .fn = [](const Xs& x) { return autograd::rowdot(x[0], x[0]); }},
 
-    // ---- rows: row 2 three times, row 0 twice, rows 1 and 3 never
-    {"gather_rows", "i64 indices with duplicates", [] { return std::vector<Tensor>{uniform({5, 3}, 60)}; },
-     [](const std::vector<Var>& x) {
-       return autograd::gather_rows(x[0], index_like<int64_t>(x[0], {2, 0, 2, 4, 2, 0}));
-     }},
-    {"gather_rows", "i32 indices", [] { return std::vector<Tensor>{uniform({3, 2}, 61)}; },
-     [](const std::vector<Var>& x) { return autograd::gather_rows(x[0], index_like<int32_t>(x[0], {1, 1, 0})); }},
+    {.op = "gather_rows",
+     .variant = "i64 indices with duplicates",
+     .in = {{5, 3, 60}},
+     .fn =
+         [](const Xs& x) {
+           return autograd::gather_rows(x[0], index_like<int64_t>(x[0], {2, 0, 2, 4, 2, 0}));
+         }},
+    {.op = "gather_rows",
+     .variant = "i32 indices",
+     .in = {{3, 2, 61}},
+     .fn =
+         [](const Xs& x) {
+           return autograd::gather_rows(x[0], index_like<int32_t>(x[0], {1, 1, 0}));
+         }},
 
-    // ---- row-wise normalisations
-    {"l2norm_rows", "eps 1e-12", [] { return std::vector<Tensor>{uniform({4, 3}, 70)}; },
-     [](const std::vector<Var>& x) { return autograd::l2norm_rows(x[0]); }},
-    // With eps = 0.5 the second row (norm 0.3) is clamped: y = x / eps there; the others are normalised.
-    {"l2norm_rows", "a clamped row",
-     [] {
-       return std::vector<Tensor>{
-           Tensor::from_vector(std::vector<double>{0.9, -0.4, 0.3, 0.1, -0.2, 0.2, -1.1, 0.6, 0.5}, {3, 3})};
-     },
-     [](const std::vector<Var>& x) { return autograd::l2norm_rows(x[0], 0.5); }},
-    {"softmax_rows", "in [-2, 2)", [] { return std::vector<Tensor>{uniform({3, 5}, 71, -2.0, 2.0)}; },
-     [](const std::vector<Var>& x) { return autograd::softmax_rows(x[0]); }},
-    {"logsumexp_rows", "in [-2, 2)", [] { return std::vector<Tensor>{uniform({3, 5}, 72, -2.0, 2.0)}; },
-     [](const std::vector<Var>& x) { return autograd::logsumexp_rows(x[0]); }},
+    {.op = "l2norm_rows",
+     .variant = "eps 1e-12",
+     .in = {{4, 3, 70}},
+     .fn = [](const Xs& x) { return autograd::l2norm_rows(x[0]); }},
+    {.op = "l2norm_rows",
+     .variant = "a clamped row",
+     .fixed = clamped_rows,
+     .fn = [](const Xs& x) { return autograd::l2norm_rows(x[0], 0.5); }},
+    {.op = "softmax_rows",
+     .variant = "in [-2, 2)",
+     .in = {{3, 5, 71, -2.0, 2.0}},
+     .fn = [](const Xs& x) { return autograd::softmax_rows(x[0]); }},
+    {.op = "logsumexp_rows",
+     .variant = "in [-2, 2)",
+     .in = {{3, 5, 72, -2.0, 2.0}},
+     .fn = [](const Xs& x) { return autograd::logsumexp_rows(x[0]); }},
 
-    // ---- shape
-    {"concat_cols", "one input twice", [] { return std::vector<Tensor>{uniform({3, 2}, 80), uniform({3, 4}, 81)}; },
-     [](const std::vector<Var>& x) { return autograd::concat_cols({x[0], x[1], x[0]}); }},
-    {"slice_cols", "middle", [] { return std::vector<Tensor>{uniform({3, 5}, 82)}; },
-     [](const std::vector<Var>& x) { return autograd::slice_cols(x[0], 1, 3); }},
-    {"slice_cols", "first columns", [] { return std::vector<Tensor>{uniform({3, 5}, 83)}; },
-     [](const std::vector<Var>& x) { return autograd::slice_cols(x[0], 0, 2); }},
-    {"slice_cols", "last columns", [] { return std::vector<Tensor>{uniform({3, 5}, 84)}; },
-     [](const std::vector<Var>& x) { return autograd::slice_cols(x[0], 3, 5); }},
-    {"concat_rows", "one input twice", [] { return std::vector<Tensor>{uniform({2, 3}, 85), uniform({4, 3}, 86)}; },
-     [](const std::vector<Var>& x) { return autograd::concat_rows({x[0], x[1], x[0]}); }},
-    // Two overlapping slices of one input: both add into the same gradient rows.
-    {"slice_rows", "overlapping slices", [] { return std::vector<Tensor>{uniform({5, 3}, 87)}; },
-     [](const std::vector<Var>& x) {
-       return autograd::add(weighted_sum(autograd::slice_rows(x[0], 1, 4), 1),
-                            weighted_sum(autograd::slice_rows(x[0], 0, 2), 2));
-     }},
+    {.op = "concat_cols",
+     .variant = "one input twice",
+     .in = {{3, 2, 80}, {3, 4, 81}},
+     .fn =
+         [](const Xs& x) {
+           return autograd::concat_cols({x[0], x[1], x[0]});
+         }},
+    {.op = "slice_cols",
+     .variant = "middle",
+     .in = {{3, 5, 82}},
+     .fn = [](const Xs& x) { return autograd::slice_cols(x[0], 1, 3); }},
+    {.op = "slice_cols",
+     .variant = "first columns",
+     .in = {{3, 5, 83}},
+     .fn = [](const Xs& x) { return autograd::slice_cols(x[0], 0, 2); }},
+    {.op = "slice_cols",
+     .variant = "last columns",
+     .in = {{3, 5, 84}},
+     .fn = [](const Xs& x) { return autograd::slice_cols(x[0], 3, 5); }},
+    {.op = "concat_rows",
+     .variant = "one input twice",
+     .in = {{2, 3, 85}, {4, 3, 86}},
+     .fn =
+         [](const Xs& x) {
+           return autograd::concat_rows({x[0], x[1], x[0]});
+         }},
+    {.op = "slice_rows",
+     .variant = "overlapping slices",
+     .in = {{5, 3, 87}},
+     .fn =
+         [](const Xs& x) {
+           return autograd::add(weighted_sum(autograd::slice_rows(x[0], 1, 4), 1),
+                                weighted_sum(autograd::slice_rows(x[0], 0, 2), 2));
+         }},
 
-    // ---- composites
-    {"mean_of", "one input twice",
-     [] { return std::vector<Tensor>{uniform({3, 4}, 91), uniform({3, 4}, 92), uniform({3, 4}, 93)}; },
-     [](const std::vector<Var>& x) { return autograd::mean_of({x[0], x[1], x[2], x[0]}); }},
+    {.op = "mean_of",
+     .variant = "one input twice",
+     .in = {{3, 4, 91}, {3, 4, 92}, {3, 4, 93}},
+     .fn =
+         [](const Xs& x) {
+           return autograd::mean_of({x[0], x[1], x[2], x[0]});
+         }},
 };
+// clang-format on
 
 // ---- completeness, checked at compile time ---------------------------------------------------------------
 constexpr bool has_case(std::string_view op) {

@@ -70,7 +70,8 @@ void expect_match(const Tensor& a, const Tensor& b, double rtol, const std::stri
   int bad = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     if (x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))) continue;
-    if (rtol > 0 && std::isfinite(x[i]) && std::fabs(x[i] - y[i]) <= rtol * (std::fabs(x[i]) + scale)) continue;
+    if (rtol > 0 && std::isfinite(x[i]) && std::fabs(x[i] - y[i]) <= rtol * (std::fabs(x[i]) + scale))
+      continue;
     if (++bad <= 5) ADD_FAILURE() << what << ": element " << i << ": " << x[i] << " vs " << y[i];
   }
   EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << x.size() << " elements differ";
@@ -114,9 +115,9 @@ TEST_P(KernelTable, CudaMatchesCpu) {
   }
 }
 
-// One thread against the configured count (ctest runs with OMP_NUM_THREADS=2): the same bits. Runs everywhere,
-// so every row's inputs and run are exercised without a GPU too; rows above the kernels' parallel thresholds
-// (the tall reductions, for example) take the OpenMP paths.
+// One thread against the configured count (ctest runs with OMP_NUM_THREADS=2): the same bits. Runs
+// everywhere, so every row's inputs and run are exercised without a GPU too; rows above the kernels' parallel
+// thresholds (the tall reductions, for example) take the OpenMP paths.
 TEST_P(KernelTable, CpuResultDoesNotDependOnThreadCount) {
   const KernelCase& c = kKernelCases[GetParam()];
   const int saved = omp_get_max_threads();
@@ -128,12 +129,14 @@ TEST_P(KernelTable, CpuResultDoesNotDependOnThreadCount) {
     omp_set_num_threads(saved);
     ASSERT_EQ(one.size(), many.size());
     ASSERT_FALSE(one.empty()) << label(c, s) << ": a row must produce outputs";
-    for (size_t i = 0; i < one.size(); ++i) expect_match(one[i], many[i], 0.0, label(c, s) + " output " + std::to_string(i));
+    for (size_t i = 0; i < one.size(); ++i)
+      expect_match(one[i], many[i], 0.0, label(c, s) + " output " + std::to_string(i));
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, KernelTable,
-                         ::testing::Range(size_t{0}, sizeof(kKernelCases) / sizeof(kKernelCases[0])), case_name);
+                         ::testing::Range(size_t{0}, sizeof(kKernelCases) / sizeof(kKernelCases[0])),
+                         case_name);
 
 // ---- device plumbing -------------------------------------------------------------------------------
 TEST(CudaBackend, AvailabilityQueryNeverThrows) {
