@@ -46,7 +46,8 @@ Adam::Adam(std::vector<Var> params, double lr, double beta1, double beta2, doubl
 }
 
 void Adam::set_row_lr_factor(const Var& param, const Tensor& rows, double factor) {
-  LETHE_CHECK(factor > 0 && std::isfinite(factor), "Adam: row learning-rate factor must be > 0, got " << factor);
+  LETHE_CHECK(factor > 0 && std::isfinite(factor),
+              "Adam: row learning-rate factor must be > 0, got " << factor);
   LETHE_CHECK(rows.dtype() == DType::I32 && rows.shape().size() == 1, "Adam: row ids must be an I32 vector");
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i].node() != param.node()) continue;
@@ -83,7 +84,8 @@ void Adam::step() {
   // Rows with their own factor: remember them, take the ordinary step, then scale their change:
   // p_row = before + factor * (after - before), i.e. after += (factor - 1) * (after - before).
   std::vector<Tensor> before(row_lr_.size());
-  for (size_t k = 0; k < row_lr_.size(); ++k) before[k] = ops::gather_rows(params_[row_lr_[k].param].value(), row_lr_[k].rows);
+  for (size_t k = 0; k < row_lr_.size(); ++k)
+    before[k] = ops::gather_rows(params_[row_lr_[k].param].value(), row_lr_[k].rows);
   for (size_t i = 0; i < params_.size(); ++i) {
     Var& p = params_[i];
     Tensor& g = grad_or_zeros(p);

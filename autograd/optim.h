@@ -13,8 +13,8 @@ namespace lethe::autograd {
 // gradient) with a per-epoch learning-rate schedule.
 class Adam {
  public:
-  Adam(std::vector<Var> params, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
-       double eps = 1e-8, double weight_decay = 0.0);
+  Adam(std::vector<Var> params, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+       double weight_decay = 0.0);
   // Sets every parameter's gradient to zero (torch <= 1.13 zero_grad: zeroed, not freed, so Adam keeps
   // moving parameters whose gradient is zero on a batch).
   void zero_grad();

@@ -24,7 +24,9 @@ void memcpy_d2d(void* dst, const void* src, size_t bytes);
 int device_count();
 void synchronize();
 // Allocator statistics: bytes in use, bytes cached, high-water mark.
-struct AllocStats { size_t in_use = 0, cached = 0, peak = 0; };
+struct AllocStats {
+  size_t in_use = 0, cached = 0, peak = 0;
+};
 AllocStats alloc_stats();
 }  // namespace lethe::cuda
 

@@ -23,7 +23,8 @@ void need_float(const char* op, const Tensor& t) {
 
 void need_index(const char* op, const Tensor& t) {
   need_defined(op, t);
-  LETHE_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64, op << ": expected i32 or i64 indices, got " << sig(t));
+  LETHE_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64,
+              op << ": expected i32 or i64 indices, got " << sig(t));
 }
 
 void need_2d(const char* op, const Tensor& t) {
@@ -53,7 +54,8 @@ Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), 
 }  // namespace
 
 // ---- GEMM ------------------------------------------------------------------------------------------------
-void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha, double beta) {
+void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
+          double beta) {
   need_2d("gemm", a);
   need_2d("gemm", b);
   need_2d("gemm", c);
@@ -77,8 +79,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   need_2d("matmul", b);
   const int64_t m = trans_a ? a.dim(1) : a.dim(0), k = trans_a ? a.dim(0) : a.dim(1);
   const int64_t k2 = trans_b ? b.dim(1) : b.dim(0), n = trans_b ? b.dim(0) : b.dim(1);
-  LETHE_CHECK(k == k2, "matmul: inner dimensions differ " << sig(a) << (trans_a ? "^T" : "") << " vs " << sig(b)
-                                                          << (trans_b ? "^T" : ""));
+  LETHE_CHECK(k == k2, "matmul: inner dimensions differ " << sig(a) << (trans_a ? "^T" : "") << " vs "
+                                                          << sig(b) << (trans_b ? "^T" : ""));
   Tensor c = Tensor::empty({m, n}, a.dtype(), a.device());
   gemm(a, trans_a, b, trans_b, c, 1.0, 0.0);
   return c;
@@ -250,8 +252,8 @@ void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
   same_device("scatter_add_rows", dst, src);
   same_dtype("scatter_add_rows", dst, src);
   LETHE_CHECK(dst.ndim() >= 1 && src.ndim() >= 1 && src.rows() == idx.numel() && src.cols() == dst.cols(),
-              "scatter_add_rows: shape mismatch dst " << sig(dst) << " vs src " << sig(src) << " with indices "
-                                                      << sig(idx));
+              "scatter_add_rows: shape mismatch dst " << sig(dst) << " vs src " << sig(src)
+                                                      << " with indices " << sig(idx));
   LETHE_DISPATCH(dst.device(), scatter_add_rows, dst, idx, src);
 }
 
@@ -289,7 +291,8 @@ Tensor concat_cols(const std::vector<Tensor>& parts) {
     need_2d("concat_cols", p);
     same_device("concat_cols", first, p);
     same_dtype("concat_cols", first, p);
-    LETHE_CHECK(p.dim(0) == first.dim(0), "concat_cols: row count mismatch " << sig(first) << " vs " << sig(p));
+    LETHE_CHECK(p.dim(0) == first.dim(0),
+                "concat_cols: row count mismatch " << sig(first) << " vs " << sig(p));
     width += p.dim(1);
   }
   Tensor out = Tensor::empty({first.dim(0), width}, first.dtype(), first.device());
@@ -314,14 +317,15 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   LETHE_CHECK(!parts.empty(), "concat_rows: no tensors");
   const Tensor& first = parts[0];
   need_defined("concat_rows", first);
-  LETHE_CHECK(first.ndim() >= 1, "concat_rows: expected tensors with at least one dimension, got " << sig(first));
+  LETHE_CHECK(first.ndim() >= 1,
+              "concat_rows: expected tensors with at least one dimension, got " << sig(first));
   int64_t rows = 0;
   for (const Tensor& p : parts) {
     need_defined("concat_rows", p);
     same_device("concat_rows", first, p);
     same_dtype("concat_rows", first, p);
     const bool match = p.ndim() == first.ndim() && Shape(p.shape().begin() + 1, p.shape().end()) ==
-                                                      Shape(first.shape().begin() + 1, first.shape().end());
+                                                       Shape(first.shape().begin() + 1, first.shape().end());
     LETHE_CHECK(match, "concat_rows: shape mismatch " << sig(first) << " vs " << sig(p));
     rows += p.dim(0);
   }
@@ -341,8 +345,8 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
   need_float("topk_rows", a);
   LETHE_CHECK(a.ndim() <= 2, "topk_rows: expected a 1-D or 2-D tensor, got " << sig(a));
   LETHE_CHECK(k >= 0 && k <= a.cols(), "topk_rows: k = " << k << " out of range for " << sig(a));
-  LETHE_CHECK(a.cols() <= std::numeric_limits<int32_t>::max(), "topk_rows: too many columns for i32 indices "
-                                                                   << sig(a));
+  LETHE_CHECK(a.cols() <= std::numeric_limits<int32_t>::max(),
+              "topk_rows: too many columns for i32 indices " << sig(a));
   values = Tensor::empty({a.rows(), k}, a.dtype(), a.device());
   indices = Tensor::empty({a.rows(), k}, DType::I32, a.device());
   LETHE_DISPATCH(a.device(), topk_rows, a, k, values, indices);

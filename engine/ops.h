@@ -27,13 +27,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans
 Tensor add(const Tensor& a, const Tensor& b);  // same shapes
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
-Tensor scale(const Tensor& a, double s);                // s * a
-Tensor add_scalar(const Tensor& a, double s);           // a + s
-void axpy(double alpha, const Tensor& x, Tensor& y);    // y += alpha * x   (in place)
-void fill(Tensor& a, double value);                     // in place
-Tensor add_rowvec(const Tensor& a, const Tensor& v);    // a[r, c] + v[c]; a [n, m], v [m]
-Tensor mul_rowvec(const Tensor& a, const Tensor& v);    // a[r, c] * v[c]
-Tensor scale_rows(const Tensor& a, const Tensor& s);    // a[r, c] * s[r]; s [n]
+Tensor scale(const Tensor& a, double s);              // s * a
+Tensor add_scalar(const Tensor& a, double s);         // a + s
+void axpy(double alpha, const Tensor& x, Tensor& y);  // y += alpha * x   (in place)
+void fill(Tensor& a, double value);                   // in place
+Tensor add_rowvec(const Tensor& a, const Tensor& v);  // a[r, c] + v[c]; a [n, m], v [m]
+Tensor mul_rowvec(const Tensor& a, const Tensor& v);  // a[r, c] * v[c]
+Tensor scale_rows(const Tensor& a, const Tensor& s);  // a[r, c] * s[r]; s [n]
 
 // y = f(x) for one of the functions of engine/unary.h (Unary::Neg, Log, Sigmoid, ...).
 Tensor unary(Unary op, const Tensor& x);
@@ -41,13 +41,13 @@ Tensor unary(Unary op, const Tensor& x);
 Tensor unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy);
 
 // ---- reductions (results stay on the device: no host synchronisation) ------------------------------
-Tensor sum(const Tensor& a);       // [1]
-Tensor sum_cols(const Tensor& a);  // [cols]: sum over rows of each column
-Tensor sumsq(const Tensor& a);     // [1]: sum of squares
+Tensor sum(const Tensor& a);                      // [1]
+Tensor sum_cols(const Tensor& a);                 // [cols]: sum over rows of each column
+Tensor sumsq(const Tensor& a);                    // [1]: sum of squares
 Tensor rowdot(const Tensor& a, const Tensor& b);  // [rows]: <a_r, b_r>
 
 // ---- rows: gather / scatter ------------------------------------------------------------------------
-Tensor gather_rows(const Tensor& src, const Tensor& idx);           // out[i] = src[idx[i]]
+Tensor gather_rows(const Tensor& src, const Tensor& idx);                  // out[i] = src[idx[i]]
 void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src);  // dst[idx[i]] += src[i]
 
 // ---- row-wise normalisations -----------------------------------------------------------------------
@@ -72,8 +72,8 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
 // ---- optimizer kernels ----------------------------------------------------------------------------
 // One fused Adam step (torch.optim.Adam semantics, bias-corrected, L2 weight decay added to the gradient):
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
-void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
-               double beta2, double eps, double weight_decay, int64_t step);
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
+               double eps, double weight_decay, int64_t step);
 
 // ---- misc ------------------------------------------------------------------------------------------
 // Largest |a - b| over all elements, computed on the host (NaN when any difference is NaN).

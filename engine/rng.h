@@ -25,7 +25,10 @@ inline Philox4 philox4x32(uint64_t seed, uint64_t counter, uint64_t stream = 0) 
     uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
     uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
     uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
@@ -44,14 +47,14 @@ class Rng {
   explicit Rng(uint64_t seed = 0, uint64_t stream = 0) : seed_(seed), stream_(stream) {}
   uint32_t next_u32();
   uint64_t next_u64();
-  double uniform();                             // [0, 1)
-  uint32_t below(uint32_t n);                   // uniform integer in [0, n), unbiased
-  double normal();                              // standard normal (Box-Muller)
+  double uniform();            // [0, 1)
+  uint32_t below(uint32_t n);  // uniform integer in [0, n), unbiased
+  double normal();             // standard normal (Box-Muller)
   template <class T>
-  void shuffle(std::vector<T>& v) {             // Fisher-Yates
+  void shuffle(std::vector<T>& v) {  // Fisher-Yates
     for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(static_cast<uint32_t>(i))]);
   }
-  Rng fork(uint64_t tag);                       // child stream, independent of this one
+  Rng fork(uint64_t tag);  // child stream, independent of this one
   uint64_t seed() const { return seed_ ^ (stream_ * 0x9E3779B97F4A7C15ull); }
 
  private:

@@ -46,14 +46,16 @@ Result run_composite(DType dtype, Device dev) {
   const Var& e = p[3];
   const Var& u = p[4];
 
-  const Var h = autograd::tanh(autograd::linear(x, w, b));                                    // [6, 3]
-  const Var z = autograd::l2norm_rows(h);                                                     // [6, 3]
-  const Var lse = autograd::logsumexp_rows(autograd::softmax_rows(autograd::matmul(z, z, false, true)));  // [6]
-  const Var g = autograd::gather_rows(autograd::spmm(adj, autograd::spmm(adj, e)), idx);                  // [6, 3]
-  const Var cat = autograd::slice_cols(autograd::concat_cols({z, g}), 1, 5);                        // [6, 4]
+  const Var h = autograd::tanh(autograd::linear(x, w, b));  // [6, 3]
+  const Var z = autograd::l2norm_rows(h);                   // [6, 3]
+  const Var lse =
+      autograd::logsumexp_rows(autograd::softmax_rows(autograd::matmul(z, z, false, true)));  // [6]
+  const Var g = autograd::gather_rows(autograd::spmm(adj, autograd::spmm(adj, e)), idx);      // [6, 3]
+  const Var cat = autograd::slice_cols(autograd::concat_cols({z, g}), 1, 5);                  // [6, 4]
   const Var other = autograd::slice_rows(autograd::concat_rows({cat, autograd::scale_rows(cat, u)}), 3, 9);
   const Var rd = autograd::rowdot(cat, other);  // [6]
-  const Var side = autograd::rowdot(autograd::scale_rows(autograd::logsigmoid(x), autograd::sigmoid(rd)), x);  // [6]
+  const Var side =
+      autograd::rowdot(autograd::scale_rows(autograd::logsigmoid(x), autograd::sigmoid(rd)), x);  // [6]
   Var loss = autograd::neg(autograd::mean(autograd::logsigmoid(autograd::sub(rd, lse))));
   loss = autograd::add(loss, autograd::scale(autograd::frobenius(w), 0.1));
   loss = autograd::add(loss, autograd::scale(autograd::sumsq(e), 0.01));
@@ -101,7 +103,8 @@ std::vector<double> adam_rows_run(DType dtype, Device dev) {
   for (int s = 0; s < 3; ++s) {
     opt.zero_grad();
     const std::vector<double> g(gseq.begin() + s * 24, gseq.begin() + (s + 1) * 24);
-    autograd::backward(test::sum_all(autograd::mul(autograd::constant(Tensor::from_vector(g, {6, 4}).astype(dtype).to(dev)), p)));
+    autograd::backward(test::sum_all(
+        autograd::mul(autograd::constant(Tensor::from_vector(g, {6, 4}).astype(dtype).to(dev)), p)));
     opt.step();
   }
   return p.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();

@@ -52,7 +52,8 @@ TEST(Optim, AdamMatchesTorchReference) {
       opt.zero_grad();
       std::vector<double> g(3, 0.0);
       if (!coef[s].empty()) {
-        autograd::backward(autograd::scale(sum_all(autograd::mul(autograd::constant(vec(coef[s])), autograd::mul(p, p))), 0.5));
+        autograd::backward(autograd::scale(
+            sum_all(autograd::mul(autograd::constant(vec(coef[s])), autograd::mul(p, p))), 0.5));
         for (size_t i = 0; i < 3; ++i) g[i] = coef[s][i] * pr[i];
       }
       const std::vector<double> before = host(p.value());
@@ -122,14 +123,16 @@ TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
   autograd::Adam opt({p}, lr, 0.9, 0.999, 1e-8, wd), opt_slow({slow}, lr, 0.9, 0.999, 1e-8, wd),
       opt_fast({fast}, 5 * lr, 0.9, 0.999, 1e-8, wd);
   opt.set_row_lr_factor(p, Tensor::from_vector(std::vector<int32_t>{1, 3}, {2}), 5.0);
-  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2}, {}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
+  const std::vector<std::vector<double>> coef{
+      {1, 2, -0.5, 3, 0.3, -1, 4, 2}, {}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
   for (const auto& c : coef) {
     for (autograd::Adam* o : {&opt, &opt_slow, &opt_fast}) {
       o->zero_grad();
       Var q = o->params()[0];
       if (!c.empty())
-        autograd::backward(
-            autograd::scale(sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(q, q))), 0.5));
+        autograd::backward(autograd::scale(
+            sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(q, q))),
+            0.5));
       o->step();
     }
   }

@@ -908,10 +908,9 @@ constexpr bool variants_are_unique() {
 #include "engine/backend_api.inc"
 #undef LETHE_KERNEL
 
-#define LETHE_UNARY_CASES(e, name)                                                                        \
-  static_assert(has_unary_case("unary", ops::Unary::e), "Unary::" #e " has no 'unary' row");              \
-  static_assert(has_unary_case("unary_backward", ops::Unary::e), "Unary::" #e " has no 'unary_backward' " \
-                                                                              "row");
+#define LETHE_UNARY_CASES(e, name)                                                         \
+  static_assert(has_unary_case("unary", ops::Unary::e), "Unary::" #e " has no unary row"); \
+  static_assert(has_unary_case("unary_backward", ops::Unary::e), "Unary::" #e " has no unary_backward row");
 LETHE_UNARY_OPS(LETHE_UNARY_CASES)
 #undef LETHE_UNARY_CASES
 

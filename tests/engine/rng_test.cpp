@@ -1,15 +1,17 @@
 // Philox known answers (Random123 KAT vectors) and the host generator: determinism, fork
 // semantics, unbiased bounded integers and normal moments.
+#include "engine/rng.h"
+
 #include <set>
 
 #include "helpers.h"
-#include "engine/rng.h"
 
 namespace lethe {
 namespace {
 
 TEST(Philox, KnownAnswers) {
-  // Random123 kat_vectors, philox4x32_10: key = (seed lo, seed hi), counter = (ctr lo, ctr hi, stream lo, hi).
+  // Random123 kat_vectors, philox4x32_10: key = (seed lo, seed hi), counter = (ctr lo, ctr hi, stream lo,
+  // hi).
   Philox4 z = philox4x32(0, 0, 0);
   EXPECT_EQ(z.v[0], 0x6627e8d5u);
   EXPECT_EQ(z.v[1], 0xe169c58du);
