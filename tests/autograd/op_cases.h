@@ -2,13 +2,12 @@
 // a few float64 host inputs (the point at which the gradient is checked). One table drives, in
 // tests/autograd/gradcheck_ops_test.cpp,
 //   * the float64 central-difference gradient check of every row (tests/autograd/gradcheck.h);
-//   * float32 against float64 on the CPU: the training dtype must track the checked one, forward and
-//   backward;
+//   * float32 against float64 on the CPU (the training dtype tracks the checked one, forward and backward);
 //   * CPU/CUDA parity of the forward value and the input gradients in F64 and F32 (skipped without a GPU).
 // Outputs that are not scalar are reduced with a fixed random weighting (weighted_sum), so that every output
 // entry is exercised. Constants a row needs (indices, sparse matrices) follow x[0]'s dtype and device.
 // An op of autograd/ops.inc without a row fails to compile (the static_asserts at the end); so does a row
-// naming an op that does not exist.
+// naming an op that does not exist (docs/architecture.md, "Test tables").
 #pragma once
 
 #include <cmath>

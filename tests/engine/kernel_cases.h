@@ -6,7 +6,8 @@
 //   * bench/backend_ops_bench.cpp: the rows marked `perf` are timed at Baby-like sizes (19,445 users,
 //     7,050 items, 64-dim embeddings, batches of 2,048), with GB/s and GFLOP/s from the napkin cost.
 // A kernel of engine/backend_api.inc, or a function of engine/unary.h, without a row fails to compile (the
-// static_asserts at the end); so does a row naming a kernel that does not exist.
+// static_asserts at the end); so does a row naming a kernel that does not exist (docs/architecture.md,
+// "Test tables").
 //
 // Rows keep the edge cases of the hand-written lists they replace: F32 and F64, I32 and I64 indices, all
 // four GEMM transposes with alpha and beta, ties in top-k (lower column first), many duplicate indices in
