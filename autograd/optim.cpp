@@ -1,5 +1,5 @@
-// Optimizers: zero_grad, the per-epoch LambdaLR-style schedule, Adam (one fused engine kernel per parameter,
-// torch.optim.Adam semantics) and plain SGD. Parameters are updated in place on their device.
+// Adam: zero_grad, the per-epoch LambdaLR-style schedule and the step (one fused engine kernel per parameter,
+// torch.optim.Adam semantics). Parameters are updated in place on their device.
 #include "autograd/optim.h"
 
 #include <cmath>
@@ -21,7 +21,7 @@ Tensor& grad_or_zeros(Var& p) {
 
 }  // namespace
 
-void Optimizer::zero_grad() {
+void Adam::zero_grad() {
   for (Var& p : params_) {
     Tensor& g = p.mutable_grad();
     if (g.defined())
@@ -31,13 +31,13 @@ void Optimizer::zero_grad() {
   }
 }
 
-void Optimizer::set_epoch(int epoch, double a, double b) {
+void Adam::set_epoch(int epoch, double a, double b) {
   LETHE_CHECK(b != 0.0, "set_epoch: schedule period b must be non-zero");
   lr_ = lr0_ * std::pow(a, static_cast<double>(epoch) / b);
 }
 
 Adam::Adam(std::vector<Var> params, double lr, double beta1, double beta2, double eps, double weight_decay)
-    : Optimizer(std::move(params), lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay) {
+    : params_(std::move(params)), lr0_(lr), lr_(lr), b1_(beta1), b2_(beta2), eps_(eps), wd_(weight_decay) {
   for (const Var& p : params_) {
     LETHE_CHECK(p.defined(), "Adam: undefined parameter");
     m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
@@ -46,7 +46,8 @@ Adam::Adam(std::vector<Var> params, double lr, double beta1, double beta2, doubl
 }
 
 void Adam::set_row_lr_factor(const Var& param, const Tensor& rows, double factor) {
-  LETHE_CHECK(factor > 0 && std::isfinite(factor), "Adam: row learning-rate factor must be > 0, got " << factor);
+  LETHE_CHECK(factor > 0 && std::isfinite(factor),
+              "Adam: row learning-rate factor must be > 0, got " << factor);
   LETHE_CHECK(rows.dtype() == DType::I32 && rows.shape().size() == 1, "Adam: row ids must be an I32 vector");
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i].node() != param.node()) continue;
@@ -97,7 +98,8 @@ void Adam::step() {
   // Rows with their own factor: remember them, take the ordinary step, then scale their change:
   // p_row = before + factor * (after - before), i.e. after += (factor - 1) * (after - before).
   std::vector<Tensor> before(row_lr_.size());
-  for (size_t k = 0; k < row_lr_.size(); ++k) before[k] = ops::gather_rows(params_[row_lr_[k].param].value(), row_lr_[k].rows);
+  for (size_t k = 0; k < row_lr_.size(); ++k)
+    before[k] = ops::gather_rows(params_[row_lr_[k].param].value(), row_lr_[k].rows);
   for (size_t i = 0; i < params_.size(); ++i) {
     Var& p = params_[i];
     Tensor& g = grad_or_zeros(p);
@@ -116,13 +118,6 @@ void Adam::step() {
     const RowLr& r = row_lr_[k];
     ops::scatter_add_rows(value, r.rows, r.factor_minus_one.defined() ? ops::scale_rows(change, r.factor_minus_one)
                                                                       : ops::scale(change, r.factor - 1.0));
-  }
-}
-
-void Sgd::step() {
-  for (Var& p : params_) {
-    const Tensor& g = p.grad();
-    if (g.defined()) ops::axpy(-lr_, g, p.mutable_value());  // p -= lr g; no gradient, no change
   }
 }
 

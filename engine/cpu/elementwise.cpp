@@ -1,5 +1,5 @@
 // CPU elementwise kernels: binary ops, scalar ops, row/column broadcasts, unary functions and their
-// gradients, dtype conversion and the finiteness check. OpenMP over elements above a size threshold.
+// gradients and dtype conversion. OpenMP over elements above a size threshold.
 #include <algorithm>
 #include <cmath>
 
@@ -147,7 +147,6 @@ void unary(ops::Unary op, const Tensor& x, Tensor& y) {
     const int64_t n = x.numel();
     switch (op) {
       case ops::Unary::Neg: unary_loop(px, py, n, [](T v) { return -v; }); break;
-      case ops::Unary::Exp: unary_loop(px, py, n, [](T v) { return std::exp(v); }); break;
       case ops::Unary::Log: unary_loop(px, py, n, [](T v) { return std::log(v); }); break;
       case ops::Unary::Sigmoid: unary_loop(px, py, n, [](T v) { return sigmoid(v); }); break;
       case ops::Unary::Tanh: unary_loop(px, py, n, [](T v) { return std::tanh(v); }); break;
@@ -171,7 +170,6 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
     const int64_t n = gy.numel();
     switch (op) {
       case ops::Unary::Neg: unary_loop(pg, po, n, [](T g) { return -g; }); break;
-      case ops::Unary::Exp: binary_loop(pg, py, po, n, [](T g, T v) { return g * v; }); break;
       case ops::Unary::Log: binary_loop(pg, px, po, n, [](T g, T v) { return g / v; }); break;
       case ops::Unary::Sigmoid:
         binary_loop(pg, py, po, n, [](T g, T v) { return g * v * (T(1) - v); });
@@ -187,19 +185,6 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
         binary_loop(pg, py, po, n, [](T g, T v) { return g * T(-0.5) * v * v * v; });
         break;
     }
-  });
-}
-
-bool all_finite(const Tensor& a) {
-  if (!is_float(a.dtype())) return true;
-  return dispatch_float(a.dtype(), "all_finite", [&](auto t) {
-    using T = decltype(t);
-    const T* p = a.data<T>();
-    const int64_t n = a.numel();
-    int bad = 0;
-#pragma omp parallel for reduction(| : bad) if (n > kParallelMin) schedule(static)
-    for (int64_t i = 0; i < n; ++i) bad |= !std::isfinite(p[i]);
-    return bad == 0;
   });
 }
 

@@ -1,12 +1,12 @@
 // The process-wide profiler (engine/profile.h): off by default, counts and nests scopes when on, keys
 // prefix + name, keeps counts after being switched off, sorts the report by total time.
+#include "engine/profile.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 #include <thread>
-
-#include "engine/profile.h"
 
 namespace {
 
