@@ -52,7 +52,7 @@ void Adam::set_row_lr_factor(const Var& param, const Tensor& rows, double factor
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i].node() != param.node()) continue;
     LETHE_CHECK(params_[i].value().shape().size() == 2, "Adam: row learning rates need a 2-d parameter");
-    row_lr_.push_back({i, rows.to(params_[i].device()), factor});
+    row_lr_.push_back({i, rows.to(params_[i].device()), factor, Tensor()});
     return;
   }
   LETHE_CHECK(false, "Adam: set_row_lr_factor on a parameter this optimizer does not hold");

@@ -39,8 +39,8 @@ struct UnlearnOptions {
   double own_rows_lr_factor = 30.0;
   // MMRecUn: only the ID-table rows the forget set shaped move (its users' rows and its items' rows); every
   // other parameter keeps the trained value. Fresh Adam moves every entry by about lr per step whatever its
-  // gradient, so unconfined steps shake the whole model away from gold (docs/unlearning.md, "Confined
-  // updates"). false: every parameter moves (the paper's plain form).
+  // gradient, so unconfined steps shake the whole model away from gold.
+  // See docs/unlearning.md, "Confined updates". false: every parameter moves (the paper's plain form).
   bool confine = true;
   int64_t batch_size = 2048;       // B_f and B_r
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
