@@ -243,10 +243,6 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   } catch (const NonFiniteLoss& e) {
     LETHE_CHECK(false, "train job: " << e.what() << "; no run directory was written");
   }
-  LETHE_CHECK(res.stop_reason != "nan", "train job: the training loss became NaN or infinite (epoch "
-                                            << res.last_epoch + 1
-                                            << "; lower learning_rate or check the data); "
-                                               "no run directory was written");
 
   RunInfo& info = outcome.info;
   info.model = job.model;

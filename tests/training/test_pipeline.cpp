@@ -1,5 +1,5 @@
 // The train pipeline (models/training/pipeline.h) and the staged output directories under it
-// (engine/formats/staged_dir.h, docs/training.md "Run directories"): a complete run in place, the refusals
+// (engine/formats/staged_dir.h; docs/training.md, "Run directories"): a complete run in place, the refusals
 // before any work (existing output, locked output, unknown config key, changed config on resume), nothing
 // left behind by a failed job, the memory check, and MMRec's evaluation of repeated valid/test rows.
 #include <gtest/gtest.h>
