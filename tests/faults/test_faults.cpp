@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -62,6 +63,11 @@ int64_t lines_of(const fs::path& p) {
   while (std::getline(in, l))
     if (!l.empty()) ++n;
   return n;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 int sh(const std::string& cmd, std::string* out = nullptr) {
@@ -194,13 +200,15 @@ TEST(Faults, SigkillDuringTrainLeavesOldOrNewRun) {
   const fs::path r = d / "run";
   std::string out;
   ASSERT_EQ(sh(train_cmd(r.string(), 1000, ""), &out), 0) << out;
-  // Calibrate: the length of one run of the command that the trials kill (the shortest of three).
-  double t_run = 1e9;
+  // Calibrate: the length of one run of the command that the trials kill (the median of the runs seen so
+  // far: three now, then every trial that finished before its kill).
+  std::vector<double> seen;
   for (int k = 0; k < 3; ++k) {
     const auto t0 = Clock::now();
     ASSERT_EQ(sh(train_cmd(r.string(), 1000), &out), 0) << out;
-    t_run = std::min(t_run, std::chrono::duration<double>(Clock::now() - t0).count());
+    seen.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
+  double t_run = median(seen);
   std::mt19937 rng(20240611);
   const int trials = 40;
   int old_kept = 0, new_done = 0, finished = 0;
@@ -208,15 +216,16 @@ TEST(Faults, SigkillDuringTrainLeavesOldOrNewRun) {
   for (int t = 0; t < trials; ++t) {
     const auto before = snapshot(r);
     const uint64_t seed = 2000 + static_cast<uint64_t>(t);
-    // Half the kills anywhere in the run, half in its second half, where the files are written and renamed.
+    // Half the kills anywhere in the run, half around its end, where the files are written and renamed.
     const double delay = t % 2 == 0 ? std::uniform_real_distribution<double>(0.0, t_run)(rng)
-                                    : std::uniform_real_distribution<double>(0.5 * t_run, t_run)(rng);
+                                    : std::uniform_real_distribution<double>(0.6 * t_run, 1.1 * t_run)(rng);
     int status = 0;
     double took = 0;
     const bool done = kill_after(spawn(train_cmd(r.string(), seed)), delay, &status, &took);
     if (done) {
       ++finished;
-      t_run = std::min(t_run, took);  // the machine got faster: aim the next kills inside the run
+      seen.push_back(took);  // follow the machine's speed (it is shared)
+      t_run = median(seen);
     }
     if (snapshot(r) == before) {
       ASSERT_FALSE(done && WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -276,12 +285,13 @@ TEST(Faults, SigkillDuringUnlearnLeavesOldOrNewRun) {
     }
     return "";
   };
-  double t_run = 1e9;
-  for (int k = 0; k < 2; ++k) {
+  std::vector<double> seen;
+  for (int k = 0; k < 3; ++k) {
     const auto t0 = Clock::now();
     ASSERT_EQ(sh(cmd(501), &out), 0) << out;
-    t_run = std::min(t_run, std::chrono::duration<double>(Clock::now() - t0).count());
+    seen.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
+  double t_run = median(seen);
   uint64_t current = 501;
   std::mt19937 rng(7);
   const int trials = 30;
@@ -290,10 +300,13 @@ TEST(Faults, SigkillDuringUnlearnLeavesOldOrNewRun) {
     const auto before = snapshot(u);
     const uint64_t seed = 600 + static_cast<uint64_t>(t);
     const double delay = t % 2 == 0 ? std::uniform_real_distribution<double>(0.0, t_run)(rng)
-                                    : std::uniform_real_distribution<double>(0.5 * t_run, t_run)(rng);
+                                    : std::uniform_real_distribution<double>(0.6 * t_run, 1.1 * t_run)(rng);
     int status = 0;
     double took = 0;
-    if (kill_after(spawn(cmd(seed)), delay, &status, &took)) t_run = std::min(t_run, took);
+    if (kill_after(spawn(cmd(seed)), delay, &status, &took)) {
+      seen.push_back(took);
+      t_run = median(seen);
+    }
     if (snapshot(u) == before) {
       ++old_kept;
       ASSERT_EQ(complete(current), "") << "trial " << t;
