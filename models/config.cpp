@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -175,8 +176,10 @@ double Config::get_double(const std::string& key, double def) const {
 int64_t Config::get_int(const std::string& key, int64_t def) const {
   auto it = values_.find(key);
   if (it == values_.end()) return def;
-  // Accept "1e3"-style integers but not fractions.
+  // Accept "1e3"-style integers but not fractions, and nothing outside int64 (the cast would be undefined).
   const double d = as<double>(key, it->second, "an integer");
+  LETHE_CHECK(std::isfinite(d) && d >= -9.2e18 && d <= 9.2e18,
+              "config: key '" << key << "' must be an integer of at most 18 digits, got '" << it->second << "'");
   const auto i = static_cast<int64_t>(d);
   LETHE_CHECK(static_cast<double>(i) == d, "config: key '" << key << "' must be an integer, got '" << it->second << "'");
   return i;

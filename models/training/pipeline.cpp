@@ -158,7 +158,11 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     cfg.set("epochs", std::to_string(*job.epochs));
     cfg.set_origin("epochs", "the job's epochs");
   }
-  TrainOptions opt = TrainOptions::from_config(cfg);  // range checks of the training keys
+  // The integer training keys, read strictly first (a fraction or a value beyond int64 is an error here,
+  // not a silent cast in TrainOptions::from_config), then the range checks of the training keys.
+  for (const char* k : {"epochs", "stopping_step", "eval_step", "train_batch_size", "eval_batch_size", "seed"})
+    cfg.get_int(k);
+  TrainOptions opt = TrainOptions::from_config(cfg);
   const Device dev = parse_device(job.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(),
               "train job: device " << job.device << ": no usable CUDA device in this build");

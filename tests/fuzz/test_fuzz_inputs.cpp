@@ -60,4 +60,19 @@ TEST(FuzzInputs, EmptyNpyArrayReads) {
   EXPECT_EQ(a.values.numel(), 0);
 }
 
+// regressions/config/int-beyond-int64.yaml: reading `reg_weight: [1e50]` as an integer cast 1e50 to int64
+// (undefined behaviour); now an error naming the key.
+TEST(FuzzInputs, IntegerBeyondInt64IsAnError) {
+  const lethe::models::Config c = lethe::models::Config::from_yaml_string("epochs: 1e50\nk: -1e19\nn: 12\n");
+  for (const char* k : {"epochs", "k"}) {
+    try {
+      c.get_int(k, 0);
+      ADD_FAILURE() << k << " read as an integer";
+    } catch (const lethe::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + k + "'"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(c.get_int("n", 0), 12);
+}
+
 }  // namespace
