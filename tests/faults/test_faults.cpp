@@ -429,7 +429,7 @@ TEST(Faults, ResumeAfterSigkill) {
   const fs::path d = fresh("resume");
   const fs::path r = d / "run";
   const std::string cmd = bin() + " train --data " + world().data +
-                          " --model lightgcn --epochs 8 --quiet --seed 4 --checkpoint-every 1 --out " +
+                          " --model lightgcn --epochs 6 --quiet --seed 4 --checkpoint-every 1 --out " +
                           r.string();
   int resumed = 0;
   for (int t = 0; t < 2; ++t) {
