@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -26,6 +27,8 @@
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
 #include "engine/error.h"
+#include "engine/formats/atomic_file.h"
+#include "models/registry.h"
 #include "models/unlearning/requests.h"
 #include "engine/device.h"
 #include "engine/profile.h"
@@ -94,6 +97,26 @@ int run_bench(const BenchArgs& a) {
   LETHE_CHECK(a.epochs >= 1, "--epochs must be >= 1");
   const std::vector<std::string> names = split_list(a.models);
   LETHE_CHECK(!names.empty(), "--models: no model named");
+  if (!a.json.empty()) formats::check_writable(a.json);  // before the work, not after it
+  // --set: "model:key=value" for one model; a plain "key=value" for every model that has the key (and an
+  // error, with the closest key, when none of them has it). Checked for every model before any training.
+  std::map<std::string, Config> configs;
+  for (const std::string& name : names) {
+    std::vector<std::string> mine;
+    for (const std::string& kv : a.sets) {
+      const auto colon = kv.find(':');
+      const auto eq = kv.find('=');
+      if (colon != std::string::npos && colon < eq) {
+        if (kv.substr(0, colon) == name) mine.push_back(kv.substr(colon + 1));
+      } else {
+        const std::string key = kv.substr(0, eq);
+        bool anyone = false;
+        for (const std::string& n : names) anyone = anyone || known_config_keys(n).count(key) > 0;
+        if (!anyone || known_config_keys(name).count(key)) mine.push_back(kv);  // unknown to all: reported
+      }
+    }
+    configs[name] = resolve_config(name, "", mine);
+  }
 
   const auto tl = Clock::now();
   datasets::Dataset ds = datasets::load_mmrec(a.data);
@@ -115,16 +138,7 @@ int run_bench(const BenchArgs& a) {
             << " epochs per model, device " << dev.str() << "\n";
 
   for (const std::string& name : names) {
-    Config cfg = default_config(name);
-    for (const std::string& kv : a.sets) {  // "model:key=value" applies to that model only
-      const auto colon = kv.find(':');
-      const auto eq = kv.find('=');
-      if (colon != std::string::npos && colon < eq) {
-        if (kv.substr(0, colon) == name) cfg.set_from_assignment(kv.substr(colon + 1));
-      } else {
-        cfg.set_from_assignment(kv);
-      }
-    }
+    Config cfg = configs.at(name);
     cfg.set("seed", std::to_string(a.seed));
     cfg.set("epochs", std::to_string(a.epochs));
     release_host_cache();  // the previous model's cached blocks must not count towards this model's peak
@@ -213,11 +227,8 @@ int run_bench(const BenchArgs& a) {
                   m["unlearning"]["gold_seconds"].get<double>());
     std::printf("\n");
     std::fflush(stdout);
-    if (!a.json.empty()) {  // after every model, so that an interrupted run keeps what it measured
-      std::ofstream f(a.json);
-      LETHE_CHECK(f.good(), a.json << ": cannot open for writing");
-      f << out.dump(2) << "\n";
-    }
+    if (!a.json.empty()) formats::write_file_atomic(a.json, out.dump(2) + "\n");  // after every model: an
+                                                                                 // interrupted run keeps it
   }
 
   // The table.
@@ -245,9 +256,7 @@ int run_bench(const BenchArgs& a) {
                 static_cast<long long>(a.unlearn_epochs));
   std::fflush(stdout);
   if (!a.json.empty()) {
-    std::ofstream f(a.json);
-    LETHE_CHECK(f.good(), a.json << ": cannot open for writing");
-    f << out.dump(2) << "\n";
+    formats::write_file_atomic(a.json, out.dump(2) + "\n");
     std::cout << "JSON written to " << a.json << "\n";
   }
   return 0;
