@@ -69,7 +69,7 @@ def main(argv):
             continue
         print(f"\n### {ds}\n")
         print("| model | request | original forget R@20 | gold | mmrecun | MIA gold / mmrecun | retain R@20 gold / "
-              "mmrecun | Jaccard@20 vs gold orig / mmrecun | RelItems vs gold | erased rows / rank pct (gold) | "
+              "mmrecun | Jaccard@20 vs gold orig / mmrecun | RelItems orig / gold / mmrecun | erased rows / rank pct (gold) | "
               "epochs | time s (gold) | speed-up | verdict |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for cell in cells:
@@ -85,6 +85,9 @@ def main(argv):
             verdict = "**all met**" if not missed else "missed: " + ", ".join(missed)
             gf = g.get("forget_recall@20")
             gold_cell = "-" if gf is None else f"{gf:.4f} ± {v.get('_band', 0):.4f}"
+            relitems = "-"
+            if u.get("relitems@20") is not None:
+                relitems = f"{o.get('relitems@20')} / {g.get('relitems@20')} / {u.get('relitems@20')}"
             erased = "-"
             if "erased_features" in u:
                 ratios = [e["mean_distance_ratio"] for e in u["erased_features"].values()]
@@ -95,7 +98,7 @@ def main(argv):
                   f"{fmt(g.get('mia_balanced_accuracy'), 3)} / {fmt(u.get('mia_balanced_accuracy'), 3)} | "
                   f"{fmt(g['retain_recall@20'])} / {fmt(u['retain_recall@20'])} | "
                   f"{fmt(o['jaccard@20_vs_gold'], 3)} / {fmt(u['jaccard@20_vs_gold'], 3)} | "
-                  f"{fmt(u.get('relitems@20_vs_gold'), 2)} | {erased} | {u.get('epochs')} | "
+                  f"{relitems} | {erased} | {u.get('epochs')} | "
                   f"{fmt(u.get('time_s'), 1)} ({fmt(g.get('time_s'), 1)}) | {fmt(u.get('speedup_vs_gold'), 1)}x | {verdict} |")
             everything.append({"dataset": ds, "model": model, "request": kind,
                                "verdicts": {k: b for k, b in v.items() if not k.startswith("_")},

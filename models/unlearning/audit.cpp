@@ -300,204 +300,213 @@ double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& use
   return n > 0 ? sum / static_cast<double>(n) : 0.0;
 }
 
-}  // namespace
+// What every model is measured against: the targets, users and evaluators derived from the view once.
+struct AuditTargets {
+  datasets::UserItems mask;              // D_r train items per user (masked in every ranking)
+  datasets::Interactions retain_test;    // original test rows outside the request
+  datasets::UserItems retain_targets;
+  std::vector<int32_t> eval_users;       // users with retain test rows, in order
+  std::vector<int32_t> active, inactive; // fairness split: the most active 20% of eval_users by D_r degree
+  datasets::Interactions affected_test;  // test rows of the forget set's users
+  datasets::UserItems forget_targets, affected_targets;
+  std::vector<int32_t> users_with_data;  // RelItems population: every user with D_r train rows
+  std::vector<uint8_t> forgotten_item;   // item-request flags
+  std::vector<int32_t> erased_items;     // modality requests: every erased row's item, once
+  std::vector<int32_t> rank_users;       // a deterministic sample of eval_users for the rank percentile
+};
 
-json run_audit(const RequestView& view, const std::vector<AuditModel>& models, const AuditOptions& opt) {
-  LETHE_CHECK(!models.empty() && models[0].name == "original", "audit: the first model must be the original");
+AuditTargets audit_targets(const RequestView& view, const AuditOptions& opt) {
   const datasets::Dataset& ds = view.original;
-  for (const AuditModel& m : models)
-    LETHE_CHECK(m.users.rows() == ds.n_users && m.items.rows() == ds.n_items,
-                "audit: model '" << m.name << "' has " << m.users.rows() << " users / " << m.items.rows()
-                                 << " items, the data set " << ds.n_users << " / " << ds.n_items);
-  const AuditModel* gold = nullptr;
-  for (const AuditModel& m : models)
-    if (m.name == "gold") gold = &m;
-
-  std::vector<uint8_t> forgotten_user(static_cast<size_t>(ds.n_users), 0), forgotten_item(static_cast<size_t>(ds.n_items), 0),
-      affected(static_cast<size_t>(ds.n_users), 0);
+  AuditTargets t;
+  std::vector<uint8_t> forgotten_user(static_cast<size_t>(ds.n_users), 0), affected(static_cast<size_t>(ds.n_users), 0);
+  t.forgotten_item.assign(static_cast<size_t>(ds.n_items), 0);
   for (int32_t u : view.forgotten_users) forgotten_user[static_cast<size_t>(u)] = 1;
-  for (int32_t i : view.forgotten_items) forgotten_item[static_cast<size_t>(i)] = 1;
+  for (int32_t i : view.forgotten_items) t.forgotten_item[static_cast<size_t>(i)] = 1;
   for (int32_t u : view.affected_users) affected[static_cast<size_t>(u)] = 1;
 
-  // Retain-utility targets: original test rows outside the request.
-  const datasets::Interactions retain_test = filter_pairs(ds.test, [&](int32_t u, int32_t i) {
-    return !forgotten_user[static_cast<size_t>(u)] && !forgotten_item[static_cast<size_t>(i)] &&
+  t.retain_test = filter_pairs(ds.test, [&](int32_t u, int32_t i) {
+    return !forgotten_user[static_cast<size_t>(u)] && !t.forgotten_item[static_cast<size_t>(i)] &&
            (view.retain.item_dropped.empty() || !view.retain.item_dropped[static_cast<size_t>(i)]);
   });
-  LETHE_CHECK(!retain_test.empty(), "audit: no test interactions outside the request to measure retain utility on");
-  const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, ds.n_users);
-  const eval::Evaluator ev(mask, ds.n_items, view.retain.item_dropped, Device::cpu());
-  const eval::Evaluator ev_nodrop(mask, ds.n_items, {}, Device::cpu());
-  const std::vector<int32_t> eval_users = eval::users_in_order(retain_test);
-  const datasets::UserItems retain_targets = datasets::UserItems::build(retain_test, ds.n_users);
+  LETHE_CHECK(!t.retain_test.empty(), "audit: no test interactions outside the request to measure retain utility on");
+  t.mask = datasets::UserItems::build(view.retain.train, ds.n_users);
+  t.eval_users = eval::users_in_order(t.retain_test);
+  t.retain_targets = datasets::UserItems::build(t.retain_test, ds.n_users);
 
-  // Fairness split: the most active 20% of the evaluated users by D_r train degree.
-  std::vector<int32_t> by_activity = eval_users;
+  std::vector<int32_t> by_activity = t.eval_users;
   std::stable_sort(by_activity.begin(), by_activity.end(),
-                   [&](int32_t a, int32_t b) { return mask.degree(a) > mask.degree(b); });
+                   [&](int32_t a, int32_t b) { return t.mask.degree(a) > t.mask.degree(b); });
   const size_t n_active = std::max<size_t>(1, by_activity.size() / 5);
-  const std::vector<int32_t> active(by_activity.begin(), by_activity.begin() + n_active),
-      inactive(by_activity.begin() + n_active, by_activity.end());
+  t.active.assign(by_activity.begin(), by_activity.begin() + n_active);
+  t.inactive.assign(by_activity.begin() + n_active, by_activity.end());
 
-  // Forget-set users and their held-out test rows (forget recall, same users' test recall).
-  const datasets::Interactions affected_test =
-      filter_pairs(ds.test, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
-  const datasets::UserItems forget_targets = datasets::UserItems::build(view.forget, ds.n_users);
-  const datasets::UserItems affected_targets = datasets::UserItems::build(affected_test, ds.n_users);
+  t.affected_test = filter_pairs(ds.test, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
+  t.forget_targets = datasets::UserItems::build(view.forget, ds.n_users);
+  t.affected_targets = datasets::UserItems::build(t.affected_test, ds.n_users);
 
-  // Membership-inference attack, trained on the original model.
-  json mia_info = json::object();
-  Logistic attack;
-  datasets::Interactions mia_forget, mia_heldout;
-  const bool do_mia = view.has_forget_set();
-  if (do_mia) {
-    const datasets::Interactions heldout_all = concat(ds.valid, ds.test);
-    const datasets::Interactions members = take(view.retain.train, subsample(view.retain.train.size(), opt.mia_max_pairs, opt.seed + 1));
-    const datasets::Interactions nonmembers = take(heldout_all, subsample(heldout_all.size(), opt.mia_max_pairs, opt.seed + 2));
-    LETHE_CHECK(!nonmembers.empty(), "audit: no held-out (valid / test) pairs to train the membership attack on");
-    std::vector<std::vector<double>> x = pair_features(models[0], members);
-    const std::vector<std::vector<double>> xn = pair_features(models[0], nonmembers);
-    std::vector<int> y(x.size(), 1);
-    x.insert(x.end(), xn.begin(), xn.end());
-    y.resize(x.size(), 0);
-    attack.fit(x, y);
-    std::vector<int> pred;
-    for (const auto& r : x) pred.push_back(attack.prob(r) >= 0.5);
-    mia_info["train_members"] = members.size();
-    mia_info["train_nonmembers"] = nonmembers.size();
-    mia_info["train_balanced_accuracy"] = balanced_accuracy(y, pred);
-    mia_info["features"] = {"score", "rank_percentile", "z_score_within_user"};
-    mia_info["weights"] = attack.w;
-    mia_info["bias"] = attack.b;
-    mia_forget = take(view.forget, subsample(view.forget.size(), opt.mia_max_pairs, opt.seed + 3));
-    const datasets::Interactions same_users_heldout =
-        filter_pairs(heldout_all, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
-    mia_heldout = take(same_users_heldout, subsample(same_users_heldout.size(), opt.mia_max_pairs, opt.seed + 4));
-    mia_info["eval_forget_pairs"] = mia_forget.size();
-    mia_info["eval_heldout_pairs"] = mia_heldout.size();
-  }
-  const bool mia_ok = do_mia && !mia_forget.empty() && !mia_heldout.empty();
-
-  // Kendall's tau sample of forget pairs.
-  const datasets::Interactions tau_pairs = take(view.forget, subsample(view.forget.size(), opt.kendall_max_pairs, opt.seed + 5));
-  std::vector<double> gold_tau_scores;
-  std::vector<int32_t> gold_top;
-  if (gold) {
-    gold_tau_scores = pair_scores(*gold, tau_pairs);
-    ev.top_k(gold->users, gold->items, eval_users, 20, gold_top);
-  }
-
-  // RelItems (item requests): every user with retained data, dropped items not masked (their scores are audited).
-  std::vector<uint8_t> forgotten_flag(static_cast<size_t>(ds.n_items), 0);
-  for (int32_t i : view.forgotten_items) forgotten_flag[static_cast<size_t>(i)] = 1;
-  std::vector<int32_t> users_with_data;
   for (int32_t u = 0; u < ds.n_users; ++u)
-    if (mask.degree(u) > 0) users_with_data.push_back(u);
-  const bool do_relitems = !view.forgotten_items.empty();
-  const int64_t gold_relitems = (do_relitems && gold) ? users_with_flagged_in_top20(ev_nodrop, *gold, users_with_data, forgotten_flag) : -1;
-  // Erased items (modality requests): a deterministic sample of evaluated users for the rank percentile.
-  std::vector<int32_t> erased_items;
-  for (const auto& [mname, items] : view.erased) erased_items.insert(erased_items.end(), items.begin(), items.end());
-  std::sort(erased_items.begin(), erased_items.end());
-  erased_items.erase(std::unique(erased_items.begin(), erased_items.end()), erased_items.end());
-  std::vector<int32_t> rank_users;
-  for (size_t k : subsample(eval_users.size(), 500, opt.seed + 6)) rank_users.push_back(eval_users[k]);
+    if (t.mask.degree(u) > 0) t.users_with_data.push_back(u);
+  for (const auto& [mname, items] : view.erased) t.erased_items.insert(t.erased_items.end(), items.begin(), items.end());
+  std::sort(t.erased_items.begin(), t.erased_items.end());
+  t.erased_items.erase(std::unique(t.erased_items.begin(), t.erased_items.end()), t.erased_items.end());
+  for (size_t k : subsample(t.eval_users.size(), 500, opt.seed + 6)) t.rank_users.push_back(t.eval_users[k]);
+  return t;
+}
 
-  json rows = json::array();
-  std::vector<double> forget_recalls;
-  for (const AuditModel& m : models) {
-    json r;
-    r["model"] = m.name;
-    const eval::EvalResult ret = ev.evaluate(m.users, m.items, retain_targets, eval_users);
-    r["retain_recall@20"] = eval::metric(ret.metrics, "Recall@20");
-    r["retain_ndcg@20"] = eval::metric(ret.metrics, "NDCG@20");
-    r["retain_metrics"] = metrics_json(ret.metrics);
-    r["retain_users"] = ret.users;
-    if (view.has_forget_set()) {
-      const eval::EvalResult fr = ev_nodrop.evaluate(m.users, m.items, forget_targets, view.affected_users);
-      r["forget_recall@20"] = eval::metric(fr.metrics, "Recall@20");
-      forget_recalls.push_back(r["forget_recall@20"].get<double>());
-      r["forget_users"] = fr.users;
-      if (!affected_test.empty()) {
-        const eval::EvalResult tr = ev_nodrop.evaluate(m.users, m.items, affected_targets, view.affected_users);
-        r[view.kind == unlearning::RequestKind::User ? "forgotten_users_test_recall@20" : "affected_users_test_recall@20"] =
-            eval::metric(tr.metrics, "Recall@20");
-      }
-    } else {
-      r["forget_recall@20"] = nullptr;
-    }
-    if (mia_ok) {
-      std::vector<int> y, pred;
-      for (const auto& f : pair_features(m, mia_forget)) {
-        y.push_back(1);
-        pred.push_back(attack.prob(f) >= 0.5);
-      }
-      for (const auto& f : pair_features(m, mia_heldout)) {
-        y.push_back(0);
-        pred.push_back(attack.prob(f) >= 0.5);
-      }
-      r["mia_balanced_accuracy"] = balanced_accuracy(y, pred);
-    } else {
-      r["mia_balanced_accuracy"] = nullptr;
-    }
-    if (gold) {
-      std::vector<int32_t> top;
-      ev.top_k(m.users, m.items, eval_users, 20, top);
-      double jsum = 0;
-      for (size_t u = 0; u < eval_users.size(); ++u)
-        jsum += jaccard(std::vector<int32_t>(top.begin() + u * 20, top.begin() + (u + 1) * 20),
-                        std::vector<int32_t>(gold_top.begin() + u * 20, gold_top.begin() + (u + 1) * 20));
-      r["jaccard@20_vs_gold"] = eval_users.empty() ? 0.0 : jsum / static_cast<double>(eval_users.size());
-      r["kendall_tau_forget_vs_gold"] =
-          tau_pairs.size() >= 2 ? json(kendall_tau_b(pair_scores(m, tau_pairs), gold_tau_scores)) : json(nullptr);
-    } else {
-      r["jaccard@20_vs_gold"] = nullptr;
-    }
-    if (do_relitems) {
-      const int64_t n = users_with_flagged_in_top20(ev_nodrop, m, users_with_data, forgotten_flag);
-      r["relitems@20"] = n;
-      r["relitems@20_vs_gold"] = gold_relitems > 0 ? json(static_cast<double>(n) / static_cast<double>(gold_relitems))
-                                                   : json(nullptr);
-    }
-    if (!view.erased.empty() || !view.dropped_items.empty()) r["erased_features"] = erased_rows_json(m, view);
-    if (!erased_items.empty()) r["erased_items_rank_percentile"] = mean_rank_percentile(m, rank_users, erased_items, mask);
-    r["time_s"] = m.time_s >= 0 ? json(m.time_s) : json(nullptr);
-    // The original's time is its training: no speed-up to report for it.
-    r["speedup_vs_gold"] =
-        (gold && m.name != "original" && gold->time_s > 0 && m.time_s > 0) ? json(gold->time_s / m.time_s) : json(nullptr);
-    r["epochs"] = m.epochs >= 0 ? json(m.epochs) : json(nullptr);
-    if (!m.stop_reason.empty()) r["stop_reason"] = m.stop_reason;
-    const double n_act = eval::metric(ev.evaluate(m.users, m.items, retain_targets, active).metrics, "NDCG@20");
-    const double n_rest =
-        inactive.empty() ? 0.0 : eval::metric(ev.evaluate(m.users, m.items, retain_targets, inactive).metrics, "NDCG@20");
-    r["fairness"] = {{"ndcg@20_active20", n_act}, {"ndcg@20_rest", n_rest}, {"gap", n_act - n_rest}};
-    rows.push_back(r);
+// The membership-inference attack: trained on the original model (D_r train pairs against held-out pairs),
+// evaluated per model on forget pairs against the same users' held-out pairs.
+struct MembershipAttack {
+  Logistic attack;
+  datasets::Interactions forget, heldout;  // evaluation pairs
+  json info = json::object();
+  bool usable() const { return !forget.empty() && !heldout.empty(); }
+};
+
+MembershipAttack train_membership_attack(const RequestView& view, const AuditModel& original, const AuditOptions& opt) {
+  MembershipAttack a;
+  if (!view.has_forget_set()) return a;
+  const datasets::Dataset& ds = view.original;
+  const datasets::Interactions heldout_all = concat(ds.valid, ds.test);
+  const datasets::Interactions members = take(view.retain.train, subsample(view.retain.train.size(), opt.mia_max_pairs, opt.seed + 1));
+  const datasets::Interactions nonmembers = take(heldout_all, subsample(heldout_all.size(), opt.mia_max_pairs, opt.seed + 2));
+  LETHE_CHECK(!nonmembers.empty(), "audit: no held-out (valid / test) pairs to train the membership attack on");
+  std::vector<std::vector<double>> x = pair_features(original, members);
+  const std::vector<std::vector<double>> xn = pair_features(original, nonmembers);
+  std::vector<int> y(x.size(), 1);
+  x.insert(x.end(), xn.begin(), xn.end());
+  y.resize(x.size(), 0);
+  a.attack.fit(x, y);
+  std::vector<int> pred;
+  for (const auto& r : x) pred.push_back(a.attack.prob(r) >= 0.5);
+  a.info["train_members"] = members.size();
+  a.info["train_nonmembers"] = nonmembers.size();
+  a.info["train_balanced_accuracy"] = balanced_accuracy(y, pred);
+  a.info["features"] = {"score", "rank_percentile", "z_score_within_user"};
+  a.info["weights"] = a.attack.w;
+  a.info["bias"] = a.attack.b;
+  std::vector<uint8_t> affected(static_cast<size_t>(ds.n_users), 0);
+  for (int32_t u : view.affected_users) affected[static_cast<size_t>(u)] = 1;
+  a.forget = take(view.forget, subsample(view.forget.size(), opt.mia_max_pairs, opt.seed + 3));
+  const datasets::Interactions same_users_heldout =
+      filter_pairs(heldout_all, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
+  a.heldout = take(same_users_heldout, subsample(same_users_heldout.size(), opt.mia_max_pairs, opt.seed + 4));
+  a.info["eval_forget_pairs"] = a.forget.size();
+  a.info["eval_heldout_pairs"] = a.heldout.size();
+  return a;
+}
+
+double attack_balanced_accuracy(const MembershipAttack& a, const AuditModel& m) {
+  std::vector<int> y, pred;
+  for (const auto& f : pair_features(m, a.forget)) {
+    y.push_back(1);
+    pred.push_back(a.attack.prob(f) >= 0.5);
   }
+  for (const auto& f : pair_features(m, a.heldout)) {
+    y.push_back(0);
+    pred.push_back(a.attack.prob(f) >= 0.5);
+  }
+  return balanced_accuracy(y, pred);
+}
 
-  // Sanity: parameters moved, forget recall fell, methods differ from each other.
-  json sanity = json::object();
-  auto max_diff = [](const AuditModel& a, const AuditModel& b) -> double {
-    if (a.params.size() != b.params.size()) return INFINITY;
-    double d = 0;
-    for (size_t k = 0; k < a.params.size(); ++k) {
-      if (a.params[k].first != b.params[k].first || a.params[k].second.shape() != b.params[k].second.shape()) return INFINITY;
-      d = std::max(d, ops::max_abs_diff(a.params[k].second, b.params[k].second));
+// Gold's side of the agreement measures, computed once.
+struct GoldReference {
+  const AuditModel* model = nullptr;
+  datasets::Interactions tau_pairs;  // Kendall's tau sample of forget pairs
+  std::vector<double> tau_scores;
+  std::vector<int32_t> top;          // top 20 per eval user
+  int64_t relitems = -1;             // users with a forgotten item in their top 20 (item requests)
+};
+
+// Mean Jaccard@20 of two [users x 20] top lists.
+double mean_jaccard20(const std::vector<int32_t>& a, const std::vector<int32_t>& b, size_t users) {
+  if (users == 0) return 0.0;
+  double sum = 0;
+  for (size_t u = 0; u < users; ++u)
+    sum += jaccard(std::vector<int32_t>(a.begin() + u * 20, a.begin() + (u + 1) * 20),
+                   std::vector<int32_t>(b.begin() + u * 20, b.begin() + (u + 1) * 20));
+  return sum / static_cast<double>(users);
+}
+
+// One model's row of the report.
+json audit_row(const AuditModel& m, const RequestView& view, const AuditTargets& t, const eval::Evaluator& ev,
+               const eval::Evaluator& ev_nodrop, const MembershipAttack& mia, const GoldReference& gold) {
+  json r;
+  r["model"] = m.name;
+  const eval::EvalResult ret = ev.evaluate(m.users, m.items, t.retain_targets, t.eval_users);
+  r["retain_recall@20"] = eval::metric(ret.metrics, "Recall@20");
+  r["retain_ndcg@20"] = eval::metric(ret.metrics, "NDCG@20");
+  r["retain_metrics"] = metrics_json(ret.metrics);
+  r["retain_users"] = ret.users;
+  r["forget_recall@20"] = nullptr;
+  if (view.has_forget_set()) {
+    const eval::EvalResult fr = ev_nodrop.evaluate(m.users, m.items, t.forget_targets, view.affected_users);
+    r["forget_recall@20"] = eval::metric(fr.metrics, "Recall@20");
+    r["forget_users"] = fr.users;
+    if (!t.affected_test.empty()) {
+      const eval::EvalResult tr = ev_nodrop.evaluate(m.users, m.items, t.affected_targets, view.affected_users);
+      r[view.kind == unlearning::RequestKind::User ? "forgotten_users_test_recall@20" : "affected_users_test_recall@20"] =
+          eval::metric(tr.metrics, "Recall@20");
     }
-    return d;
-  };
+  }
+  r["mia_balanced_accuracy"] = mia.usable() ? json(attack_balanced_accuracy(mia, m)) : json(nullptr);
+  r["jaccard@20_vs_gold"] = nullptr;
+  if (gold.model) {
+    std::vector<int32_t> top;
+    ev.top_k(m.users, m.items, t.eval_users, 20, top);
+    r["jaccard@20_vs_gold"] = mean_jaccard20(top, gold.top, t.eval_users.size());
+    r["kendall_tau_forget_vs_gold"] =
+        gold.tau_pairs.size() >= 2 ? json(kendall_tau_b(pair_scores(m, gold.tau_pairs), gold.tau_scores)) : json(nullptr);
+  }
+  if (!view.forgotten_items.empty()) {
+    const int64_t n = users_with_flagged_in_top20(ev_nodrop, m, t.users_with_data, t.forgotten_item);
+    r["relitems@20"] = n;
+    r["relitems@20_vs_gold"] =
+        gold.relitems > 0 ? json(static_cast<double>(n) / static_cast<double>(gold.relitems)) : json(nullptr);
+  }
+  if (!view.erased.empty() || !view.dropped_items.empty()) r["erased_features"] = erased_rows_json(m, view);
+  if (!t.erased_items.empty()) r["erased_items_rank_percentile"] = mean_rank_percentile(m, t.rank_users, t.erased_items, t.mask);
+  r["time_s"] = m.time_s >= 0 ? json(m.time_s) : json(nullptr);
+  // The original's time is its training: no speed-up to report for it.
+  const AuditModel* g = gold.model;
+  r["speedup_vs_gold"] = (g && m.name != "original" && g->time_s > 0 && m.time_s > 0) ? json(g->time_s / m.time_s) : json(nullptr);
+  r["epochs"] = m.epochs >= 0 ? json(m.epochs) : json(nullptr);
+  if (!m.stop_reason.empty()) r["stop_reason"] = m.stop_reason;
+  const double n_act = eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.active).metrics, "NDCG@20");
+  const double n_rest =
+      t.inactive.empty() ? 0.0 : eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.inactive).metrics, "NDCG@20");
+  r["fairness"] = {{"ndcg@20_active20", n_act}, {"ndcg@20_rest", n_rest}, {"gap", n_act - n_rest}};
+  return r;
+}
+
+// Largest absolute parameter difference of two models (infinite when their parameter lists differ).
+double params_max_diff(const AuditModel& a, const AuditModel& b) {
+  if (a.params.size() != b.params.size()) return INFINITY;
+  double d = 0;
+  for (size_t k = 0; k < a.params.size(); ++k) {
+    if (a.params[k].first != b.params[k].first || a.params[k].second.shape() != b.params[k].second.shape()) return INFINITY;
+    d = std::max(d, ops::max_abs_diff(a.params[k].second, b.params[k].second));
+  }
+  return d;
+}
+
+// Sanity: every method's parameters moved and its forget recall fell (into its row); the methods differ pairwise.
+json sanity_json(const RequestView& view, const std::vector<AuditModel>& models, json& rows) {
   for (size_t k = 1; k < models.size(); ++k) {
     json s;
-    s["params_max_abs_diff_vs_original"] = max_diff(models[k], models[0]);
-    s["params_differ_from_original"] = max_diff(models[k], models[0]) > 0;
-    if (view.has_forget_set()) s["forget_recall_fell"] = forget_recalls[k] < forget_recalls[0];
+    s["params_max_abs_diff_vs_original"] = params_max_diff(models[k], models[0]);
+    s["params_differ_from_original"] = params_max_diff(models[k], models[0]) > 0;
+    if (view.has_forget_set())
+      s["forget_recall_fell"] = rows[k]["forget_recall@20"].get<double>() < rows[0]["forget_recall@20"].get<double>();
     rows[k]["sanity"] = s;
   }
   json differ = json::array();
   for (size_t a = 1; a < models.size(); ++a)
     for (size_t b = a + 1; b < models.size(); ++b)
-      differ.push_back({{"models", {models[a].name, models[b].name}}, {"differ", max_diff(models[a], models[b]) > 0}});
-  sanity["methods_differ"] = differ;
+      differ.push_back({{"models", {models[a].name, models[b].name}}, {"differ", params_max_diff(models[a], models[b]) > 0}});
+  return {{"methods_differ", differ}};
+}
 
+json request_json(const RequestView& view) {
   json req;
   req["kind"] = unlearning::request_kind_name(view.kind);
   req["steps"] = view.requests.size();
@@ -515,19 +524,49 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   json er = json::object();
   for (const auto& [mname, items] : view.erased) er[mname] = items.size();
   req["erased"] = er;
+  return req;
+}
 
+}  // namespace
+
+json run_audit(const RequestView& view, const std::vector<AuditModel>& models, const AuditOptions& opt) {
+  LETHE_CHECK(!models.empty() && models[0].name == "original", "audit: the first model must be the original");
+  const datasets::Dataset& ds = view.original;
+  for (const AuditModel& m : models)
+    LETHE_CHECK(m.users.rows() == ds.n_users && m.items.rows() == ds.n_items,
+                "audit: model '" << m.name << "' has " << m.users.rows() << " users / " << m.items.rows()
+                                 << " items, the data set " << ds.n_users << " / " << ds.n_items);
+  const AuditTargets t = audit_targets(view, opt);
+  const eval::Evaluator ev(t.mask, ds.n_items, view.retain.item_dropped, Device::cpu());
+  const eval::Evaluator ev_nodrop(t.mask, ds.n_items, {}, Device::cpu());  // forget targets and RelItems
+  const MembershipAttack mia = train_membership_attack(view, models[0], opt);
+
+  GoldReference gold;
+  for (const AuditModel& m : models)
+    if (m.name == "gold") gold.model = &m;
+  if (gold.model) {
+    gold.tau_pairs = take(view.forget, subsample(view.forget.size(), opt.kendall_max_pairs, opt.seed + 5));
+    gold.tau_scores = pair_scores(*gold.model, gold.tau_pairs);
+    ev.top_k(gold.model->users, gold.model->items, t.eval_users, 20, gold.top);
+    if (!view.forgotten_items.empty())
+      gold.relitems = users_with_flagged_in_top20(ev_nodrop, *gold.model, t.users_with_data, t.forgotten_item);
+  }
+
+  json rows = json::array();
+  for (const AuditModel& m : models) rows.push_back(audit_row(m, view, t, ev, ev_nodrop, mia, gold));
   json out;
-  out["request"] = req;
+  out["sanity"] = sanity_json(view, models, rows);
+  out["request"] = request_json(view);
   out["rows"] = rows;
-  out["sanity"] = sanity;
-  out["mia_attack"] = mia_info;
-  out["evaluation"] = {{"retain_test_rows", retain_test.size()},
-                       {"retain_users", eval_users.size()},
-                       {"active_users", active.size()},
-                       {"affected_test_rows", affected_test.size()},
-                       {"relitems_users", do_relitems ? json(users_with_data.size()) : json(nullptr)},
-                       {"gold_relitems@20", gold_relitems >= 0 ? json(gold_relitems) : json(nullptr)},
-                       {"rank_percentile_users", erased_items.empty() ? json(nullptr) : json(rank_users.size())}};
+  out["mia_attack"] = mia.info;
+  const bool relitems = !view.forgotten_items.empty();
+  out["evaluation"] = {{"retain_test_rows", t.retain_test.size()},
+                       {"retain_users", t.eval_users.size()},
+                       {"active_users", t.active.size()},
+                       {"affected_test_rows", t.affected_test.size()},
+                       {"relitems_users", relitems ? json(t.users_with_data.size()) : json(nullptr)},
+                       {"gold_relitems@20", gold.relitems >= 0 ? json(gold.relitems) : json(nullptr)},
+                       {"rank_percentile_users", t.erased_items.empty() ? json(nullptr) : json(t.rank_users.size())}};
   return out;
 }
 

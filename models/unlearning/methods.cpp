@@ -36,6 +36,13 @@ datasets::BprSampler forget_sampler(const RequestView& view, int64_t batch_size)
   return datasets::BprSampler(view.step_forget, datasets::UserItems::build(seen, view.retain.n_users), pool, batch_size);
 }
 
+// Whether the model declares a use of a modality with erased rows in the view.
+bool reads_erased_modality(const models::Model& m, const RequestView& view) {
+  for (const models::ModalityUse& use : m.modality_uses())
+    if (view.erased.count(use.modality)) return true;
+  return false;
+}
+
 }  // namespace
 
 namespace detail {
@@ -137,6 +144,18 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     LETHE_PROFILE_SCOPE("phase:rebuild");
     m.set_data(view.retain);
     r.extra["feature_rows_reset"] = reset_feature_parameters(m, view);
+  }
+
+  // A modality request the model never read (LightGCN and an image request): no parameter and no structure
+  // was built from the erased rows, so the model after the rebuild already is the model trained without them
+  // (gold retrains to the same values); any training here would only move it away from gold.
+  // docs/unlearning.md, "Modality requests".
+  if (!has_forget && view.dropped_items.empty() && !reads_erased_modality(m, view)) {
+    r.stop_reason = "model-unaffected";
+    r.seconds = since(t0);
+    if (!opt.quiet)
+      log << r.method << ": " << model_name << " reads none of the erased modalities; nothing to erase, no training\n";
+    return r;
   }
 
   // 2. The loop: a fresh Adam (lr, no schedule, no weight decay), the method's own random stream, no

@@ -144,8 +144,9 @@ TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
     EXPECT_GT(moved, 1e-4);
     auto ps = start->parameters(), pa = out[0]->parameters();
     for (size_t k = 0; k < ps.size(); ++k)
-      if (ps[k].first != start->user_table() && ps[k].first != start->item_table())
+      if (ps[k].first != start->user_table() && ps[k].first != start->item_table()) {
         EXPECT_EQ(ops::max_abs_diff(ps[k].second.value(), pa[k].second.value()), 0.0) << ps[k].first << " moved";
+      }
   }
 }
 
@@ -229,10 +230,44 @@ TEST(MMRecUnLanding, ItemRequestsLandUnderTheRetainedReferenceOnly) {
     ASSERT_EQ(r.stop_reason, "until-forgotten");
     const EpochLog& last = r.epochs.back();
     EXPECT_LE(last.forget_recall, last.reference);
-    if (ref == Reference::HeldOut) EXPECT_FALSE(r.extra.contains("landing_fraction"));
-    if (ref == Reference::Retained && r.extra.contains("forget_recall_before_landing"))
+    if (ref == Reference::HeldOut) {
+      EXPECT_FALSE(r.extra.contains("landing_fraction"));
+    }
+    if (ref == Reference::Retained && r.extra.contains("forget_recall_before_landing")) {
       EXPECT_GE(last.forget_recall, r.extra["forget_recall_before_landing"].get<double>());
+    }
   }
+}
+
+// A modality request that the model never read (LightGCN: no features) leaves it exactly as it was, with no
+// training (gold retrains to the same values); a model that reads the modality (FREEDOM) trains.
+TEST(MMRecUnModality, AModelThatReadsNoErasedModalityIsLeftAsItWas) {
+  const TinyWorld& t = tiny_world();
+  Request req;
+  req.kind = RequestKind::Modality;
+  req.items = {2, 3, 5, 7};
+  req.modalities.assign(req.items.size(), "image");
+  req.lines.assign(req.items.size(), 0);
+  const RequestView view = apply_requests(t.ds, {req});
+  UnlearnOptions o;
+  o.epochs = 5;
+  o.quiet = true;
+  auto before = load_original(t.quick_run_dir());
+  auto m = load_original(t.quick_run_dir());
+  const UnlearnResult r = run_method(m, "lightgcn", m->config(), view, o);
+  EXPECT_EQ(r.stop_reason, "model-unaffected");
+  EXPECT_EQ(r.epochs_run, 0);
+  auto pb = before->parameters(), pa = m->parameters();
+  ASSERT_EQ(pb.size(), pa.size());
+  for (size_t k = 0; k < pb.size(); ++k)
+    EXPECT_EQ(ops::max_abs_diff(pb[k].second.value(), pa[k].second.value()), 0.0) << pb[k].first << " moved";
+
+  const models::Config cfg = models::default_config("freedom");
+  std::unique_ptr<models::Model> f = models::create_model("freedom", cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+  o.epochs = 1;
+  const UnlearnResult rf = run_method(f, "freedom", cfg, view, o);
+  EXPECT_EQ(rf.stop_reason, "epochs");
+  EXPECT_EQ(rf.epochs_run, 1);
 }
 
 }  // namespace
