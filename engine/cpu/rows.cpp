@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "engine/cpu/common.h"
+#include "engine/cpu/vmath.h"
 #include "engine/error.h"
 
 namespace lethe::cpu {
@@ -85,9 +86,9 @@ void copy_cols(const Tensor& src, int64_t src_col, Tensor& dst, int64_t dst_col,
   const char* ps = static_cast<const char*>(src.raw());
   char* pd = static_cast<char*>(dst.raw());
   const size_t bytes = static_cast<size_t>(width) * es;
-#pragma omp parallel for if (rows * width > kParallelMin) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
+  detail::parallel_rows(rows, width, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
+  });
 }
 
 void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
@@ -97,17 +98,57 @@ void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
     const T* px = x.data<T>();
     T* py = y.data<T>();
     T* pn = norms.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
-      const T n = static_cast<T>(std::max(std::sqrt(s), eps));
-      pn[r] = n;
-      for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
-    }
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = px + r * cols;
+        double s = 0.0;
+        for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
+        const T n = static_cast<T>(std::max(std::sqrt(s), eps));
+        pn[r] = n;
+        for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
+      }
+    });
   });
 }
+
+namespace {
+
+constexpr int kLanes = 8;  // independent partial results per row (fixed: the same sums for any thread count)
+
+// Largest element of a row, ignoring NaN (a NaN row still ends as NaN through the exponentials).
+template <class T>
+T row_max(const T* x, int64_t cols) {
+  T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
+  for (int64_t c = 0; c < cols; ++c) mx = x[c] > mx ? x[c] : mx;
+  return mx;
+}
+
+// e[c] = exp(x[c] - shift) (vectorised exp for f32; e may alias x); returns their sum in double, as
+// kLanes partial sums (lane j takes the columns c = j mod kLanes) added in lane order.
+template <class T>
+double exp_shift_sum(const T* x, T shift, T* e, int64_t cols) {
+#pragma omp simd
+  for (int64_t c = 0; c < cols; ++c) e[c] = detail::vexp(static_cast<T>(x[c] - shift));
+  double acc[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= cols; c += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(e[c + j]);
+  for (int j = 0; c < cols; ++c, ++j) acc[j] += static_cast<double>(e[c]);
+  double s = 0.0;
+  for (int j = 0; j < kLanes; ++j) s += acc[j];
+  return s;
+}
+
+// A per-thread row buffer of at least n elements.
+template <class T>
+T* scratch(int64_t n) {
+  thread_local std::vector<T> buf;
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  return buf.data();
+}
+
+}  // namespace
 
 void softmax_rows(const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), "softmax_rows", [&](auto t) {
@@ -115,21 +156,17 @@ void softmax_rows(const Tensor& x, Tensor& y) {
     const int64_t rows = x.rows(), cols = x.cols();
     const T* px = x.data<T>();
     T* py = y.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      T* yr = py + r * cols;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
-      if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) {
-        yr[c] = std::exp(xr[c] - mx);
-        s += yr[c];
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = px + r * cols;
+        T* yr = py + r * cols;
+        T mx = row_max(xr, cols);
+        if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
+        const T inv = static_cast<T>(1.0 / exp_shift_sum(xr, mx, yr, cols));
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
       }
-      const T inv = static_cast<T>(1.0 / s);
-      for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
-    }
+    });
   });
 }
 
@@ -139,19 +176,17 @@ void logsumexp_rows(const Tensor& x, Tensor& out) {
     const int64_t rows = x.rows(), cols = x.cols();
     const T* px = x.data<T>();
     T* o = out.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
-      if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
-        o[r] = mx;
-        continue;
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = px + r * cols;
+        const T mx = row_max(xr, cols);
+        if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
+          o[r] = mx;
+          continue;
+        }
+        o[r] = static_cast<T>(mx + std::log(exp_shift_sum<T>(xr, mx, scratch<T>(cols), cols)));
       }
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += std::exp(static_cast<double>(xr[c] - mx));
-      o[r] = static_cast<T>(mx + std::log(s));
-    }
+    });
   });
 }
 
