@@ -7,6 +7,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/error.h"
+#include "engine/profile.h"
 
 namespace lethe::ops {
 
@@ -69,6 +70,7 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   LETHE_CHECK(c.dim(0) == m && c.dim(1) == n, "gemm: output " << sig(c) << " does not match " << sig(a)
                                                               << (trans_a ? "^T" : "") << " x " << sig(b)
                                                               << (trans_b ? "^T" : ""));
+  prof::count_gemm_flops(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
   LETHE_DISPATCH(a.device(), gemm, a, trans_a, b, trans_b, c, alpha, beta);
 }
 
@@ -376,6 +378,7 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
                                                                    << sig(a));
   values = Tensor::empty({a.rows(), k}, a.dtype(), a.device());
   indices = Tensor::empty({a.rows(), k}, DType::I32, a.device());
+  prof::count_bytes(static_cast<double>(a.numel()) * static_cast<double>(dtype_size(a.dtype())));  // the scores, read once
   LETHE_DISPATCH(a.device(), topk_rows, a, k, values, indices);
 }
 
@@ -419,6 +422,7 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double l
   same_all("adam_step", param, m);
   same_all("adam_step", param, v);
   LETHE_CHECK(step >= 1, "adam_step: step must be >= 1, got " << step);
+  prof::count_bytes(7.0 * static_cast<double>(param.numel()) * static_cast<double>(dtype_size(param.dtype())));
   LETHE_DISPATCH(param.device(), adam_step, param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step);
 }
 
