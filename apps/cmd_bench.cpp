@@ -5,17 +5,38 @@
 // retraining from scratch on the retain set (speed-up = gold s / MMRecUn s). A table on stdout, JSON with --json.
 //
 //   lethe bench --data DIR [--models lightgcn,freedom,mgcn] [--epochs 3] [--set [model:]key=value]...
-//               [--unlearn [--unlearn-epochs 1] [--gold-epochs N]] [--profile] [--json FILE]
+//               [--unlearn [--unlearn-epochs 1] [--gold-epochs N]] [--busy] [--profile] [--trace FILE]
+//               [--json FILE]
+//
+// Each figure beside its floor: the run first measures this machine's GEMM rate (the best of a
+// projection-shaped and a square GEMM through the engine) and copy bandwidth (the best of a one-thread and
+// a team copy of 256 MiB, read + write bytes). The engine counts every GEMM's FLOPs and the compulsory bytes
+// of SpMMs, optimizer steps and top-k (engine/profile.h, "work counters"); a model's floor is its counted
+// GEMM FLOPs at the GEMM rate plus its compulsory bytes at the copy bandwidth, per training epoch and per
+// valid evaluation, and the table prints time / floor.
+//
+// A model entry may carry its own overrides after '/': `--models freedom,mgcn/n_layers=2`.
+//
+// --busy: epoch 0 warms up; then odd epochs run beside one CPU-bound process (a forked child spinning on
+// one core) and even epochs without it, so the busy/quiet ratio of train and evaluation times comes from
+// one run, interleaved (the machine's other load affects both sides alike). Train s/epoch is then the
+// median of the quiet epochs after the warm-up.
 //
 // Peak memory: before each model the kernel's resident high-water mark is reset (writing 5 to
 // /proc/self/clear_refs), so each model's VmHWM is its own (it includes the loaded data set). Where the
 // reset is refused, the process-wide ru_maxrss is reported and marked as such. The CPU allocator's cache of
 // freed blocks is handed back to the system before each model, so one model's blocks do not count for the next.
+// "State" = parameters + Adam's two moments + the loaded feature tables (the models' graphs, a few MiB, are
+// left out), the reference of the peak-memory target.
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -25,32 +46,34 @@
 
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
-#include "engine/error.h"
-#include "models/unlearning/requests.h"
+#include "engine/cpu/info.h"
 #include "engine/device.h"
+#include "engine/error.h"
+#include "engine/ops.h"
 #include "engine/profile.h"
 #include "engine/tensor.h"
 #include "models/model.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
+#include "models/unlearning/requests.h"
 #include "models/unlearning/unlearning.h"
 
 namespace {
 
 struct BenchArgs {
-  std::string data, models = "lightgcn,freedom,mgcn", json, device = "cpu";
+  std::string data, models = "lightgcn,freedom,mgcn", json, device = "cpu", trace;
   std::vector<std::string> sets;
   int64_t epochs = 3, seed = 999;
-  bool unlearn = false, profile = false, verbose = false;
+  bool unlearn = false, profile = false, verbose = false, busy = false;
   int64_t unlearn_epochs = 1, gold_epochs = 0;
   double unlearn_fraction = 0.05;
 };
 
-std::vector<std::string> split_list(const std::string& s) {
+std::vector<std::string> split_list(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ','))
+  while (std::getline(ss, item, sep))
     if (!item.empty()) out.push_back(item);
   return out;
 }
@@ -85,6 +108,103 @@ double peak_rss_mib() {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// ---- the machine's yardsticks ---------------------------------------------------------------------
+
+struct Machine {
+  double gemm_gflops = 0, gemm_projection_gflops = 0, gemm_square_gflops = 0;
+  double copy_gbs = 0, copy_one_thread_gbs = 0, copy_team_gbs = 0;
+};
+
+// Waits for the device's queue (a one-element read-back).
+void settle(const lethe::Tensor& t) { (void)t.reshape({t.numel()}).row_range(0, 1).to_vector<float>(); }
+
+// Best GFLOP/s of C = A B through ops::gemm over `reps` runs (after one warm-up).
+double gemm_rate(int64_t m, int64_t n, int64_t k, lethe::Device dev, int reps) {
+  using lethe::Tensor;
+  Tensor a = Tensor::full({m, k}, 0.5, lethe::DType::F32, dev), b = Tensor::full({k, n}, 0.25, lethe::DType::F32, dev);
+  Tensor c = Tensor::zeros({m, n}, lethe::DType::F32, dev);
+  lethe::ops::gemm(a, false, b, false, c);
+  settle(c);
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = Clock::now();
+    lethe::ops::gemm(a, false, b, false, c);
+    settle(c);
+    best = std::min(best, since(t0));
+  }
+  return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / best / 1e9;
+}
+
+Machine measure_machine(lethe::Device dev) {
+  using lethe::Tensor;
+  Machine mc;
+  mc.gemm_projection_gflops = gemm_rate(4096, 64, 4096, dev, 5);  // a feature projection's shape
+  mc.gemm_square_gflops = gemm_rate(1024, 1024, 1024, dev, 5);
+  mc.gemm_gflops = std::max(mc.gemm_projection_gflops, mc.gemm_square_gflops);
+  const int64_t n = int64_t{64} << 20;  // 256 MiB of f32
+  Tensor src = Tensor::full({n}, 1.0, lethe::DType::F32, dev), dst = Tensor::zeros({n}, lethe::DType::F32, dev);
+  const double bytes = 2.0 * 4.0 * static_cast<double>(n);  // read + write
+  double best = 1e30;
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = Clock::now();
+    dst.copy_from(src);  // one memcpy on the CPU, a device-to-device copy on CUDA
+    settle(dst);
+    best = std::min(best, since(t0));
+  }
+  mc.copy_one_thread_gbs = bytes / best / 1e9;
+  if (dev.is_cpu()) {  // the same copy shared by the OpenMP team, in 1 MiB blocks
+    const char* ps = static_cast<const char*>(src.raw());
+    char* pd = static_cast<char*>(dst.raw());
+    const int64_t total = n * 4, block = int64_t{1} << 20;
+    best = 1e30;
+    for (int r = 0; r < 5; ++r) {
+      const auto t0 = Clock::now();
+#pragma omp parallel for schedule(static)
+      for (int64_t off = 0; off < total; off += block)
+        std::memcpy(pd + off, ps + off, static_cast<size_t>(std::min(block, total - off)));
+      best = std::min(best, since(t0));
+    }
+    mc.copy_team_gbs = bytes / best / 1e9;
+  }
+  mc.copy_gbs = std::max(mc.copy_one_thread_gbs, mc.copy_team_gbs);
+  return mc;
+}
+
+// Seconds the counted work takes at the machine's rates.
+double floor_seconds(const lethe::prof::Work& w, const Machine& mc) {
+  return w.gemm_flops / (mc.gemm_gflops * 1e9) + w.bytes / (mc.copy_gbs * 1e9);
+}
+
+// ---- one other CPU-bound process ------------------------------------------------------------------
+
+class Hog {
+ public:
+  ~Hog() { stop(); }
+  void start() {
+    if (pid_ > 0) return;
+    std::fflush(stdout);
+    const pid_t p = fork();
+    LETHE_CHECK(p >= 0, "bench --busy: fork failed: " << std::strerror(errno));
+    if (p == 0) {  // the child only spins (async-signal-safe: no allocation, no locks) until killed
+      volatile uint64_t x = 1;
+      for (;;) x = x * 6364136223846793005ull + 1442695040888963407ull;
+    }
+    pid_ = p;
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  bool running() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+bool busy_epoch(int64_t e) { return e % 2 == 1; }
+
 int run_bench(const BenchArgs& a) {
   using namespace lethe;
   using namespace lethe::models;
@@ -92,15 +212,20 @@ int run_bench(const BenchArgs& a) {
   const Device dev = parse_device(a.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(), "--device " << a.device << ": no usable CUDA device in this build");
   LETHE_CHECK(a.epochs >= 1, "--epochs must be >= 1");
-  const std::vector<std::string> names = split_list(a.models);
-  LETHE_CHECK(!names.empty(), "--models: no model named");
+  LETHE_CHECK(!a.busy || a.epochs >= 3, "--busy needs --epochs >= 3 (a warm-up, then busy and quiet epochs in turn)");
+  const std::vector<std::string> entries = split_list(a.models, ',');
+  LETHE_CHECK(!entries.empty(), "--models: no model named");
+  if (!a.trace.empty()) prof::start_trace();
 
   const auto tl = Clock::now();
   datasets::Dataset ds = datasets::load_mmrec(a.data);
   const double load_s = since(tl);
   TrainData td = make_train_data(ds);
   std::ostringstream null_log;  // swallows the per-epoch lines of the gold retrain
+  double feature_bytes = 0;
+  for (const auto& [mod, t] : td.features) feature_bytes += static_cast<double>(t.nbytes());
 
+  const Machine mc = measure_machine(dev);
   nlohmann::json out;
   out["data"] = a.data;
   out["users"] = ds.n_users;
@@ -109,12 +234,30 @@ int run_bench(const BenchArgs& a) {
   out["epochs"] = a.epochs;
   out["device"] = dev.str();
   out["load_seconds"] = load_s;
+  out["busy"] = a.busy;
+  out["threading"] = cpu::threading_summary();
+  out["machine"] = {{"gemm_gflops", mc.gemm_gflops},
+                    {"gemm_projection_gflops", mc.gemm_projection_gflops},
+                    {"gemm_square_gflops", mc.gemm_square_gflops},
+                    {"copy_gbs", mc.copy_gbs},
+                    {"copy_one_thread_gbs", mc.copy_one_thread_gbs},
+                    {"copy_team_gbs", mc.copy_team_gbs}};
   out["models"] = nlohmann::json::array();
   std::cout << "lethe bench: " << a.data << " (" << ds.n_users << " users, " << ds.n_items << " items, "
             << ds.train.size() << " train rows; loaded in " << load_s << " s), " << a.epochs
-            << " epochs per model, device " << dev.str() << "\n";
+            << " epochs per model, device " << dev.str() << "\n"
+            << "threads: " << cpu::threading_summary() << "\n";
+  std::printf("machine: GEMM %.1f GFLOP/s (4096x4096 . 4096x64: %.1f, 1024^3: %.1f); copy %.1f GB/s read+write "
+              "(one thread %.1f, team %.1f)\n",
+              mc.gemm_gflops, mc.gemm_projection_gflops, mc.gemm_square_gflops, mc.copy_gbs, mc.copy_one_thread_gbs,
+              mc.copy_team_gbs);
+  std::fflush(stdout);
 
-  for (const std::string& name : names) {
+  Hog hog;
+  for (const std::string& entry : entries) {
+    std::vector<std::string> parts = split_list(entry, '/');
+    LETHE_CHECK(!parts.empty(), "--models: empty entry in '" << a.models << "'");
+    const std::string name = parts[0];
     Config cfg = default_config(name);
     for (const std::string& kv : a.sets) {  // "model:key=value" applies to that model only
       const auto colon = kv.find(':');
@@ -125,6 +268,7 @@ int run_bench(const BenchArgs& a) {
         cfg.set_from_assignment(kv);
       }
     }
+    for (size_t i = 1; i < parts.size(); ++i) cfg.set_from_assignment(parts[i]);  // the entry's own overrides
     cfg.set("seed", std::to_string(a.seed));
     cfg.set("epochs", std::to_string(a.epochs));
     release_host_cache();  // the previous model's cached blocks must not count towards this model's peak
@@ -142,35 +286,94 @@ int run_bench(const BenchArgs& a) {
     int64_t n_params = 0;
     for (auto& [pn, v] : model->parameters()) n_params += v.value().numel();
     Trainer trainer(*model, td, ds.valid, ds.test, opt);
-    const TrainResult res = trainer.train();
-    std::vector<double> tr, ev;
-    double recall = -1.0;
-    for (const EpochRecord& r : res.epochs) {
-      tr.push_back(r.train_seconds);
-      if (r.evaluated) {
-        ev.push_back(r.eval_seconds);
-        recall = eval::metric(r.valid, "Recall@20");
+
+    // Work per epoch (train + its evaluation) from the engine's counters; the busy schedule.
+    std::vector<prof::Work> epoch_work;
+    prof::Work mark = prof::work();
+    TrainHooks hooks;
+    hooks.on_epoch = [&](const EpochRecord& r) {
+      const prof::Work now = prof::work();
+      epoch_work.push_back(now - mark);
+      if (prof::tracing())
+        prof::trace_instant(entry + " epoch " + std::to_string(r.epoch) + (hog.running() ? " (busy)" : " (quiet)"));
+      if (a.busy) {
+        if (busy_epoch(r.epoch + 1))
+          hog.start();
+        else
+          hog.stop();
       }
+      mark = prof::work();  // the fork and the marker are not the model's work
+      return true;
+    };
+    const TrainResult res = trainer.train(hooks);
+    hog.stop();
+    // One more valid evaluation, for the evaluation's own counted work (the same work at every epoch).
+    const prof::Work e0 = prof::work();
+    (void)trainer.evaluate("valid");
+    const prof::Work eval_work = prof::work() - e0;
+
+    std::vector<double> tr, ev, tr_busy, ev_busy;
+    double recall = -1.0;
+    prof::Work train_work;
+    int64_t counted = 0;
+    for (size_t i = 0; i < res.epochs.size(); ++i) {
+      const EpochRecord& r = res.epochs[i];
+      const bool is_busy = a.busy && busy_epoch(r.epoch);
+      const bool warmup = a.busy && r.epoch == 0;
+      if (!warmup) {
+        (is_busy ? tr_busy : tr).push_back(r.train_seconds);
+        if (r.evaluated) (is_busy ? ev_busy : ev).push_back(r.eval_seconds);
+      }
+      if (r.evaluated) recall = eval::metric(r.valid, "Recall@20");
+      if (i < epoch_work.size()) {
+        prof::Work w = epoch_work[i];
+        if (r.evaluated) w = w - eval_work;
+        train_work.gemm_flops += w.gemm_flops;
+        train_work.bytes += w.bytes;
+        ++counted;
+      }
+    }
+    if (counted > 0) {
+      train_work.gemm_flops /= static_cast<double>(counted);
+      train_work.bytes /= static_cast<double>(counted);
     }
     if (a.profile) {
       prof::enable(false);
-      std::cout << "--- profile of " << name << " (" << a.epochs << " epochs) ---\n";
+      std::cout << "--- profile of " << entry << " (" << a.epochs << " epochs) ---\n";
       prof::report(std::cout, 40);
     }
     const double peak_train = peak_rss_mib();
+    const double train_floor = floor_seconds(train_work, mc), eval_floor = floor_seconds(eval_work, mc);
+    const double state_mib = (3.0 * 4.0 * static_cast<double>(n_params) + feature_bytes) / (1024.0 * 1024.0);
 
     nlohmann::json m;
-    m["model"] = name;
+    m["model"] = entry;
     m["config"] = cfg.raw();
     m["build_seconds"] = build_s;
     m["train_seconds"] = tr;
     m["eval_seconds"] = ev;
     m["train_seconds_median"] = median(tr);
     m["eval_seconds_median"] = median(ev);
+    m["train_gemm_gflop_per_epoch"] = train_work.gemm_flops / 1e9;
+    m["train_compulsory_gb_per_epoch"] = train_work.bytes / 1e9;
+    m["train_floor_seconds"] = train_floor;
+    m["train_vs_floor"] = train_floor > 0 ? median(tr) / train_floor : 0.0;
+    m["eval_gemm_gflop"] = eval_work.gemm_flops / 1e9;
+    m["eval_compulsory_gb"] = eval_work.bytes / 1e9;
+    m["eval_floor_seconds"] = eval_floor;
+    m["eval_vs_floor"] = eval_floor > 0 ? median(ev) / eval_floor : 0.0;
+    if (a.busy) {
+      m["busy_train_seconds"] = tr_busy;
+      m["busy_eval_seconds"] = ev_busy;
+      m["busy_train_ratio"] = median(tr) > 0 ? median(tr_busy) / median(tr) : 0.0;
+      m["busy_eval_ratio"] = median(ev) > 0 ? median(ev_busy) / median(ev) : 0.0;
+    }
     m["valid_recall20_last"] = recall;
     m["parameters"] = n_params;
     m["parameter_mib"] = static_cast<double>(n_params) * 4.0 / (1024.0 * 1024.0);
+    m["state_mib"] = state_mib;
     m["peak_rss_mib"] = peak_train;
+    m["peak_vs_state"] = peak_train / state_mib;
     m["peak_rss_scope"] = hwm_reset ? "this model (VmHWM reset before it)" : "process (ru_maxrss)";
 
     if (a.unlearn) {
@@ -206,8 +409,13 @@ int run_bench(const BenchArgs& a) {
     }
     out["models"].push_back(m);
     null_log.str("");
-    std::printf("bench: %s done: train %.3f s/epoch (median), valid eval %.3f s, peak RSS %.0f MiB", name.c_str(),
-                median(tr), median(ev), peak_train);
+    std::printf("bench: %s done: train %.3f s/epoch (median; floor %.3f s, %.2fx), valid eval %.3f s (floor %.3f s, "
+                "%.2fx), peak RSS %.0f MiB (%.2fx state)",
+                entry.c_str(), median(tr), train_floor, m["train_vs_floor"].get<double>(), median(ev), eval_floor,
+                m["eval_vs_floor"].get<double>(), peak_train, peak_train / state_mib);
+    if (a.busy)
+      std::printf(", busy/quiet train %.2fx eval %.2fx", m["busy_train_ratio"].get<double>(),
+                  m["busy_eval_ratio"].get<double>());
     if (m.contains("unlearning"))
       std::printf(", MMRecUn %.2f s vs gold %.2f s", m["unlearning"]["mmrecun_seconds"].get<double>(),
                   m["unlearning"]["gold_seconds"].get<double>());
@@ -220,25 +428,42 @@ int run_bench(const BenchArgs& a) {
     }
   }
 
-  // The table.
-  std::printf("\n%-10s %8s %14s %14s %12s %12s %10s", "model", "epochs", "train s/epoch", "valid eval s",
-              "peak RSS MiB", "params MiB", "R@20");
-  if (a.unlearn) std::printf(" %12s %10s %8s", "MMRecUn s", "gold s", "speed-up");
+  // The tables.
+  std::printf("\n%-22s %7s %13s %9s %7s %9s %9s %7s %8s %8s %7s", "model", "epochs", "train s/epoch", "floor s",
+              "ratio", "eval s", "floor s", "ratio", "peak MiB", "/state", "R@20");
+  if (a.busy) std::printf(" %10s %9s", "busy train", "busy eval");
+  if (a.unlearn) std::printf(" %10s %8s %8s", "MMRecUn s", "gold s", "speed-up");
   std::printf("\n");
   for (const auto& m : out["models"]) {
-    std::printf("%-10s %8lld %14.3f %14.3f %12.0f %12.1f %10.4f", m["model"].get<std::string>().c_str(),
-                static_cast<long long>(a.epochs), m["train_seconds_median"].get<double>(),
-                m["eval_seconds_median"].get<double>(), m["peak_rss_mib"].get<double>(),
-                m["parameter_mib"].get<double>(), m["valid_recall20_last"].get<double>());
+    std::printf("%-22s %7lld %13.3f %9.3f %6.2fx %9.3f %9.3f %6.2fx %8.0f %7.2fx %7.4f",
+                m["model"].get<std::string>().c_str(), static_cast<long long>(a.epochs),
+                m["train_seconds_median"].get<double>(), m["train_floor_seconds"].get<double>(),
+                m["train_vs_floor"].get<double>(), m["eval_seconds_median"].get<double>(),
+                m["eval_floor_seconds"].get<double>(), m["eval_vs_floor"].get<double>(),
+                m["peak_rss_mib"].get<double>(), m["peak_vs_state"].get<double>(),
+                m["valid_recall20_last"].get<double>());
+    if (a.busy)
+      std::printf(" %9.2fx %8.2fx", m["busy_train_ratio"].get<double>(), m["busy_eval_ratio"].get<double>());
     if (m.contains("unlearning")) {
       const auto& u = m["unlearning"];
-      std::printf(" %12.2f %10.2f %7.1fx", u["mmrecun_seconds"].get<double>(), u["gold_seconds"].get<double>(),
+      std::printf(" %10.2f %8.2f %7.1fx", u["mmrecun_seconds"].get<double>(), u["gold_seconds"].get<double>(),
                   u["speedup"].get<double>());
     }
     std::printf("\n");
   }
-  std::printf("(medians over %lld epochs; valid eval = eval-view forward + full ranking of the valid users)\n",
-              static_cast<long long>(a.epochs));
+  std::printf("\n%-22s %14s %14s %12s %12s\n", "model", "GEMM GFLOP/ep", "bytes GB/ep", "eval GFLOP", "eval GB");
+  for (const auto& m : out["models"])
+    std::printf("%-22s %14.2f %14.3f %12.3f %12.4f\n", m["model"].get<std::string>().c_str(),
+                m["train_gemm_gflop_per_epoch"].get<double>(), m["train_compulsory_gb_per_epoch"].get<double>(),
+                m["eval_gemm_gflop"].get<double>(), m["eval_compulsory_gb"].get<double>());
+  std::printf("(train s, eval s: medians over %s; floor = counted GEMM FLOPs at %.1f GFLOP/s + compulsory bytes "
+              "(SpMM operands, optimizer state, top-k scores) at %.1f GB/s, measured in this run; state = parameters "
+              "+ Adam moments + feature tables)\n",
+              a.busy ? "the quiet epochs after the warm-up" : (std::to_string(a.epochs) + " epochs").c_str(),
+              mc.gemm_gflops, mc.copy_gbs);
+  if (a.busy)
+    std::printf("(busy: median of the epochs run beside one CPU-bound process / median of the quiet epochs, "
+                "interleaved in this run)\n");
   if (a.unlearn)
     std::printf("(unlearning: MMRecUn %lld epoch(s) vs gold retrained for the epochs shown; a real gold retrain "
                 "runs to early stopping, so the speed-up shown is a lower bound)\n",
@@ -250,14 +475,19 @@ int run_bench(const BenchArgs& a) {
     f << out.dump(2) << "\n";
     std::cout << "JSON written to " << a.json << "\n";
   }
+  if (!a.trace.empty()) {
+    prof::write_trace(a.trace);
+    std::cout << "trace written to " << a.trace << "\n";
+  }
   return 0;
 }
 
-lethe::apps::Register reg("bench", "End-to-end benchmark: per-epoch train and evaluation time, peak memory, unlearning speed-up",
+lethe::apps::Register reg("bench", "End-to-end benchmark: per-epoch train and evaluation time beside their floors, peak memory, unlearning speed-up",
                          [](CLI::App& sub) -> lethe::apps::Runner {
                            auto a = std::make_shared<BenchArgs>();
                            sub.add_option("--data", a->data, "MMRec data set directory")->required();
-                           sub.add_option("--models", a->models, "comma-separated models")
+                           sub.add_option("--models", a->models,
+                                          "comma-separated models, each optionally with overrides: name/key=value/...")
                                ->default_val("lightgcn,freedom,mgcn");
                            sub.add_option("--epochs", a->epochs, "epochs per model (median over them)")
                                ->default_val(3);
@@ -272,7 +502,11 @@ lethe::apps::Register reg("bench", "End-to-end benchmark: per-epoch train and ev
                            sub.add_option("--unlearn-epochs", a->unlearn_epochs, "MMRecUn epochs")->default_val(1);
                            sub.add_option("--gold-epochs", a->gold_epochs,
                                           "gold retraining epochs (default: --epochs)");
+                           sub.add_flag("--busy", a->busy,
+                                        "run odd epochs beside one CPU-bound process and report busy / quiet ratios");
                            sub.add_flag("--profile", a->profile, "print the op/phase profile of each model");
+                           sub.add_option("--trace", a->trace,
+                                          "write a Chrome trace (every op and phase; opens in Perfetto) to this file");
                            sub.add_flag("--verbose", a->verbose, "print the MMRec epoch lines");
                            sub.add_option("--json", a->json, "write the results as JSON to this file");
                            return [a] { return run_bench(*a); };

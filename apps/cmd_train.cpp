@@ -21,6 +21,7 @@ struct TrainArgs {
   int64_t seed = -1, epochs = -1, max_epochs = 0, checkpoint_every = 0;
   bool quiet = false;
   bool profile = false;
+  std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
 int run_train(const TrainArgs& a) {
@@ -50,6 +51,7 @@ int run_train(const TrainArgs& a) {
               << "\n";
 
   if (a.profile) prof::enable(true);  // from model construction (graphs) to the end of the final evaluation
+  if (!a.trace.empty()) prof::start_trace();
   auto model = create_model(a.model, cfg, td, opt.seed, dev);
   Trainer trainer(*model, td, ds.valid, ds.test, opt);
   TrainResult res = trainer.train();  // leaves the best-valid parameters in the model
@@ -91,6 +93,7 @@ int run_train(const TrainArgs& a) {
     prof::enable(false);
     prof::report(std::cout);
   }
+  if (!a.trace.empty()) prof::write_trace(a.trace);
   return 0;
 }
 
@@ -113,6 +116,8 @@ lethe::apps::Register reg("train", "Train a recommender on an MMRec data set and
                            sub.add_flag("--quiet", a->quiet, "no per-epoch log lines");
                            sub.add_flag("--profile", a->profile,
                                         "time every op and training phase; print the table at the end");
+                           sub.add_option("--trace", a->trace,
+                                          "write a Chrome trace of every op and phase (opens in Perfetto) to this file");
                            return [a] { return run_train(*a); };
                          });
 

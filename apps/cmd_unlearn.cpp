@@ -21,6 +21,7 @@ struct UnlearnArgs {
   int64_t seed = -1;
   bool until_forgotten = false, quiet = false, no_step_audit = false, no_landing = false;
   bool profile = false;
+  std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
 int run_unlearn(const UnlearnArgs& a) {
@@ -51,11 +52,13 @@ int run_unlearn(const UnlearnArgs& a) {
     std::cout << "lethe unlearn: " << a.method << " on " << a.run << ", " << job.request_files.size()
               << " request(s)\n";
   if (a.profile) prof::enable(true);
+  if (!a.trace.empty()) prof::start_trace();
   unlearning::run_unlearn_job(job, std::cout);
   if (a.profile) {
     prof::enable(false);
     prof::report(std::cout);
   }
+  if (!a.trace.empty()) prof::write_trace(a.trace);
   return 0;
 }
 
@@ -94,6 +97,8 @@ lethe::apps::Register reg("unlearn", "Make a trained run forget an unlearning re
                            sub.add_flag("--quiet", a->quiet, "no progress lines");
                            sub.add_flag("--profile", a->profile,
                                         "time every op and training phase; print the table at the end");
+                           sub.add_option("--trace", a->trace,
+                                          "write a Chrome trace of every op and phase (opens in Perfetto) to this file");
                            return [a] { return run_unlearn(*a); };
                          });
 
