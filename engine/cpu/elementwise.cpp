@@ -148,6 +148,18 @@ void scale_rows(const Tensor& a, const Tensor& s, Tensor& out) {
 }
 
 void unary(ops::Unary op, const Tensor& x, Tensor& y) {
+  // f32 transcendentals: the instruction-set clones of engine/cpu/vmath.h.
+  using F32Loop = void (*)(const float*, float*, int64_t);
+  const F32Loop f32_loop = op == ops::Unary::Exp       ? detail::exp_f32
+                           : op == ops::Unary::Sigmoid ? detail::sigmoid_f32
+                           : op == ops::Unary::Tanh    ? detail::tanh_f32
+                                                       : nullptr;
+  if (x.dtype() == DType::F32 && f32_loop != nullptr) {
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    detail::parallel_elements(x.numel(), [&](int64_t lo, int64_t hi) { f32_loop(px + lo, py + lo, hi - lo); });
+    return;
+  }
   dispatch_float(x.dtype(), "unary", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();

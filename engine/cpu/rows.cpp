@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -128,8 +129,11 @@ T row_max(const T* x, int64_t cols) {
 // kLanes partial sums (lane j takes the columns c = j mod kLanes) added in lane order.
 template <class T>
 double exp_shift_sum(const T* x, T shift, T* e, int64_t cols) {
-#pragma omp simd
-  for (int64_t c = 0; c < cols; ++c) e[c] = detail::vexp(static_cast<T>(x[c] - shift));
+  if constexpr (std::is_same_v<T, float>) {
+    detail::exp_shift_f32(x, shift, e, cols);
+  } else {
+    for (int64_t c = 0; c < cols; ++c) e[c] = detail::vexp(static_cast<T>(x[c] - shift));
+  }
   double acc[kLanes] = {};
   int64_t c = 0;
   for (; c + kLanes <= cols; c += kLanes)

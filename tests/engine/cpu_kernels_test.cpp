@@ -141,6 +141,35 @@ TEST(CpuVmath, SigmoidAndTanhWithinFewUlp) {
   EXPECT_EQ(cpu::detail::vsigmoid(200.0f), 1.0f);
 }
 
+// The f32 loops run the instruction-set clone this machine picks (FMA may change the last bit).
+TEST(CpuVmath, LoopClonesWithinFewUlp) {
+  std::vector<float> x;
+  for (float v = -87.0f; v < 88.0f; v += 0.0173f) x.push_back(v);
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<float> e(x.size()), es(x.size()), sg(x.size()), th(x.size());
+  cpu::detail::exp_f32(x.data(), e.data(), n);
+  cpu::detail::exp_shift_f32(x.data(), 1.5f, es.data(), n);
+  cpu::detail::sigmoid_f32(x.data(), sg.data(), n);
+  cpu::detail::tanh_f32(x.data(), th.data(), n);
+  double we = 0, ws = 0, wg = 0, wt = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    we = std::max(we, ulps(e[i], std::exp(v)));
+    if (v - 1.5 > -87.0) ws = std::max(ws, ulps(es[i], std::exp(static_cast<double>(x[i] - 1.5f))));
+    const double sig = v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v));
+    wg = std::max(wg, ulps(sg[i], sig));
+    if (std::abs(v) > 1e-30) wt = std::max(wt, ulps(th[i], std::tanh(v)));
+  }
+  EXPECT_LT(we, 3.0);
+  EXPECT_LT(ws, 3.0);
+  EXPECT_LT(wg, 4.0);
+  EXPECT_LT(wt, 4.0);
+  // In place (y aliases x), as the unary kernels may be called.
+  std::vector<float> inplace = x;
+  cpu::detail::exp_f32(inplace.data(), inplace.data(), n);
+  EXPECT_EQ(inplace, e);
+}
+
 TEST(CpuRows, SoftmaxAndLogsumexpEdgeCases) {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   // Rows: all -inf; one +inf; a NaN; ordinary values over 19 columns (not a multiple of the lanes).
