@@ -1,12 +1,13 @@
 // CPU GEMM through OpenBLAS (row-major cblas_sgemm / cblas_dgemm); the CUDA twin is engine/cuda/blas.cu.
 //
 // One thread pool: a large GEMM is cut into fixed panels of C (row panels, or column panels when C is wide)
-// that our OpenMP team takes on demand, each panel one single-threaded BLAS call (the OpenMP build of
-// OpenBLAS runs single-threaded inside a parallel region; the pthread build is set to one thread). So BLAS
-// never starts workers of its own that spin beside ours, and a GEMM slows in proportion to the capacity
-// left when another process takes a core (engine/cpu/parallel.h). Panel boundaries depend only on the
-// shapes: every element of C is one single-threaded dot product over the whole of k, whatever the team.
+// that our pool's threads claim on demand (engine/cpu/pool.h), each panel one single-threaded BLAS call:
+// OpenBLAS is held to one thread, so it never starts workers of its own that spin beside ours, and a GEMM
+// slows in proportion to the capacity left when another process takes a core. Panel boundaries depend only
+// on the shapes: every element of C is one single-threaded dot product over the whole of k, whatever the
+// number of threads.
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <mutex>
@@ -15,6 +16,7 @@
 
 #include "engine/cpu/common.h"
 #include "engine/cpu/info.h"
+#include "engine/cpu/pool.h"
 
 namespace lethe::cpu {
 
@@ -26,11 +28,14 @@ int blas_threading() {
   return kind;
 }
 
-// The pthread build keeps its own workers: give it one thread once, and let our team split the work.
+// OpenBLAS runs single-threaded: our pool splits the work. Its OpenMP build also sets the calling thread's
+// OpenMP thread count in openblas_set_num_threads, which is put back.
 void single_threaded_blas() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (blas_threading() == 1) openblas_set_num_threads(1);
+    const int omp_threads = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    omp_set_num_threads(omp_threads);
   });
 }
 
@@ -112,10 +117,10 @@ std::string threading_summary() {
   single_threaded_blas();
   std::string cfg = openblas_get_config();
   const int kind = blas_threading();
-  const char* build = kind == 2 ? "OpenMP build" : kind == 1 ? "pthread build, held to 1 thread" : "sequential build";
+  const char* build = kind == 2 ? "OpenMP build" : kind == 1 ? "pthread build" : "sequential build";
   while (!cfg.empty() && cfg.back() == ' ') cfg.pop_back();
-  return cfg + " (" + build + "); " + std::to_string(omp_get_max_threads()) +
-         " OpenMP threads run the kernels and the GEMM panels";
+  return cfg + " (" + build + ", held to 1 thread); " + std::to_string(detail::pool_threads()) +
+         " threads (OMP_NUM_THREADS) in Lethe's pool run the kernels and the GEMM panels";
 }
 
 }  // namespace lethe::cpu

@@ -1,18 +1,18 @@
-// Work sharing for the CPU backend: one OpenMP team runs our kernels and (through the OpenMP build of
-// OpenBLAS, or single-threaded BLAS calls on our team) the GEMMs, so no second pool of workers competes for
-// the cores.
+// Work sharing for the CPU backend: our thread pool (engine/cpu/pool.h) runs every kernel and the GEMM
+// panels (single-threaded BLAS calls, engine/cpu/blas.cpp), so no second set of threads competes for the
+// cores.
 //
-// Shared machines: when another process takes a core, the thread that shares it runs at a fraction of its
-// speed. A static split gives every thread the same share, so the region ends when the slowed thread ends
-// (about 2x). parallel_blocks instead hands out fixed-size blocks on demand: the thread on the free core
-// takes more of them, and a region costs about its work divided by the capacity actually available. Block
-// boundaries depend only on the sizes, never on the thread count, so results are the same for any team.
+// Shared machines: when another process takes a core, a thread that shares it runs at a fraction of its
+// speed. A static split gives every thread the same share, so a loop ends when the slowed thread ends (about
+// 2x). parallel_blocks instead hands out fixed-size blocks on demand: the thread on the free core takes more
+// of them, and a region costs about its work divided by the capacity actually available. Block boundaries
+// depend only on the sizes, never on the thread count, so results are the same for any number of threads.
 #pragma once
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+
+#include "engine/cpu/pool.h"
 
 namespace lethe::cpu::detail {
 
@@ -23,19 +23,32 @@ constexpr int64_t kParallelMin = 1 << 16;
 // short enough to balance).
 constexpr int64_t kBlock = 1 << 14;
 
-// f(lo, hi) over [0, n) in blocks of `grain` elements; on the team when `parallel` and there is more than
-// one block, blocks handed out dynamically; inline otherwise (also inside an enclosing parallel region).
+// f(lo, hi) over [0, n) in blocks of `grain` elements; on the pool when `parallel` and there is more than
+// one block, blocks claimed on demand; inline otherwise (also inside another region).
 template <class F>
 void parallel_blocks(int64_t n, int64_t grain, bool parallel, F&& f) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t blocks = (n + grain - 1) / grain;
-  if (!parallel || blocks == 1 || omp_in_parallel() || omp_get_max_threads() == 1) {
+  if (!parallel || blocks == 1 || pool_threads() == 1) {
     f(int64_t{0}, n);
     return;
   }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t b = 0; b < blocks; ++b) f(b * grain, std::min(n, (b + 1) * grain));
+  auto body = [&](int64_t b) { f(b * grain, std::min(n, (b + 1) * grain)); };
+  pool_for(blocks, body);
+}
+
+// f(part, parts) for part in [0, parts), parts = the threads a region may use now: for kernels whose
+// threads own output ranges (results must not depend on where the ranges split).
+template <class F>
+void parallel_parts(bool parallel, F&& f) {
+  const int parts = parallel ? pool_threads() : 1;
+  if (parts == 1) {
+    f(0, 1);
+    return;
+  }
+  auto body = [&](int64_t p) { f(static_cast<int>(p), parts); };
+  pool_for(parts, body);
 }
 
 // An elementwise loop over n elements: parallel from kParallelMin elements, in kBlock blocks.

@@ -9,8 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "engine/cpu/common.h"
 #include "engine/cpu/vmath.h"
 #include "engine/error.h"
@@ -43,15 +41,18 @@ void gather_rows(const Tensor& src, const Tensor& idx, Tensor& out) {
     const I* pi = idx.data<I>();
     const int64_t count = idx.numel();
     check_indices("gather_rows", pi, count, n);
-  // A batch gather is a few hundred KiB: threads only pay off for much larger copies.
-#pragma omp parallel for if (count * static_cast<int64_t>(row_bytes) > (int64_t{8} << 20)) schedule(static)
-    for (int64_t i = 0; i < count; ++i)
-      std::memcpy(po + i * row_bytes, ps + static_cast<int64_t>(pi[i]) * row_bytes, row_bytes);
+    // A batch gather is a few hundred KiB: threads only pay off for much larger copies (feature rows).
+    const bool parallel = count * static_cast<int64_t>(row_bytes) > (int64_t{8} << 20);
+    const int64_t grain = std::max<int64_t>(1, (int64_t{256} << 10) / static_cast<int64_t>(std::max<size_t>(row_bytes, 1)));
+    detail::parallel_blocks(count, grain, parallel, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        std::memcpy(po + i * row_bytes, ps + static_cast<int64_t>(pi[i]) * row_bytes, row_bytes);
+    });
   });
 }
 
-// Each thread owns a contiguous block of destination rows and applies, in index order, every update
-// that lands there: no atomics, and the same result for any thread count.
+// Each part owns a contiguous block of destination rows and applies, in index order, every update that
+// lands there: no atomics, and the same result for any thread count.
 void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
   const int64_t n = dst.rows(), cols = dst.cols();
   dispatch_float(dst.dtype(), "scatter_add_rows", [&](auto tv) {
@@ -63,10 +64,8 @@ void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
       const I* pi = idx.data<I>();
       const int64_t count = idx.numel();
       check_indices("scatter_add_rows", pi, count, n);
-#pragma omp parallel if (count * cols > (int64_t{1} << 21))
-      {
-        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
-        const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;
+      detail::parallel_parts(count * cols > (int64_t{1} << 21), [&](int part, int parts) {
+        const int64_t lo = n * part / parts, hi = n * (part + 1) / parts;
         for (int64_t i = 0; i < count; ++i) {
           const int64_t r = pi[i];
           if (r < lo || r >= hi) continue;
@@ -75,7 +74,7 @@ void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
 #pragma omp simd
           for (int64_t c = 0; c < cols; ++c) d[c] += s[c];
         }
-      }
+      });
     });
   });
 }

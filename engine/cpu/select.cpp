@@ -6,8 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "engine/cpu/common.h"
 #include "engine/error.h"
 
@@ -45,12 +43,11 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
       if (!xn && x.first != y.first) return x.first > y.first;
       return x.second < y.second;
     };
-#pragma omp parallel if (rows * cols > kParallelMin)
-    {
+    // Blocks of 16 rows claimed on demand; each block keeps its own heap.
+    detail::parallel_blocks(rows, 16, rows * cols > kParallelMin, [&](int64_t r0, int64_t r1) {
       std::vector<Item> heap;
       heap.reserve(static_cast<size_t>(k));
-#pragma omp for schedule(dynamic, 16)
-      for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t r = r0; r < r1; ++r) {
         const T* row = pa + r * cols;
         heap.clear();
         // std heap with comparator `better` keeps the worst kept item at the front.
@@ -71,7 +68,7 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
           pi[r * k + j] = heap[j].second;
         }
       }
-    }
+    });
   });
 }
 
@@ -106,11 +103,12 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
     using T = decltype(t);
     T* pa = a.data<T>();
     const T v = static_cast<T>(value);
-#pragma omp parallel for if (n > 256) schedule(static)
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t p = prow[r];
-      for (int32_t j = ip[p]; j < ip[p + 1]; ++j) pa[r * m + ic[j]] = v;
-    }
+    detail::parallel_blocks(n, 64, n > 256, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t p = prow[r];
+        for (int32_t j = ip[p]; j < ip[p + 1]; ++j) pa[r * m + ic[j]] = v;
+      }
+    });
   });
 }
 
