@@ -68,7 +68,6 @@ mm_image_weight: 0.1
 dropout: 0.8
 reg_weight: 1.0e-3
 learning_rate: 0.001
-feature_projection: batch
 )",
      make_freedom},
     {"mgcn", R"(
