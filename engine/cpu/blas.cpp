@@ -28,8 +28,9 @@ int blas_threading() {
   return kind;
 }
 
-// OpenBLAS runs single-threaded: our pool splits the work. Its OpenMP build also sets the calling thread's
-// OpenMP thread count in openblas_set_num_threads, which is put back.
+// OpenBLAS runs single-threaded: our pool splits the work. The pthread build obeys openblas_set_num_threads
+// (its workers then never wake); its OpenMP build also sets the calling thread's OpenMP thread count there,
+// which is put back (and held at 1 around each call, OneOpenmpThread).
 void single_threaded_blas() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -52,9 +53,29 @@ int64_t panel_size(int64_t extent, double flops, int64_t align) {
   return std::max<int64_t>(size, 1);
 }
 
+// The OpenMP build of OpenBLAS ignores openblas_set_num_threads when it decides how many threads a call
+// uses: it takes the calling thread's omp_get_max_threads() (and runs on one thread only inside an OpenMP
+// parallel region, which our pool's threads are not). So the calling thread's OpenMP thread count is held
+// at 1 for the duration of the call.
+class OneOpenmpThread {
+ public:
+  OneOpenmpThread() : saved_(blas_threading() == 2 ? omp_get_max_threads() : 1) {
+    if (saved_ != 1) omp_set_num_threads(1);
+  }
+  ~OneOpenmpThread() {
+    if (saved_ != 1) omp_set_num_threads(saved_);
+  }
+  OneOpenmpThread(const OneOpenmpThread&) = delete;
+  OneOpenmpThread& operator=(const OneOpenmpThread&) = delete;
+
+ private:
+  int saved_;
+};
+
 template <class T>
 void blas_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                int lda, const T* b, int ldb, T beta, T* c, int ldc) {
+  const OneOpenmpThread one;
   if constexpr (std::is_same_v<T, float>) {
     cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, lda,
                 b, ldb, beta, c, ldc);

@@ -130,6 +130,14 @@ TEST(CpuGemm, ResultsDoNotDependOnThreadCount) {
   EXPECT_EQ(one, three);
 }
 
+// The OpenMP build of OpenBLAS is held to one thread around each call; the caller's thread count comes back.
+TEST(CpuGemm, CallerThreadCountIsKept) {
+  Threads t(3);
+  const Tensor a = test::rand_tensor<float>({700, 300}, 1), b = test::rand_tensor<float>({300, 40}, 2);
+  (void)ops::matmul(a, b);
+  EXPECT_EQ(omp_get_max_threads(), 3);
+}
+
 TEST(CpuGemm, ThreadingSummaryNamesTheBlasBuild) {
   const std::string s = cpu::threading_summary();
   EXPECT_NE(s.find("OpenBLAS"), std::string::npos) << s;
