@@ -55,6 +55,7 @@ Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), 
 
 // ---- GEMM ------------------------------------------------------------------------------------------------
 void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha, double beta) {
+  LETHE_PROFILE_SCOPE("kernel:gemm");
   need_2d("gemm", a);
   need_2d("gemm", b);
   need_2d("gemm", c);
@@ -132,6 +133,7 @@ void axpy(double alpha, const Tensor& x, Tensor& y) {
 }
 
 void fill(Tensor& a, double value) {
+  LETHE_PROFILE_SCOPE("kernel:fill");
   need_defined("fill", a);
   LETHE_DISPATCH(a.device(), fill, a, value);
 }
@@ -256,6 +258,7 @@ Tensor rowdot(const Tensor& a, const Tensor& b) {
 
 // ---- gather / scatter ------------------------------------------------------------------------------------
 Tensor gather_rows(const Tensor& src, const Tensor& idx) {
+  LETHE_PROFILE_SCOPE("kernel:gather_rows");
   need_defined("gather_rows", src);
   need_index("gather_rows", idx);
   same_device("gather_rows", src, idx);
@@ -268,6 +271,7 @@ Tensor gather_rows(const Tensor& src, const Tensor& idx) {
 }
 
 void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
+  LETHE_PROFILE_SCOPE("kernel:scatter_add_rows");
   need_float("scatter_add_rows", dst);
   need_index("scatter_add_rows", idx);
   need_defined("scatter_add_rows", src);
@@ -371,6 +375,7 @@ Tensor dropout_mask(const Shape& shape, double p, uint64_t seed, uint64_t offset
 }
 
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
+  LETHE_PROFILE_SCOPE("kernel:topk_rows");
   need_float("topk_rows", a);
   LETHE_CHECK(a.ndim() <= 2, "topk_rows: expected a 1-D or 2-D tensor, got " << sig(a));
   LETHE_CHECK(k >= 0 && k <= a.cols(), "topk_rows: k = " << k << " out of range for " << sig(a));
@@ -406,6 +411,7 @@ void masked_fill_csr(Tensor& a, const Tensor& indptr, const Tensor& cols, int64_
 
 void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
                           double value) {
+  LETHE_PROFILE_SCOPE("kernel:masked_fill_csr_rows");
   check_masked_fill("masked_fill_csr_rows", a, indptr, cols);
   need_index("masked_fill_csr_rows", rows);
   same_device("masked_fill_csr_rows", a, rows);
@@ -417,6 +423,7 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
 // ---- optimizer -------------------------------------------------------------------------------------------
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
                double eps, double weight_decay, int64_t step) {
+  LETHE_PROFILE_SCOPE("kernel:adam_step");
   need_float("adam_step", param);
   same_all("adam_step", param, grad);
   same_all("adam_step", param, m);

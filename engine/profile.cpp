@@ -162,6 +162,7 @@ void json_escape(std::string& out, const std::string& in) {
 const char* category(const std::string& name) {
   if (name.rfind("phase:", 0) == 0) return "phase";
   if (name.rfind("fwd:", 0) == 0 || name.rfind("bwd:", 0) == 0) return "op";
+  if (name.rfind("kernel:", 0) == 0) return "kernel";
   return "scope";
 }
 

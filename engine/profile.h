@@ -1,5 +1,6 @@
 // A process-wide, opt-in profiler: wall time and call counts per name ("fwd:matmul", "bwd:spmm",
-// "phase:forward", ...), accumulated by RAII scopes and printed as a sorted table; optionally every scope as
+// "phase:forward", and the engine's heavy kernels "kernel:gemm", "kernel:topk_rows", ... wherever they are
+// called from: autograd ops, the optimizer, the evaluator), accumulated by RAII scopes and printed as a sorted table; optionally every scope as
 // an event of a Chrome trace file (start_trace / write_trace: `lethe train|unlearn|bench --trace FILE`).
 //
 //   LETHE_PROFILE_SCOPE("phase:sample");           // a literal name

@@ -214,6 +214,7 @@ std::string Csr::describe() const {
 namespace ops {
 
 void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, double beta) {
+  LETHE_PROFILE_SCOPE("kernel:spmm");
   check_csr("spmm", a);
   LETHE_CHECK(x.defined() && y.defined() && x.ndim() == 2 && y.ndim() == 2,
               "spmm: expected 2-D dense operands, got " << x.describe() << " and " << y.describe());

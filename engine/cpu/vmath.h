@@ -82,5 +82,9 @@ void exp_f32(const float* x, float* y, int64_t n);                    // y = exp
 void exp_shift_f32(const float* x, float shift, float* y, int64_t n);  // y = exp(x - shift)
 void sigmoid_f32(const float* x, float* y, int64_t n);
 void tanh_f32(const float* x, float* y, int64_t n);
+// Scans x[from, n) in blocks of kScanBlock and returns the start of the first block holding an element
+// above t or a NaN; past the last whole block it returns that position (the tail is the caller's).
+constexpr int64_t kScanBlock = 32;
+int64_t first_block_above(const float* x, int64_t from, int64_t n, float t);
 
 }  // namespace lethe::cpu::detail

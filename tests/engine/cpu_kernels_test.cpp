@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -234,6 +235,48 @@ TEST(CpuRows, SoftmaxAndLogsumexpEdgeCases) {
   for (int c = 0; c < 19; ++c) {
     EXPECT_TRUE(std::isnan(sm[static_cast<size_t>(2 * 19 + c)]));
     EXPECT_NEAR(sm[static_cast<size_t>(3 * 19 + c)], std::exp(0.3 * c - 2.0 - mx) / s, 1e-6);
+  }
+}
+
+// Top-k with the block skipping equals a full sort by (NaN first, larger value, lower index), on rows with
+// ties, NaN, -inf and masked values, widths around the scan block.
+TEST(CpuSelect, TopkMatchesFullSortWithTiesAndNaN) {
+  std::mt19937 gen(5);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (const int64_t cols : {int64_t{1}, int64_t{31}, int64_t{32}, int64_t{33}, int64_t{700}, int64_t{7050}}) {
+    const int64_t rows = 40;
+    std::vector<float> v(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        float x = static_cast<float>(static_cast<int>(gen() % 200)) * 0.25f;  // many ties
+        const unsigned kind = gen() % 100;
+        if (r % 5 == 1 && kind < 3) x = nan;
+        if (kind == 7) x = -inf;
+        if (kind == 8) x = -1e30f;  // a masked score
+        if (r % 7 == 3 && c > cols / 2 && kind < 10) x = 60.0f;  // better items late in the row
+        v[static_cast<size_t>(r * cols + c)] = x;
+      }
+    const Tensor a = Tensor::from_vector(v, {rows, cols});
+    for (const int64_t k : {int64_t{1}, int64_t{5}, int64_t{50}, cols}) {
+      if (k > cols) continue;
+      Tensor vals = Tensor::empty({rows, k}), idx = Tensor::empty({rows, k}, DType::I32);
+      ops::topk_rows(a, k, vals, idx);
+      const std::vector<int32_t> got = idx.to_vector<int32_t>();
+      for (int64_t r = 0; r < rows; ++r) {
+        std::vector<int32_t> order(static_cast<size_t>(cols));
+        for (int64_t c = 0; c < cols; ++c) order[static_cast<size_t>(c)] = static_cast<int32_t>(c);
+        const float* row = v.data() + r * cols;
+        std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) {
+          const bool xn = std::isnan(row[x]), yn = std::isnan(row[y]);
+          if (xn != yn) return xn;
+          if (!xn && row[x] != row[y]) return row[x] > row[y];
+          return x < y;
+        });
+        for (int64_t j = 0; j < k; ++j)
+          ASSERT_EQ(got[static_cast<size_t>(r * k + j)], order[static_cast<size_t>(j)])
+              << "cols " << cols << " k " << k << " row " << r << " rank " << j;
+      }
+    }
   }
 }
 
