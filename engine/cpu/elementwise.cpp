@@ -1,5 +1,5 @@
 // CPU elementwise kernels: binary ops, scalar ops, row/column broadcasts, unary functions and their
-// gradients, dtype conversion and the finiteness check. Large loops run in blocks on the OpenMP team
+// gradients, dtype conversion and the finiteness check. Large loops run in blocks on the thread pool
 // (engine/cpu/parallel.h).
 #include <algorithm>
 #include <cmath>

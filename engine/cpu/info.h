@@ -5,7 +5,7 @@
 
 namespace lethe::cpu {
 
-// The BLAS library (OpenBLAS configuration string and threading build) and the OpenMP team size.
+// The BLAS library (OpenBLAS configuration string and threading build) and the thread pool size.
 std::string threading_summary();
 
 }  // namespace lethe::cpu
