@@ -320,6 +320,7 @@ int run_bench(const BenchArgs& a) {
     const auto tb = Clock::now();
     auto model = create_model(name, cfg, td, opt.seed, dev);
     const double build_s = since(tb);
+    const double peak_build = peak_rss_mib();  // the high-water mark of loading + building (graphs, tables)
     int64_t n_params = 0;
     for (auto& [pn, v] : model->parameters()) n_params += v.value().numel();
     Trainer trainer(*model, td, ds.valid, ds.test, opt);
@@ -407,6 +408,7 @@ int run_bench(const BenchArgs& a) {
     m["parameter_mib"] = static_cast<double>(n_params) * 4.0 / (1024.0 * 1024.0);
     m["state_mib"] = state_mib;
     m["peak_rss_mib"] = peak_train;
+    m["peak_rss_mib_after_build"] = peak_build;
     m["peak_vs_state"] = peak_train / state_mib;
     m["peak_rss_scope"] = hwm_reset ? "this model (VmHWM reset before it)" : "process (ru_maxrss)";
 
