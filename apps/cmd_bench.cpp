@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -47,6 +48,10 @@
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
 #include "engine/cpu/info.h"
+#include "engine/error.h"
+#include "engine/formats/atomic_file.h"
+#include "models/registry.h"
+#include "models/unlearning/requests.h"
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/ops.h"
@@ -254,6 +259,33 @@ int run_bench(const BenchArgs& a) {
   LETHE_CHECK(!a.busy || a.epochs >= 3, "--busy needs --epochs >= 3 (a warm-up, then busy and quiet epochs in turn)");
   const std::vector<std::string> entries = split_list(a.models, ',');
   LETHE_CHECK(!entries.empty(), "--models: no model named");
+  if (!a.json.empty()) formats::check_writable(a.json);  // before the work, not after it
+  // An entry is a model name with its own overrides: "freedom/feature_projection=dense".
+  // --set: "model:key=value" for one model; a plain "key=value" for every model that has the key (and an
+  // error, with the closest key, when none of them has it). The entry's own overrides come last. Checked for
+  // every entry before any training.
+  std::vector<std::string> names;
+  for (const std::string& entry : entries) names.push_back(split_list(entry, '/').at(0));
+  std::vector<Config> configs;
+  for (const std::string& entry : entries) {
+    const std::vector<std::string> parts = split_list(entry, '/');
+    const std::string& name = parts[0];
+    std::vector<std::string> mine;
+    for (const std::string& kv : a.sets) {
+      const auto colon = kv.find(':');
+      const auto eq = kv.find('=');
+      if (colon != std::string::npos && colon < eq) {
+        if (kv.substr(0, colon) == name) mine.push_back(kv.substr(colon + 1));
+      } else {
+        const std::string key = kv.substr(0, eq);
+        bool anyone = false;
+        for (const std::string& n : names) anyone = anyone || known_config_keys(n).count(key) > 0;
+        if (!anyone || known_config_keys(name).count(key)) mine.push_back(kv);  // unknown to all: reported
+      }
+    }
+    mine.insert(mine.end(), parts.begin() + 1, parts.end());
+    configs.push_back(resolve_config(name, "", mine));
+  }
   if (!a.trace.empty()) prof::start_trace();
 
   const auto tl = Clock::now();
@@ -291,21 +323,10 @@ int run_bench(const BenchArgs& a) {
   std::fflush(stdout);
 
   Hog hog;
-  for (const std::string& entry : entries) {
-    std::vector<std::string> parts = split_list(entry, '/');
-    LETHE_CHECK(!parts.empty(), "--models: empty entry in '" << a.models << "'");
-    const std::string name = parts[0];
-    Config cfg = default_config(name);
-    for (const std::string& kv : a.sets) {  // "model:key=value" applies to that model only
-      const auto colon = kv.find(':');
-      const auto eq = kv.find('=');
-      if (colon != std::string::npos && colon < eq) {
-        if (kv.substr(0, colon) == name) cfg.set_from_assignment(kv.substr(colon + 1));
-      } else {
-        cfg.set_from_assignment(kv);
-      }
-    }
-    for (size_t i = 1; i < parts.size(); ++i) cfg.set_from_assignment(parts[i]);  // the entry's own overrides
+  for (size_t ei = 0; ei < entries.size(); ++ei) {
+    const std::string& entry = entries[ei];
+    const std::string& name = names[ei];
+    Config cfg = configs[ei];
     cfg.set("seed", std::to_string(a.seed));
     cfg.set("epochs", std::to_string(a.epochs));
     release_host_cache();  // the previous model's cached blocks must not count towards this model's peak
@@ -458,11 +479,8 @@ int run_bench(const BenchArgs& a) {
                   m["unlearning"]["gold_seconds"].get<double>());
     std::printf("\n");
     std::fflush(stdout);
-    if (!a.json.empty()) {  // after every model, so that an interrupted run keeps what it measured
-      std::ofstream f(a.json);
-      LETHE_CHECK(f.good(), a.json << ": cannot open for writing");
-      f << out.dump(2) << "\n";
-    }
+    if (!a.json.empty()) formats::write_file_atomic(a.json, out.dump(2) + "\n");  // after every model: an
+                                                                                 // interrupted run keeps it
   }
 
   // The tables, every floor at the best rates seen in the run.
@@ -511,9 +529,7 @@ int run_bench(const BenchArgs& a) {
                 static_cast<long long>(a.unlearn_epochs));
   std::fflush(stdout);
   if (!a.json.empty()) {
-    std::ofstream f(a.json);
-    LETHE_CHECK(f.good(), a.json << ": cannot open for writing");
-    f << out.dump(2) << "\n";
+    formats::write_file_atomic(a.json, out.dump(2) + "\n");
     std::cout << "JSON written to " << a.json << "\n";
   }
   if (!a.trace.empty()) {

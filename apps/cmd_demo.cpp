@@ -1,7 +1,9 @@
 // `lethe demo`: the whole unlearning story on a tiny generated multi-modal data set, end to end:
 // generate data -> train the original model -> issue a 5% user request -> MMRecUn and gold -> audit ->
 // print the report table. Everything lands in --out (data/, original/, request.tsv, mmrecun/, gold/,
-// finetune/, report.json, report.md, and the marker DEMO that lets the next demo replace them).
+// finetune/, audit/report.json and audit/report.md, and the marker DEMO that lets the next demo replace them).
+// Each run directory is written whole or not at all by the library's pipelines (models/training/pipeline.h,
+// models/unlearning/pipeline.h).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -15,9 +17,7 @@
 #include "models/unlearning/requests.h"
 #include "datasets/synthetic.h"
 #include "models/model.h"
-#include "models/training/checkpoint.h"
-#include "models/training/run_dir.h"
-#include "models/training/trainer.h"
+#include "models/training/pipeline.h"
 #include "models/unlearning/pipeline.h"
 #include "models/unlearning/report.h"
 
@@ -43,7 +43,8 @@ int run_demo(const DemoArgs& a) {
   if (fs::exists(a.out) && !fs::is_empty(a.out)) {
     LETHE_CHECK(fs::exists(a.out + "/DEMO"),
                 "demo: " << a.out << " exists, is not empty and is not a previous demo's output; remove it or pass --out DIR");
-    for (const char* p : {"data", "original", "request.tsv", "mmrecun", "gold", "finetune", "report.json", "report.md", "DEMO"})
+    for (const char* p : {"data", "original", "request.tsv", "mmrecun", "gold", "finetune", "audit", "report.json",
+                          "report.md", "DEMO"})
       fs::remove_all(fs::path(a.out) / p);
     std::cout << "replacing the previous demo output in " << a.out << "\n";
   }
@@ -68,25 +69,16 @@ int run_demo(const DemoArgs& a) {
   // 2. original model
   t0 = std::chrono::steady_clock::now();
   std::cout << "[2/7] training the original " << a.model << " model (MMRec loop, early stopping) ..." << std::flush;
-  models::Config cfg = models::default_config(a.model);
-  cfg.set("seed", std::to_string(seed));
-  const models::TrainData td = models::make_train_data(ds);
-  training::TrainOptions to = training::TrainOptions::from_config(cfg);
-  to.quiet = !a.verbose;
-  to.progress = false;
-  auto model = models::create_model(a.model, cfg, td, to.seed, Device::cpu());
-  training::Trainer trainer(*model, td, ds.valid, ds.test, to);
-  const training::TrainResult tr = trainer.train();
-  training::RunInfo info;
-  info.model = a.model;
-  info.data_dir = fs::absolute(data_dir).lexically_normal().string();
-  info.fingerprint = training::data_fingerprint(td);
-  info.seed = to.seed;
-  info.config = cfg;
-  info.summary = {{"best_epoch", tr.best_epoch},       {"best_valid_score", tr.best_valid_score},
-                  {"epochs_run", tr.epochs_run},       {"stop_reason", tr.stop_reason},
-                  {"train_seconds", tr.train_seconds}, {"eval_seconds", tr.eval_seconds}};
-  training::write_run(orig_dir, info, *model, td, tr.best_epoch);
+  training::TrainJob tj;
+  tj.data_dir = data_dir;
+  tj.model = a.model;
+  tj.seed = seed;
+  tj.out_dir = orig_dir;
+  tj.quiet = !a.verbose;
+  tj.progress = false;
+  std::ostringstream train_log;
+  const training::TrainOutcome to = training::run_train_job(tj, a.verbose ? std::cout : train_log);
+  const training::TrainResult& tr = to.result;
   std::cout << " " << tr.epochs_run << " epochs (" << tr.stop_reason << "), best valid Recall@20 "
             << tr.best_valid_score << ", test Recall@20 " << eval::metric(tr.best_test, "Recall@20") << " ("
             << since(t0) << " s)\n";
@@ -133,9 +125,9 @@ int run_demo(const DemoArgs& a) {
   aj.original_dir = orig_dir;
   aj.gold_dir = a.out + "/gold";
   aj.compare = {{"mmrecun", a.out + "/mmrecun"}, {"finetune", a.out + "/finetune"}};
-  aj.out_dir = a.out;
+  aj.out_dir = a.out + "/audit";
   const nlohmann::json rep = unlearning::run_audit_job(aj);
-  std::cout << unlearning::format_report_table(rep) << "\nreport: " << a.out << "/report.md, " << a.out
+  std::cout << unlearning::format_report_table(rep) << "\nreport: " << aj.out_dir << "/report.md, " << aj.out_dir
             << "/report.json (total " << since(t_all) << " s)\n"
             << "Times are wall-clock on this machine (noisy when it is shared). On tiny data the retain set is two\n"
             << "training batches, so retraining is cheap; the speed-up grows with |D_r| / |D_f| (docs/unlearning.md).\n";

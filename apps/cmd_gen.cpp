@@ -2,13 +2,13 @@
 // a SOURCE.md that marks it as synthetic.
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
 #include "datasets/synthetic.h"
 #include "engine/error.h"
+#include "engine/formats/atomic_file.h"
 
 namespace {
 struct GenArgs {
@@ -28,13 +28,8 @@ lethe::apps::Register reg("gen", "Generate a synthetic MMRec data set (baby, spo
     lethe::datasets::SynthPreset p = lethe::datasets::synth_preset(a->preset);
     lethe::datasets::Dataset ds = lethe::datasets::generate_synthetic(p, a->seed);
     lethe::datasets::write_mmrec(ds, a->out);
-    const fs::path md = fs::path(a->out) / "SOURCE.md", tmp = fs::path(a->out) / ".SOURCE.md.tmp";
-    {
-      std::ofstream o(tmp, std::ios::trunc);
-      o << lethe::datasets::synth_source_md(p, a->seed);
-      LETHE_CHECK(o.good(), tmp.string() << ": write error");
-    }
-    fs::rename(tmp, md);
+    lethe::formats::write_file_atomic((fs::path(a->out) / "SOURCE.md").string(),
+                                      lethe::datasets::synth_source_md(p, a->seed));
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "wrote " << a->out << ": " << ds.n_users << " users, " << ds.n_items << " items, train "
               << ds.train.size() << " / valid " << ds.valid.size() << " / test " << ds.test.size() << " in " << s

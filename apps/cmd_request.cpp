@@ -9,6 +9,7 @@
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
 #include "engine/error.h"
+#include "engine/formats/atomic_file.h"
 #include "models/unlearning/requests.h"
 
 namespace {
@@ -44,6 +45,10 @@ lethe::apps::Register reg("request", "Generate or check an unlearning request fi
   return [a]() -> int {
     using namespace lethe::datasets;
     using namespace lethe::unlearning;
+    if (a->check.empty() && a->check_list.empty()) {
+      LETHE_CHECK(!a->out.empty(), "--out FILE is required when generating");
+      lethe::formats::check_writable(a->out);  // before loading the data
+    }
     Dataset ds = load_mmrec(a->data);
     if (!a->check.empty()) {
       Request req = read_request(a->check);

@@ -5,6 +5,7 @@
 
 #include "apps/command.h"
 #include "engine/device.h"
+#include "engine/formats/staged_dir.h"
 
 namespace lethe::apps {
 std::vector<Command>& registry() {
@@ -33,6 +34,12 @@ int main(int argc, char** argv) {
     if (sub->parsed()) {
       try {
         return run();
+      } catch (const lethe::formats::OutputExists& e) {
+        std::string msg = e.what();
+        const auto cut = msg.find(" (ask for the replacement");
+        if (cut != std::string::npos && sub->get_option_no_throw("--force")) msg = msg.substr(0, cut) + " (pass --force to replace it)";
+        std::cerr << "lethe " << sub->get_name() << ": error: " << msg << "\n";
+        return 1;
       } catch (const std::exception& e) {
         std::cerr << "lethe " << sub->get_name() << ": error: " << e.what() << "\n";
         return 1;

@@ -194,27 +194,6 @@ Var add_scalar(const Var& a, double s) {
   return make_node("add_scalar", ops::add_scalar(a.value(), s), {a}, [](Node& n) { pass_through(n, 0); });
 }
 
-Var add_rowvec(const Var& a, const Var& v) {
-  LETHE_PROFILE_SCOPE("fwd:add_rowvec");
-  need("add_rowvec", a);
-  need("add_rowvec", v);
-  return make_node("add_rowvec", ops::add_rowvec(a.value(), v.value()), {a, v}, [](Node& n) {
-    if (wants(n, 1)) accumulate_owned(n.inputs[1], ops::sum_cols(n.grad).reshape(n.inputs[1].shape()));
-    pass_through(n, 0);
-  });
-}
-
-Var mul_rowvec(const Var& a, const Var& v) {
-  LETHE_PROFILE_SCOPE("fwd:mul_rowvec");
-  need("mul_rowvec", a);
-  need("mul_rowvec", v);
-  const Tensor av = a.value(), vv = v.value();
-  return make_node("mul_rowvec", ops::mul_rowvec(av, vv), {a, v}, [av, vv](Node& n) {
-    if (wants(n, 0)) accumulate_owned(n.inputs[0], ops::mul_rowvec(n.grad, vv));
-    if (wants(n, 1)) accumulate_owned(n.inputs[1], ops::sum_cols(ops::mul(n.grad, av)).reshape(vv.shape()));
-  });
-}
-
 Var scale_rows(const Var& a, const Var& s) {
   LETHE_PROFILE_SCOPE("fwd:scale_rows");
   need("scale_rows", a);
@@ -227,24 +206,12 @@ Var scale_rows(const Var& a, const Var& s) {
 }
 
 Var neg(const Var& a) { return unary_op("neg", ops::Unary::Neg, a); }
-Var exp(const Var& a) { return unary_op("exp", ops::Unary::Exp, a); }
 Var log(const Var& a) { return unary_op("log", ops::Unary::Log, a); }
 Var sigmoid(const Var& a) { return unary_op("sigmoid", ops::Unary::Sigmoid, a); }
 Var tanh(const Var& a) { return unary_op("tanh", ops::Unary::Tanh, a); }
-Var relu(const Var& a) { return unary_op("relu", ops::Unary::Relu, a); }
 Var logsigmoid(const Var& a) { return unary_op("logsigmoid", ops::Unary::LogSigmoid, a); }
-Var square(const Var& a) { return unary_op("square", ops::Unary::Square, a); }
-Var sqrt(const Var& a) { return unary_op("sqrt", ops::Unary::Sqrt, a); }
 
 // ---- reductions -------------------------------------------------------------------------------------
-
-Var sum(const Var& a) {
-  LETHE_PROFILE_SCOPE("fwd:sum");
-  need("sum", a);
-  return make_node("sum", ops::sum(a.value()), {a}, [](Node& n) {
-    accumulate_owned(n.inputs[0], broadcast_scalar(n.grad, n.inputs[0].shape()));
-  });
-}
 
 Var mean(const Var& a) {
   LETHE_PROFILE_SCOPE("fwd:mean");
@@ -277,16 +244,6 @@ Var frobenius(const Var& a) {
   return make_node("frobenius", ops::unary(ops::Unary::Sqrt, ss), {a}, [av, ss](Node& n) {
     const Tensor ratio = ops::mul(n.grad, ops::unary(ops::Unary::Rsqrt, ss));
     accumulate_owned(n.inputs[0], times_scalar(av, ops::unary_backward(ops::Unary::Relu, ss, ss, ratio)));
-  });
-}
-
-Var sum_rows(const Var& a) {
-  LETHE_PROFILE_SCOPE("fwd:sum_rows");
-  need("sum_rows", a);
-  return make_node("sum_rows", ops::sum_rows(a.value()), {a}, [](Node& n) {
-    const Tensor& x = n.inputs[0].value();
-    const Tensor ones = Tensor::full({x.rows(), x.cols()}, 1.0, x.dtype(), x.device());
-    accumulate_owned(n.inputs[0], ops::scale_rows(ones, n.grad).reshape(x.shape()));  // gx[r, :] = g[r]
   });
 }
 
@@ -413,17 +370,6 @@ Var slice_rows(const Var& a, int64_t begin, int64_t end) {
     Tensor rows = grad_buffer(n.inputs[0]).row_range(begin, end);  // a view into the input's gradient
     ops::axpy(1.0, n.grad, rows);
   });
-}
-
-// ---- regularisation ---------------------------------------------------------------------------------
-
-Var dropout(const Var& x, const Tensor& mask) {
-  LETHE_PROFILE_SCOPE("fwd:dropout");
-  need("dropout", x);
-  LETHE_CHECK(mask.defined() && mask.shape() == x.shape(),
-              "dropout: mask " << sig(mask) << " does not match x " << sig(x));
-  return make_node("dropout", ops::mul(x.value(), mask), {x},
-                   [mask](Node& n) { accumulate_owned(n.inputs[0], ops::mul(n.grad, mask)); });
 }
 
 // ---- composites -------------------------------------------------------------------------------------

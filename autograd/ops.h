@@ -2,9 +2,11 @@
 // built from the kernels in engine/ops.h, so they run on every backend. Model blocks (LightGCN propagation,
 // MGCN fusion, BPR losses) are compositions of these and have no backward code of their own.
 //
-// Every op here has a float64 central-difference gradient check in tests/autograd/.
+// The ops are listed once, with their signatures and comments, in autograd/ops.inc; every op there has a
+// float64 central-difference gradient check and a CPU/CUDA parity case in tests/autograd/op_cases.h.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "autograd/var.h"
@@ -13,56 +15,8 @@
 
 namespace lethe::autograd {
 
-// Linear algebra
-Var matmul(const Var& a, const Var& b, bool trans_a = false, bool trans_b = false);
-Var spmm(const Csr& a, const Var& x);  // A x with a constant sparse A; backward uses A^T
-Var linear(const Var& x, const Var& w, const Var& b);  // x W^T + b (torch nn.Linear layout: W [out, in]); b may be undefined
-
-// Elementwise
-Var add(const Var& a, const Var& b);
-Var sub(const Var& a, const Var& b);
-Var mul(const Var& a, const Var& b);
-Var scale(const Var& a, double s);
-Var add_scalar(const Var& a, double s);
-Var add_rowvec(const Var& a, const Var& v);  // a [n, m] + v [m]
-Var mul_rowvec(const Var& a, const Var& v);  // a [n, m] * v [m]
-Var scale_rows(const Var& a, const Var& s);  // a [n, m] * s [n]
-Var neg(const Var& a);
-Var exp(const Var& a);
-Var log(const Var& a);
-Var sigmoid(const Var& a);
-Var tanh(const Var& a);
-Var relu(const Var& a);
-Var logsigmoid(const Var& a);
-Var square(const Var& a);
-Var sqrt(const Var& a);
-
-// Reductions (results [1] or [rows])
-Var sum(const Var& a);
-Var mean(const Var& a);
-Var sumsq(const Var& a);      // sum of squares
-Var frobenius(const Var& a);  // sqrt(sum of squares)
-Var sum_rows(const Var& a);   // [rows]
-Var rowdot(const Var& a, const Var& b);  // [rows]
-
-// Rows
-Var gather_rows(const Var& src, const Tensor& idx);  // backward: scatter-add into src's gradient
-
-// Row-wise normalisations
-Var l2norm_rows(const Var& x, double eps = 1e-12);
-Var softmax_rows(const Var& x);
-Var logsumexp_rows(const Var& x);  // [rows]
-
-// Shape
-Var concat_cols(const std::vector<Var>& parts);
-Var slice_cols(const Var& a, int64_t begin, int64_t end);
-Var concat_rows(const std::vector<Var>& parts);
-Var slice_rows(const Var& a, int64_t begin, int64_t end);
-
-// Regularisation
-Var dropout(const Var& x, const Tensor& mask);  // x * mask (mask from ops::dropout_mask)
-
-// Composite helpers (no backward code of their own)
-Var mean_of(const std::vector<Var>& xs);  // elementwise mean of equally shaped Vars
+#define LETHE_AUTOGRAD_OP(ret, name, params) ret name params;
+#include "autograd/ops.inc"
+#undef LETHE_AUTOGRAD_OP
 
 }  // namespace lethe::autograd

@@ -24,11 +24,13 @@ std::string sig(const Tensor& t) {
   return t.defined() ? std::string(dtype_name(t.dtype())) + shape_str(t.shape()) : std::string("undefined");
 }
 
+// A backward closure hands its input a gradient of the input's own shape, dtype and device; anything else is
+// a bug in that closure (LETHE_ASSERT), not bad input.
 void check_grad_shape(const Node& n, const Tensor& g) {
-  LETHE_CHECK(g.defined(), "accumulate: undefined gradient for " << n.op << " " << sig(n.value));
-  LETHE_CHECK(g.shape() == n.value.shape() && g.dtype() == n.value.dtype() && g.device() == n.value.device(),
-              "accumulate: gradient " << g.describe() << " does not match the value " << n.value.describe()
-                                      << " of op " << n.op);
+  LETHE_ASSERT(g.defined(), "accumulate: undefined gradient for " << n.op << " " << sig(n.value));
+  LETHE_ASSERT(g.shape() == n.value.shape() && g.dtype() == n.value.dtype() && g.device() == n.value.device(),
+               "accumulate: gradient " << g.describe() << " does not match the value " << n.value.describe()
+                                       << " of op " << n.op);
 }
 
 }  // namespace
@@ -118,8 +120,8 @@ void accumulate_owned(const Var& v, Tensor g) {
 }
 
 Tensor& grad_buffer(const Var& v) {
-  LETHE_CHECK(v.requires_grad(),
-              "grad_buffer: Var " << (v.defined() ? v.op() : "undefined") << " does not require grad");
+  LETHE_ASSERT(v.requires_grad(),  // closures ask only for inputs that want a gradient
+               "grad_buffer: Var " << (v.defined() ? v.op() : "undefined") << " does not require grad");
   Node& n = *v.node();
   if (!n.grad.defined()) n.grad = Tensor::zeros(n.value.shape(), n.value.dtype(), n.value.device());
   return n.grad;

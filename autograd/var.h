@@ -24,7 +24,7 @@ class Var {
 
   bool defined() const { return node_ != nullptr; }
   const Tensor& value() const;
-  Tensor& mutable_value();  // parameters: optimizers update in place
+  Tensor& mutable_value();     // parameters: optimizers update in place
   const Tensor& grad() const;  // undefined until a gradient reached this Var
   Tensor& mutable_grad();
   bool requires_grad() const;

@@ -63,6 +63,15 @@ constexpr int kRepetitions = 5;  // medians of 5, as performance.md asks
 constexpr int kIterations = 20;  // timed batches per repetition (each batch = `reps` launches + 1 sync)
 double g_copy_gbps = 0;          // measured by the first case
 
+// Uniform values in [-1, 1), drawn on the host and copied to the GPU.
+Tensor rand_gpu(const lethe::Shape& shape, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(lethe::shape_numel(shape)));
+  for (auto& x : v) x = u(gen);
+  return Tensor::from_vector(v, shape).to(kGpu);
+}
+
 // Times `reps` launches of `fn` per benchmark iteration (synchronised), reports the per-launch time.
 template <class F>
 double run_timed(benchmark::State& state, int reps, F&& fn) {
@@ -125,8 +134,8 @@ void BM_CudaCopyD2D(benchmark::State& state) {
 // ---- GEMM: the feature projection [7050 x 4096] x [4096 x 64] and its weight gradient --------------
 void BM_CudaGemmProjection(benchmark::State& state) {
   const int64_t m = 7050, k = 4096, n = 64;
-  const Tensor a = ops::dropout_mask({m, k}, 0.5, 1, 0, DType::F32, kGpu);  // cheap non-trivial contents
-  const Tensor w = ops::dropout_mask({k, n}, 0.5, 2, 0, DType::F32, kGpu);
+  const Tensor a = rand_gpu({m, k}, 1);
+  const Tensor w = rand_gpu({k, n}, 2);
   Tensor c = Tensor::empty({m, n}, DType::F32, kGpu);
   const double us = run_timed(state, 20, [&] { ops::gemm(a, false, w, false, c, 1.0, 0.0); });
   record_flops(state, "gemm 7050x4096x64", us, 2.0 * m * k * n, "FP32, no TF32");
@@ -134,8 +143,8 @@ void BM_CudaGemmProjection(benchmark::State& state) {
 
 void BM_CudaGemmWeightGrad(benchmark::State& state) {
   const int64_t m = 7050, k = 4096, n = 64;
-  const Tensor a = ops::dropout_mask({m, k}, 0.5, 1, 0, DType::F32, kGpu);
-  const Tensor g = ops::dropout_mask({m, n}, 0.5, 3, 0, DType::F32, kGpu);
+  const Tensor a = rand_gpu({m, k}, 1);
+  const Tensor g = rand_gpu({m, n}, 3);
   Tensor dw = Tensor::empty({k, n}, DType::F32, kGpu);
   const double us = run_timed(state, 20, [&] { ops::gemm(a, true, g, false, dw, 1.0, 0.0); });
   record_flops(state, "gemm^T 4096x7050x64 (dW)", us, 2.0 * m * k * n, "A^T G");
@@ -175,7 +184,7 @@ double spmm_bytes(const Csr& a, int64_t cols) {
 void BM_CudaSpmmBaby(benchmark::State& state) {
   const bool trans = state.range(0) != 0;
   const Csr a = baby_adjacency();
-  const Tensor x = ops::dropout_mask({a.cols, 64}, 0.5, 4, 0, DType::F32, kGpu);
+  const Tensor x = rand_gpu({a.cols, 64}, 4);
   Tensor y = Tensor::empty({a.rows, 64}, DType::F32, kGpu);
   const double us = run_timed(state, 50, [&] { ops::spmm(a, trans, x, y, 1.0, 0.0); });
   const std::string name = trans ? "spmm^T (csr2csc + spmm)" : "spmm baby 26495^2 x 64";
@@ -185,7 +194,7 @@ void BM_CudaSpmmBaby(benchmark::State& state) {
 // ---- gather / scatter-add of a BPR batch (2048 users + 2048 positives + 2048 negatives) -------------
 void BM_CudaGather(benchmark::State& state) {
   const int64_t n = 26495, b = 6144;
-  const Tensor table = ops::dropout_mask({n, 64}, 0.5, 5, 0, DType::F32, kGpu);
+  const Tensor table = rand_gpu({n, 64}, 5);
   std::mt19937_64 gen(8);
   std::vector<int32_t> idx(b);
   for (auto& i : idx) i = static_cast<int32_t>(gen() % n);
@@ -198,7 +207,7 @@ void BM_CudaGather(benchmark::State& state) {
 void BM_CudaScatterAdd(benchmark::State& state) {
   const int64_t n = 26495, b = 6144;
   Tensor table = Tensor::zeros({n, 64}, DType::F32, kGpu);
-  const Tensor src = ops::dropout_mask({b, 64}, 0.5, 6, 0, DType::F32, kGpu);
+  const Tensor src = rand_gpu({b, 64}, 6);
   std::mt19937_64 gen(9);
   std::vector<int32_t> idx(b);
   for (auto& i : idx) i = static_cast<int32_t>(gen() % n);
@@ -211,7 +220,7 @@ void BM_CudaScatterAdd(benchmark::State& state) {
 void BM_CudaAdam(benchmark::State& state) {
   const int64_t n = 33600000;
   Tensor p = Tensor::full({n}, 0.1, DType::F32, kGpu);
-  const Tensor g = ops::dropout_mask({n}, 0.5, 10, 0, DType::F32, kGpu);
+  const Tensor g = rand_gpu({n}, 10);
   Tensor m = Tensor::zeros({n}, DType::F32, kGpu), v = Tensor::zeros({n}, DType::F32, kGpu);
   int64_t step = 0;
   const double us =

@@ -71,8 +71,8 @@ const Csr& baby_adjacency() {
 }
 
 void set_rate(benchmark::State& st, const char* name, double per_iter) {
-  st.counters[name] = benchmark::Counter(per_iter * static_cast<double>(st.iterations()),
-                                         benchmark::Counter::kIsRate);
+  st.counters[name] =
+      benchmark::Counter(per_iter * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
 }
 
 // Compulsory bytes (MB) and, once the memcpy yardstick has run, the time they take at its bandwidth.
@@ -180,7 +180,8 @@ void BM_ScatterAddRows(benchmark::State& st) {  // gradient of the gather: 2048 
 
 void BM_AdamStep(benchmark::State& st) {  // 7050 x (4096 + 384) feature tables + embeddings ~ 33.6M
   const int64_t n = 33'600'000;
-  Tensor p = Tensor::full({n}, 0.1), g = Tensor::full({n}, 0.01), m = Tensor::zeros({n}), v = Tensor::zeros({n});
+  Tensor p = Tensor::full({n}, 0.1), g = Tensor::full({n}, 0.01), m = Tensor::zeros({n}),
+         v = Tensor::zeros({n});
   int64_t step = 0;
   for (auto _ : st) ops::adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.0, ++step);
   set_floor(st, 7.0 * 4.0 * n);  // read p, g, m, v; write p, m, v

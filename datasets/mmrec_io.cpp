@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -67,17 +68,38 @@ const std::regex& feat_name_re() {
   return re;
 }
 
+
+// The count of ids in [0, n) without a row, and a warning when most of the range is empty (a table sized by
+// the largest id then holds mostly nothing; an id of 2,000,000,000 asks for billions of rows).
+void warn_empty_ids(Dataset& ds, const std::string& file, const char* field, const char* what, int64_t n,
+                    size_t present) {
+  const int64_t empty = n - static_cast<int64_t>(present);
+  if (empty >= 1000 && empty > static_cast<int64_t>(present))
+    ds.warnings.push_back(file + ": " + field + " runs up to " + std::to_string(n - 1) + " but only " +
+                          std::to_string(present) + " " + what + " have rows: " + std::to_string(empty) +
+                          " ids are empty (tables are sized by the largest id; re-index the ids to 0..N-1)");
+}
+
+// Fails naming file, row and column at the first non-finite value of a feature table.
+void check_finite(const Tensor& t, const std::string& file) {
+  const float* v = t.data<float>();
+  const int64_t rows = t.dim(0), cols = t.ndim() == 2 ? t.dim(1) : 1;
+  int64_t bad = 0, first = -1;
+  for (int64_t k = 0; k < rows * cols; ++k)
+    if (!std::isfinite(v[k])) {
+      if (first < 0) first = k;
+      ++bad;
+    }
+  if (bad == 0) return;
+  const int64_t r = first / cols, c = first % cols;
+  LETHE_CHECK(false, file << ": row " << r << " (itemID " << r << "), column " << c << " is "
+                          << (std::isnan(v[first]) ? "NaN" : "infinite") << "; " << bad
+                          << " value(s) in total are NaN or infinite (feature values must be finite)");
+}
+
 }  // namespace
 
-Dataset load_mmrec(const std::string& dir_str) {
-  fs::path dir(dir_str);
-  if (dir.filename().empty()) dir = dir.parent_path();  // trailing slash
-  LETHE_CHECK(fs::is_directory(dir), dir_str << ": not a directory");
-  const fs::path inter = find_inter(dir);
-  const std::string file = inter.string();
-
-  std::ifstream in(inter, std::ios::binary);
-  LETHE_CHECK(in, file << ": cannot open");
+Dataset parse_inter(std::istream& in, const std::string& file, const ReadOptions& opt) {
   std::string line;
   LETHE_CHECK(std::getline(in, line), file << ":1: empty file (no header)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -94,8 +116,9 @@ Dataset load_mmrec(const std::string& dir_str) {
   const size_t need = static_cast<size_t>(std::max({cu, ci, cx})) + 1;
 
   Interactions split[3];
-  int64_t max_u = -1, max_i = -1, dups = 0;
+  int64_t max_u = -1, max_i = -1, dups = 0, kept_repeats = 0;
   std::unordered_set<uint64_t> seen;
+  std::unordered_set<int32_t> users, items;
   int64_t lineno = 1;
   while (std::getline(in, line)) {
     ++lineno;
@@ -111,31 +134,42 @@ Dataset load_mmrec(const std::string& dir_str) {
                 where << ": x_label '" << f[cx] << "' is not 0 (train), 1 (valid) or 2 (test)");
     max_u = std::max(max_u, u);
     max_i = std::max(max_i, i);
+    users.insert(static_cast<int32_t>(u));
+    items.insert(static_cast<int32_t>(i));
     if (!seen.insert((static_cast<uint64_t>(u) << 32) | static_cast<uint64_t>(i)).second) {
-      ++dups;
-      continue;
+      // Train never keeps a repeat (it would be trained twice); valid/test keep theirs in MMRec's mode.
+      if (!(opt.keep_eval_repeats && xs[0] != '0')) {
+        ++dups;
+        continue;
+      }
+      ++kept_repeats;
     }
     split[xs[0] - '0'].push(static_cast<int32_t>(u), static_cast<int32_t>(i));
   }
   const char* names[3] = {"train (x_label 0)", "valid (x_label 1)", "test (x_label 2)"};
   for (int s = 0; s < 3; ++s) LETHE_CHECK(!split[s].empty(), file << ": split " << names[s] << " has no rows");
 
+  const std::string fname = fs::path(file).filename().string();
   Dataset ds;
-  ds.name = inter.stem().string();
+  ds.name = fs::path(file).stem().string();
   ds.n_users = static_cast<int32_t>(max_u + 1);
   ds.n_items = static_cast<int32_t>(max_i + 1);
   if (dups > 0)
-    ds.warnings.push_back(inter.filename().string() + ": " + std::to_string(dups) +
+    ds.warnings.push_back(fname + ": " + std::to_string(dups) +
                           " repeated (userID, itemID) rows dropped (first occurrence kept)");
+  if (kept_repeats > 0)
+    ds.warnings.push_back(fname + ": " + std::to_string(kept_repeats) +
+                          " repeated (userID, itemID) rows kept in valid/test (MMRec's evaluation)");
+  warn_empty_ids(ds, fname, "userID", "users", ds.n_users, users.size());
+  warn_empty_ids(ds, fname, "itemID", "items", ds.n_items, items.size());
   // Cold-start filter (MMRec filter_out_cod_start_users): drop valid/test rows of users without train rows.
-  std::vector<char> has_train(ds.n_users, 0);
-  for (int32_t u : split[0].users) has_train[u] = 1;
+  const std::unordered_set<int32_t> has_train(split[0].users.begin(), split[0].users.end());
   int64_t dropped = 0;
   std::unordered_set<int32_t> cold_users;
   for (int s = 1; s < 3; ++s) {
     Interactions kept;
     for (size_t r = 0; r < split[s].size(); ++r) {
-      if (has_train[split[s].users[r]]) {
+      if (has_train.count(split[s].users[r])) {
         kept.push(split[s].users[r], split[s].items[r]);
       } else {
         ++dropped;
@@ -145,16 +179,30 @@ Dataset load_mmrec(const std::string& dir_str) {
     split[s] = std::move(kept);
   }
   if (dropped > 0)
-    ds.warnings.push_back(inter.filename().string() + ": " + std::to_string(dropped) + " valid/test rows of " +
+    ds.warnings.push_back(fname + ": " + std::to_string(dropped) + " valid/test rows of " +
                           std::to_string(cold_users.size()) + " users with no train row dropped (cold start)");
   ds.train = std::move(split[0]);
   ds.valid = std::move(split[1]);
   ds.test = std::move(split[2]);
+  return ds;
+}
+
+Dataset load_mmrec(const std::string& dir_str, const ReadOptions& opt) {
+  fs::path dir(dir_str);
+  if (dir.filename().empty()) dir = dir.parent_path();  // trailing slash
+  LETHE_CHECK(fs::is_directory(dir), dir_str << ": not a directory");
+  const fs::path inter = find_inter(dir);
+  std::ifstream in(inter, std::ios::binary);
+  LETHE_CHECK(in, inter.string() << ": cannot open");
+  Dataset ds = parse_inter(in, inter.string(), opt);
 
   std::vector<fs::path> feats;
   for (auto& e : fs::directory_iterator(dir)) {
     std::string fname = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(fname, feat_name_re())) feats.push_back(e.path());
+    if (!std::regex_match(fname, feat_name_re())) continue;
+    LETHE_CHECK(e.is_regular_file(), e.path().string() << ": is not a regular file (a feature file must be a .npy "
+                                                          "file; rename or remove it)");
+    feats.push_back(e.path());
   }
   std::sort(feats.begin(), feats.end());
   for (auto& p : feats) {
@@ -166,6 +214,9 @@ Dataset load_mmrec(const std::string& dir_str) {
                                                   << shape_str(a.values.shape()));
     LETHE_CHECK(a.values.dim(0) == ds.n_items, p.string() << ": " << a.values.dim(0) << " rows but the data set has "
                                                           << ds.n_items << " items (max itemID + 1)");
+    LETHE_CHECK(a.values.dim(1) > 0, p.string() << ": feature file has 0 columns (shape "
+                                                << shape_str(a.values.shape()) << ")");
+    check_finite(a.values, p.string());
     ds.features[m[1].str()] = FeatureTable{a.values, a.dtype, p.string()};
   }
   return ds;
@@ -250,11 +301,9 @@ nlohmann::json summary_json(const Dataset& ds) {
                        {"valid", ds.valid.size()},
                        {"test", ds.test.size()},
                        {"total", ds.train.size() + ds.valid.size() + ds.test.size()}};
-  std::vector<char> u(ds.n_users, 0), it(ds.n_items, 0);
-  for (int32_t x : ds.train.users) u[x] = 1;
-  for (int32_t x : ds.train.items) it[x] = 1;
-  j["users_with_train"] = std::count(u.begin(), u.end(), 1);
-  j["items_in_train"] = std::count(it.begin(), it.end(), 1);
+  // Sets, not id-indexed flags: ids may be sparse (up to 2^31) and the summary must not allocate by id.
+  j["users_with_train"] = std::unordered_set<int32_t>(ds.train.users.begin(), ds.train.users.end()).size();
+  j["items_in_train"] = std::unordered_set<int32_t>(ds.train.items.begin(), ds.train.items.end()).size();
   const double cells = static_cast<double>(ds.n_users) * static_cast<double>(ds.n_items);
   j["density"] = cells > 0 ? static_cast<double>(ds.train.size() + ds.valid.size() + ds.test.size()) / cells : 0.0;
   nlohmann::json mods = nlohmann::json::object();

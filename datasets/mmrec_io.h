@@ -11,8 +11,12 @@
 // Loading: n_users / n_items = max id + 1 over all rows; repeated (user, item) pairs keep the first row
 // (warning with the count); valid/test rows of users with no train row are dropped (MMRec's
 // filter_out_cod_start_users, warning with the count); feature row count must equal n_items.
+// Checked at load: every value of a feature file is finite (else an error naming file, row and column), a
+// feature file is a regular file with at least one column, and ids far beyond the rows present (most of
+// the id range empty: the tables are sized by the largest id) get a warning with the count of empty ids.
 #pragma once
 
+#include <iosfwd>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
@@ -20,7 +24,17 @@
 
 namespace lethe::datasets {
 
-Dataset load_mmrec(const std::string& dir);
+struct ReadOptions {
+  // MMRec keeps repeated (user, item) rows in valid and test, so a user's Recall@K divides by their row
+  // count with the repeats; Lethe keeps the first row of each pair. true: keep the valid/test repeats as
+  // MMRec does (for comparing with published MMRec tables; docs/datasets.md). Train is the same either way.
+  bool keep_eval_repeats = false;
+};
+
+Dataset load_mmrec(const std::string& dir, const ReadOptions& opt = {});
+// The .inter part of load_mmrec over a stream (`file` names it in messages): splits, n_users, n_items and
+// the warnings; no feature files.
+Dataset parse_inter(std::istream& in, const std::string& file, const ReadOptions& opt = {});
 
 // Writes `<basename(dir)>.inter` (header `userID itemID rating timestamp x_label`; rating 1.0 and
 // timestamp 0 are placeholders, the engine keeps neither; rows train, then valid, then test, each in stored

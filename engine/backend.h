@@ -3,9 +3,11 @@
 // compiled when LETHE_WITH_CUDA is defined.
 #pragma once
 
-#include "engine/ops.h"
 #include "engine/sparse.h"
 #include "engine/tensor.h"
+#include "engine/unary.h"
+
+#define LETHE_KERNEL(ret, name, params) ret name params;
 
 namespace lethe::cpu {
 #include "engine/backend_api.inc"
@@ -22,6 +24,10 @@ void memcpy_d2d(void* dst, const void* src, size_t bytes);
 int device_count();
 void synchronize();
 // Allocator statistics: bytes in use, bytes cached, high-water mark.
-struct AllocStats { size_t in_use = 0, cached = 0, peak = 0; };
+struct AllocStats {
+  size_t in_use = 0, cached = 0, peak = 0;
+};
 AllocStats alloc_stats();
 }  // namespace lethe::cuda
+
+#undef LETHE_KERNEL

@@ -1,9 +1,9 @@
 // Device parsing and CUDA availability queries.
 #include "engine/device.h"
 
-#include "engine/error.h"
-
 #include <cstdlib>
+
+#include "engine/error.h"
 
 #ifdef LETHE_WITH_CUDA
 #include "engine/backend.h"

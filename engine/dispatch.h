@@ -26,6 +26,7 @@ inline std::string sig(const Tensor& t) {
 #define LETHE_DISPATCH(dev, fn, ...) \
   ((dev).is_cuda() ? ::lethe::cuda::fn(__VA_ARGS__) : ::lethe::cpu::fn(__VA_ARGS__))
 #else
-#define LETHE_DISPATCH(dev, fn, ...) \
-  ((dev).is_cuda() ? (::lethe::detail::no_cuda(#fn), ::lethe::cpu::fn(__VA_ARGS__)) : ::lethe::cpu::fn(__VA_ARGS__))
+#define LETHE_DISPATCH(dev, fn, ...)                                                \
+  ((dev).is_cuda() ? (::lethe::detail::no_cuda(#fn), ::lethe::cpu::fn(__VA_ARGS__)) \
+                   : ::lethe::cpu::fn(__VA_ARGS__))
 #endif

@@ -25,20 +25,20 @@ namespace detail {
 
 }  // namespace lethe
 
-#define LETHE_CHECK(cond, msg)                          \
-  do {                                                  \
-    if (!(cond)) {                                      \
-      std::ostringstream lethe_oss_;                    \
-      lethe_oss_ << msg;                                \
-      ::lethe::detail::throw_error(lethe_oss_.str());   \
-    }                                                   \
+#define LETHE_CHECK(cond, msg)                        \
+  do {                                                \
+    if (!(cond)) {                                    \
+      std::ostringstream lethe_oss_;                  \
+      lethe_oss_ << msg;                              \
+      ::lethe::detail::throw_error(lethe_oss_.str()); \
+    }                                                 \
   } while (0)
 
-#define LETHE_ASSERT(cond, msg)                                               \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::ostringstream lethe_oss_;                                          \
-      lethe_oss_ << msg;                                                      \
-      ::lethe::detail::throw_internal(__FILE__, __LINE__, lethe_oss_.str());  \
-    }                                                                         \
+#define LETHE_ASSERT(cond, msg)                                              \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::ostringstream lethe_oss_;                                         \
+      lethe_oss_ << msg;                                                     \
+      ::lethe::detail::throw_internal(__FILE__, __LINE__, lethe_oss_.str()); \
+    }                                                                        \
   } while (0)

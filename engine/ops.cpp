@@ -24,7 +24,8 @@ void need_float(const char* op, const Tensor& t) {
 
 void need_index(const char* op, const Tensor& t) {
   need_defined(op, t);
-  LETHE_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64, op << ": expected i32 or i64 indices, got " << sig(t));
+  LETHE_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64,
+              op << ": expected i32 or i64 indices, got " << sig(t));
 }
 
 void need_2d(const char* op, const Tensor& t) {
@@ -54,7 +55,8 @@ Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), 
 }  // namespace
 
 // ---- GEMM ------------------------------------------------------------------------------------------------
-void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha, double beta) {
+void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
+          double beta) {
   LETHE_PROFILE_SCOPE("kernel:gemm");
   need_2d("gemm", a);
   need_2d("gemm", b);
@@ -80,8 +82,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   need_2d("matmul", b);
   const int64_t m = trans_a ? a.dim(1) : a.dim(0), k = trans_a ? a.dim(0) : a.dim(1);
   const int64_t k2 = trans_b ? b.dim(1) : b.dim(0), n = trans_b ? b.dim(0) : b.dim(1);
-  LETHE_CHECK(k == k2, "matmul: inner dimensions differ " << sig(a) << (trans_a ? "^T" : "") << " vs " << sig(b)
-                                                          << (trans_b ? "^T" : ""));
+  LETHE_CHECK(k == k2, "matmul: inner dimensions differ " << sig(a) << (trans_a ? "^T" : "") << " vs "
+                                                          << sig(b) << (trans_b ? "^T" : ""));
   Tensor c = Tensor::empty({m, n}, a.dtype(), a.device());
   gemm(a, trans_a, b, trans_b, c, 1.0, 0.0);
   return c;
@@ -174,22 +176,6 @@ Tensor scale_rows(const Tensor& a, const Tensor& s) {
   return out;
 }
 
-const char* unary_name(Unary op) {
-  switch (op) {
-    case Unary::Neg: return "neg";
-    case Unary::Exp: return "exp";
-    case Unary::Log: return "log";
-    case Unary::Sigmoid: return "sigmoid";
-    case Unary::Tanh: return "tanh";
-    case Unary::LogSigmoid: return "logsigmoid";
-    case Unary::Relu: return "relu";
-    case Unary::Square: return "square";
-    case Unary::Sqrt: return "sqrt";
-    case Unary::Rsqrt: return "rsqrt";
-  }
-  return "?";
-}
-
 Tensor unary(Unary op, const Tensor& x) {
   need_float(unary_name(op), x);
   Tensor y = empty_like(x);
@@ -200,7 +186,7 @@ Tensor unary(Unary op, const Tensor& x) {
 namespace {
 // Which saved tensor a unary gradient reads (see engine/cpu/elementwise.cpp).
 bool backward_uses_y(Unary op) {
-  return op == Unary::Exp || op == Unary::Sigmoid || op == Unary::Tanh || op == Unary::Sqrt || op == Unary::Rsqrt;
+  return op == Unary::Sigmoid || op == Unary::Tanh || op == Unary::Sqrt || op == Unary::Rsqrt;
 }
 bool backward_uses_x(Unary op) {
   return op == Unary::Log || op == Unary::LogSigmoid || op == Unary::Relu || op == Unary::Square;
@@ -224,13 +210,6 @@ Tensor sum(const Tensor& a) {
   need_float("sum", a);
   Tensor out = Tensor::empty({1}, a.dtype(), a.device());
   LETHE_DISPATCH(a.device(), sum, a, out);
-  return out;
-}
-
-Tensor sum_rows(const Tensor& a) {
-  need_float("sum_rows", a);
-  Tensor out = Tensor::empty({a.rows()}, a.dtype(), a.device());
-  LETHE_DISPATCH(a.device(), sum_rows, a, out);
   return out;
 }
 
@@ -279,8 +258,8 @@ void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
   same_device("scatter_add_rows", dst, src);
   same_dtype("scatter_add_rows", dst, src);
   LETHE_CHECK(dst.ndim() >= 1 && src.ndim() >= 1 && src.rows() == idx.numel() && src.cols() == dst.cols(),
-              "scatter_add_rows: shape mismatch dst " << sig(dst) << " vs src " << sig(src) << " with indices "
-                                                      << sig(idx));
+              "scatter_add_rows: shape mismatch dst " << sig(dst) << " vs src " << sig(src)
+                                                      << " with indices " << sig(idx));
   LETHE_DISPATCH(dst.device(), scatter_add_rows, dst, idx, src);
 }
 
@@ -318,7 +297,8 @@ Tensor concat_cols(const std::vector<Tensor>& parts) {
     need_2d("concat_cols", p);
     same_device("concat_cols", first, p);
     same_dtype("concat_cols", first, p);
-    LETHE_CHECK(p.dim(0) == first.dim(0), "concat_cols: row count mismatch " << sig(first) << " vs " << sig(p));
+    LETHE_CHECK(p.dim(0) == first.dim(0),
+                "concat_cols: row count mismatch " << sig(first) << " vs " << sig(p));
     width += p.dim(1);
   }
   Tensor out = Tensor::empty({first.dim(0), width}, first.dtype(), first.device());
@@ -343,14 +323,15 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   LETHE_CHECK(!parts.empty(), "concat_rows: no tensors");
   const Tensor& first = parts[0];
   need_defined("concat_rows", first);
-  LETHE_CHECK(first.ndim() >= 1, "concat_rows: expected tensors with at least one dimension, got " << sig(first));
+  LETHE_CHECK(first.ndim() >= 1,
+              "concat_rows: expected tensors with at least one dimension, got " << sig(first));
   int64_t rows = 0;
   for (const Tensor& p : parts) {
     need_defined("concat_rows", p);
     same_device("concat_rows", first, p);
     same_dtype("concat_rows", first, p);
     const bool match = p.ndim() == first.ndim() && Shape(p.shape().begin() + 1, p.shape().end()) ==
-                                                      Shape(first.shape().begin() + 1, first.shape().end());
+                                                       Shape(first.shape().begin() + 1, first.shape().end());
     LETHE_CHECK(match, "concat_rows: shape mismatch " << sig(first) << " vs " << sig(p));
     rows += p.dim(0);
   }
@@ -366,29 +347,24 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
 }
 
 // ---- masks and selection ---------------------------------------------------------------------------------
-Tensor dropout_mask(const Shape& shape, double p, uint64_t seed, uint64_t offset, DType dtype, Device dev) {
-  LETHE_CHECK(p >= 0.0 && p < 1.0, "dropout_mask: probability " << p << " outside [0, 1)");
-  LETHE_CHECK(is_float(dtype), "dropout_mask: expected f32 or f64, got " << dtype_name(dtype));
-  Tensor mask = Tensor::empty(shape, dtype, dev);
-  LETHE_DISPATCH(dev, dropout_mask, p, seed, offset, mask);
-  return mask;
-}
-
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
   LETHE_PROFILE_SCOPE("kernel:topk_rows");
   need_float("topk_rows", a);
   LETHE_CHECK(a.ndim() <= 2, "topk_rows: expected a 1-D or 2-D tensor, got " << sig(a));
   LETHE_CHECK(k >= 0 && k <= a.cols(), "topk_rows: k = " << k << " out of range for " << sig(a));
-  LETHE_CHECK(a.cols() <= std::numeric_limits<int32_t>::max(), "topk_rows: too many columns for i32 indices "
-                                                                   << sig(a));
+  LETHE_CHECK(a.cols() <= std::numeric_limits<int32_t>::max(),
+              "topk_rows: too many columns for i32 indices " << sig(a));
   values = Tensor::empty({a.rows(), k}, a.dtype(), a.device());
   indices = Tensor::empty({a.rows(), k}, DType::I32, a.device());
-  prof::count_bytes(static_cast<double>(a.numel()) * static_cast<double>(dtype_size(a.dtype())));  // the scores, read once
+  // the scores, read once
+  prof::count_bytes(static_cast<double>(a.numel()) * static_cast<double>(dtype_size(a.dtype())));
   LETHE_DISPATCH(a.device(), topk_rows, a, k, values, indices);
 }
 
-namespace {
-void check_masked_fill(const char* op, const Tensor& a, const Tensor& indptr, const Tensor& cols) {
+void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
+                          double value) {
+  LETHE_PROFILE_SCOPE("kernel:masked_fill_csr_rows");
+  const char* op = "masked_fill_csr_rows";
   need_float(op, a);
   LETHE_CHECK(a.ndim() <= 2, op << ": expected a 1-D or 2-D tensor, got " << sig(a));
   need_defined(op, indptr);
@@ -398,26 +374,11 @@ void check_masked_fill(const char* op, const Tensor& a, const Tensor& indptr, co
   LETHE_CHECK(indptr.numel() >= 1, op << ": empty indptr " << sig(indptr));
   same_device(op, a, indptr);
   same_device(op, a, cols);
-}
-}  // namespace
-
-void masked_fill_csr(Tensor& a, const Tensor& indptr, const Tensor& cols, int64_t row0, double value) {
-  check_masked_fill("masked_fill_csr", a, indptr, cols);
-  LETHE_CHECK(row0 >= 0 && row0 + a.rows() <= indptr.numel() - 1,
-              "masked_fill_csr: rows [" << row0 << ", " << row0 + a.rows() << ") of " << sig(a)
-                                        << " exceed the pattern's " << indptr.numel() - 1 << " rows");
-  LETHE_DISPATCH(a.device(), masked_fill_csr_rows, a, indptr, cols, Tensor(), row0, value);
-}
-
-void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
-                          double value) {
-  LETHE_PROFILE_SCOPE("kernel:masked_fill_csr_rows");
-  check_masked_fill("masked_fill_csr_rows", a, indptr, cols);
-  need_index("masked_fill_csr_rows", rows);
-  same_device("masked_fill_csr_rows", a, rows);
+  need_index(op, rows);
+  same_device(op, a, rows);
   LETHE_CHECK(rows.numel() == a.rows(),
               "masked_fill_csr_rows: shape mismatch " << sig(a) << " vs rows " << sig(rows));
-  LETHE_DISPATCH(a.device(), masked_fill_csr_rows, a, indptr, cols, rows, 0, value);
+  LETHE_DISPATCH(a.device(), masked_fill_csr_rows, a, indptr, cols, rows, value);
 }
 
 // ---- optimizer -------------------------------------------------------------------------------------------
@@ -434,11 +395,6 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double l
 }
 
 // ---- misc ------------------------------------------------------------------------------------------------
-bool all_finite(const Tensor& a) {
-  need_defined("all_finite", a);
-  return LETHE_DISPATCH(a.device(), all_finite, a);
-}
-
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   need_defined("max_abs_diff", a);
   need_defined("max_abs_diff", b);

@@ -12,6 +12,7 @@
 
 #include "engine/error.h"
 #include "engine/tensor.h"
+#include "engine/unary.h"
 
 namespace lethe::ops {
 
@@ -26,29 +27,27 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans
 Tensor add(const Tensor& a, const Tensor& b);  // same shapes
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
-Tensor scale(const Tensor& a, double s);                // s * a
-Tensor add_scalar(const Tensor& a, double s);           // a + s
-void axpy(double alpha, const Tensor& x, Tensor& y);    // y += alpha * x   (in place)
-void fill(Tensor& a, double value);                     // in place
-Tensor add_rowvec(const Tensor& a, const Tensor& v);    // a[r, c] + v[c]; a [n, m], v [m]
-Tensor mul_rowvec(const Tensor& a, const Tensor& v);    // a[r, c] * v[c]
-Tensor scale_rows(const Tensor& a, const Tensor& s);    // a[r, c] * s[r]; s [n]
+Tensor scale(const Tensor& a, double s);              // s * a
+Tensor add_scalar(const Tensor& a, double s);         // a + s
+void axpy(double alpha, const Tensor& x, Tensor& y);  // y += alpha * x   (in place)
+void fill(Tensor& a, double value);                   // in place
+Tensor add_rowvec(const Tensor& a, const Tensor& v);  // a[r, c] + v[c]; a [n, m], v [m]
+Tensor mul_rowvec(const Tensor& a, const Tensor& v);  // a[r, c] * v[c]
+Tensor scale_rows(const Tensor& a, const Tensor& s);  // a[r, c] * s[r]; s [n]
 
-enum class Unary { Neg, Exp, Log, Sigmoid, Tanh, LogSigmoid, Relu, Square, Sqrt, Rsqrt };
-const char* unary_name(Unary op);
+// y = f(x) for one of the functions of engine/unary.h (Unary::Neg, Log, Sigmoid, ...).
 Tensor unary(Unary op, const Tensor& x);
 // Gradient of a unary op: gx = gy * f'(x), given x, y = f(x) and gy.
 Tensor unary_backward(Unary op, const Tensor& x, const Tensor& y, const Tensor& gy);
 
 // ---- reductions (results stay on the device: no host synchronisation) ------------------------------
-Tensor sum(const Tensor& a);       // [1]
-Tensor sum_rows(const Tensor& a);  // [rows]: sum over columns of each row
-Tensor sum_cols(const Tensor& a);  // [cols]: sum over rows of each column
-Tensor sumsq(const Tensor& a);     // [1]: sum of squares
+Tensor sum(const Tensor& a);                      // [1]
+Tensor sum_cols(const Tensor& a);                 // [cols]: sum over rows of each column
+Tensor sumsq(const Tensor& a);                    // [1]: sum of squares
 Tensor rowdot(const Tensor& a, const Tensor& b);  // [rows]: <a_r, b_r>
 
 // ---- rows: gather / scatter ------------------------------------------------------------------------
-Tensor gather_rows(const Tensor& src, const Tensor& idx);           // out[i] = src[idx[i]]
+Tensor gather_rows(const Tensor& src, const Tensor& idx);                  // out[i] = src[idx[i]]
 void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src);  // dst[idx[i]] += src[i]
 
 // ---- row-wise normalisations -----------------------------------------------------------------------
@@ -63,27 +62,21 @@ Tensor slice_cols(const Tensor& a, int64_t begin, int64_t end);
 Tensor concat_rows(const std::vector<Tensor>& parts);  // all [n_k, m] -> [sum n_k, m]
 
 // ---- masks and selection ---------------------------------------------------------------------------
-// Keeps each element with probability 1-p; kept elements are scaled by 1/(1-p). Philox stream (seed,
-// offset) so that CPU and CUDA draw the same mask.
-Tensor dropout_mask(const Shape& shape, double p, uint64_t seed, uint64_t offset, DType dtype,
-                    Device dev);
 // Per-row top-k, largest first: values [n, k] (a's dtype) and indices [n, k] (I32). k <= cols.
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices);
-// For rows r in [0, a.rows()): a[r, cols[j]] = value for j in [indptr[row0 + r], indptr[row0 + r + 1]).
-// (indptr, cols) is a CSR pattern (I32), e.g. each user's training items; row0 selects a block of users.
-void masked_fill_csr(Tensor& a, const Tensor& indptr, const Tensor& cols, int64_t row0, double value);
-// Same, with an explicit list of pattern rows: row r of a uses pattern row rows[r].
+// For rows r in [0, a.rows()): a[r, cols[j]] = value for j in [indptr[p], indptr[p + 1]), p = rows[r].
+// (indptr, cols) is a CSR pattern (I32), e.g. each user's training items; rows (I32/I64) picks the users.
 void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
                           double value);
 
 // ---- optimizer kernels ----------------------------------------------------------------------------
 // One fused Adam step (torch.optim.Adam semantics, bias-corrected, L2 weight decay added to the gradient):
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
-void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
-               double beta2, double eps, double weight_decay, int64_t step);
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
+               double eps, double weight_decay, int64_t step);
 
 // ---- misc ------------------------------------------------------------------------------------------
-bool all_finite(const Tensor& a);  // host-synchronising; used for NaN detection
-double max_abs_diff(const Tensor& a, const Tensor& b);  // host-side comparison helper for tests
+// Largest |a - b| over all elements, computed on the host (NaN when any difference is NaN).
+double max_abs_diff(const Tensor& a, const Tensor& b);
 
 }  // namespace lethe::ops

@@ -1,5 +1,5 @@
 // Host side of the Philox generator: buffered sequential draws, unbiased bounded integers, normals,
-// independent child streams (fork) and counter ranges handed to device kernels (reserve).
+// and independent child streams (fork).
 #include "engine/rng.h"
 
 #include <cmath>
@@ -60,12 +60,5 @@ double Rng::normal() {
 }
 
 Rng Rng::fork(uint64_t tag) { return Rng(seed() ^ mix64(tag), stream_ + 1); }
-
-uint64_t Rng::reserve(uint64_t n) {
-  const uint64_t first = counter_;
-  counter_ += (n + 3) / 4;
-  buf_left_ = 0;  // later host draws start after the reserved range
-  return first;
-}
 
 }  // namespace lethe

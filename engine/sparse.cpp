@@ -45,16 +45,17 @@ Csr from_host(int64_t rows, int64_t cols, const HostCsr& h, DType t, Device dev)
 }
 
 void check_csr(const char* op, const Csr& a) {
-  LETHE_CHECK(a.indptr.defined() && a.indices.defined() && a.values.defined(), op << ": undefined CSR matrix");
+  LETHE_CHECK(a.indptr.defined() && a.indices.defined() && a.values.defined(),
+              op << ": undefined CSR matrix");
 }
 
 }  // namespace
 
 Csr Csr::from_coo(int64_t rows, int64_t cols, const std::vector<int32_t>& r, const std::vector<int32_t>& c,
                   const std::vector<float>& v) {
-  LETHE_CHECK(r.size() == c.size() && r.size() == v.size(),
-              "from_coo: triplet lengths differ (" << r.size() << " rows, " << c.size() << " cols, " << v.size()
-                                                   << " values)");
+  LETHE_CHECK(r.size() == c.size() && r.size() == v.size(), "from_coo: triplet lengths differ ("
+                                                                << r.size() << " rows, " << c.size()
+                                                                << " cols, " << v.size() << " values)");
   LETHE_CHECK(rows >= 0 && cols >= 0 && rows < std::numeric_limits<int32_t>::max() &&
                   cols < std::numeric_limits<int32_t>::max(),
               "from_coo: bad matrix size [" << rows << ", " << cols << "]");
@@ -207,8 +208,8 @@ void Csr::scale_cols(const Tensor& s) {
 }
 
 std::string Csr::describe() const {
-  return std::string("csr ") + dtype_name(dtype()) + shape_str({rows, cols}) + " nnz=" + std::to_string(nnz()) +
-         " on " + device().str();
+  return std::string("csr ") + dtype_name(dtype()) + shape_str({rows, cols}) +
+         " nnz=" + std::to_string(nnz()) + " on " + device().str();
 }
 
 namespace ops {
@@ -223,10 +224,11 @@ void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, 
   LETHE_CHECK(a.device() == x.device() && x.device() == y.device(),
               "spmm: device mismatch " << a.describe() << " vs " << x.describe() << " -> " << y.describe());
   const int64_t in = trans_a ? a.rows : a.cols, out = trans_a ? a.cols : a.rows;
-  LETHE_CHECK(x.dim(0) == in, "spmm: shape mismatch " << a.describe() << (trans_a ? "^T" : "") << " vs " << sig(x));
-  LETHE_CHECK(y.dim(0) == out && y.dim(1) == x.dim(1),
-              "spmm: output " << sig(y) << " does not match " << a.describe() << (trans_a ? "^T" : "") << " x "
-                              << sig(x));
+  LETHE_CHECK(x.dim(0) == in,
+              "spmm: shape mismatch " << a.describe() << (trans_a ? "^T" : "") << " vs " << sig(x));
+  LETHE_CHECK(y.dim(0) == out && y.dim(1) == x.dim(1), "spmm: output "
+                                                           << sig(y) << " does not match " << a.describe()
+                                                           << (trans_a ? "^T" : "") << " x " << sig(x));
   {  // compulsory bytes: A (values, column indices, row pointers), X read once, Y written (and read if beta != 0)
     const double es = static_cast<double>(dtype_size(x.dtype()));
     const double a_bytes = static_cast<double>(a.nnz()) * (es + 4.0) + 4.0 * static_cast<double>(a.rows + 1);

@@ -28,7 +28,7 @@ struct Csr {
   // Dense (host) -> CSR keeping the non-zeros; for tests.
   static Csr from_dense(const Tensor& dense);
 
-  Csr transpose() const;             // host and device (device: via the host)
+  Csr transpose() const;  // host and device (device: via the host)
   Csr to(Device dev) const;
   Csr astype(DType t) const;
   Tensor to_dense() const;           // [rows, cols], same device and dtype

@@ -17,20 +17,28 @@ namespace lethe {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::F32: return 4;
-    case DType::F64: return 8;
-    case DType::I32: return 4;
-    case DType::I64: return 8;
+    case DType::F32:
+      return 4;
+    case DType::F64:
+      return 8;
+    case DType::I32:
+      return 4;
+    case DType::I64:
+      return 8;
   }
   return 0;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "f32";
-    case DType::F64: return "f64";
-    case DType::I32: return "i32";
-    case DType::I64: return "i64";
+    case DType::F32:
+      return "f32";
+    case DType::F64:
+      return "f64";
+    case DType::I32:
+      return "i32";
+    case DType::I64:
+      return "i64";
   }
   return "?";
 }
@@ -273,15 +281,16 @@ Tensor Tensor::reshape(const Shape& shape) const {
     s[infer] = numel_ / known;
     known *= s[infer];
   }
-  LETHE_CHECK(known == numel_, "reshape: cannot reshape " << detail::sig(*this) << " to " << shape_str(shape));
+  LETHE_CHECK(known == numel_,
+              "reshape: cannot reshape " << detail::sig(*this) << " to " << shape_str(shape));
   Tensor t = *this;
   t.shape_ = s;
   return t;
 }
 
 Tensor Tensor::row_range(int64_t begin, int64_t end) const {
-  LETHE_CHECK(defined() && ndim() >= 1, "row_range: needs a tensor with at least one dimension, got "
-                                            << describe());
+  LETHE_CHECK(defined() && ndim() >= 1,
+              "row_range: needs a tensor with at least one dimension, got " << describe());
   LETHE_CHECK(0 <= begin && begin <= end && end <= shape_[0],
               "row_range: rows [" << begin << ", " << end << ") out of range for " << detail::sig(*this));
   Tensor t = *this;
@@ -303,9 +312,9 @@ Tensor Tensor::to(Device dev) const {
 Tensor Tensor::astype(DType t) const {
   LETHE_CHECK(defined(), "astype: undefined tensor");
   if (t == dtype_) return clone();
-  LETHE_CHECK(!(is_float(dtype_) && !is_float(t)),
-              "astype: float to integer conversion not supported (" << detail::sig(*this) << " to "
-                                                                     << dtype_name(t) << ")");
+  LETHE_CHECK(!(is_float(dtype_) && !is_float(t)), "astype: float to integer conversion not supported ("
+                                                       << detail::sig(*this) << " to " << dtype_name(t)
+                                                       << ")");
   Tensor out = empty(shape_, t, device());
   LETHE_DISPATCH(device(), astype, *this, out);
   return out;
@@ -336,10 +345,14 @@ template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
 double Tensor::item() const {
   LETHE_CHECK(defined() && numel_ == 1, "item: needs a one-element tensor, got " << describe());
   switch (dtype_) {
-    case DType::F32: return to_vector<float>()[0];
-    case DType::F64: return to_vector<double>()[0];
-    case DType::I32: return to_vector<int32_t>()[0];
-    case DType::I64: return static_cast<double>(to_vector<int64_t>()[0]);
+    case DType::F32:
+      return to_vector<float>()[0];
+    case DType::F64:
+      return to_vector<double>()[0];
+    case DType::I32:
+      return to_vector<int32_t>()[0];
+    case DType::I64:
+      return static_cast<double>(to_vector<int64_t>()[0]);
   }
   return 0.0;
 }

@@ -24,13 +24,21 @@ const char* dtype_name(DType t);
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::F32; }
+constexpr DType dtype_of<float>() {
+  return DType::F32;
+}
 template <>
-constexpr DType dtype_of<double>() { return DType::F64; }
+constexpr DType dtype_of<double>() {
+  return DType::F64;
+}
 template <>
-constexpr DType dtype_of<int32_t>() { return DType::I32; }
+constexpr DType dtype_of<int32_t>() {
+  return DType::I32;
+}
 template <>
-constexpr DType dtype_of<int64_t>() { return DType::I64; }
+constexpr DType dtype_of<int64_t>() {
+  return DType::I64;
+}
 inline bool is_float(DType t) { return t == DType::F32 || t == DType::F64; }
 
 using Shape = std::vector<int64_t>;
@@ -97,7 +105,7 @@ class Tensor {
   // Copies.
   Tensor to(Device dev) const;  // a copy on dev (a plain copy even if already there)
   Tensor clone() const { return to(device()); }
-  Tensor astype(DType t) const;  // numeric conversion (float<->float, int<->int, int->float)
+  Tensor astype(DType t) const;       // numeric conversion (float<->float, int<->int, int->float)
   void copy_from(const Tensor& src);  // same shape & dtype, any devices
 
   // Host read-back (copies from the device when needed).

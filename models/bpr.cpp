@@ -15,8 +15,8 @@ class Bpr final : public Model {
     config_ = c;
     device_ = dev;
     check_train_data(d, "bpr");
-    const int64_t dim = config_positive_int(c, "embedding_size", 64);
-    reg_weight_ = config_in_range(c, "reg_weight", 1e-5, 0.0, 1e9);
+    const int64_t dim = config_positive_int(c, "embedding_size");
+    reg_weight_ = config_in_range(c, "reg_weight", 0.0, 1e9);
     const DType dt = model_dtype(c);
     Rng rng(seed);
     user_ = params_.add("u_embedding", xavier_normal(d.n_users, dim, rng, dt, dev));

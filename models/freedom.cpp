@@ -90,15 +90,15 @@ class Freedom final : public Model {
     config_ = c;
     device_ = dev;
     check_train_data(d, "freedom");
-    const int64_t dim = config_positive_int(c, "embedding_size", 64);
-    const int64_t feat_dim = config_positive_int(c, "feat_embed_dim", 64);
-    knn_k_ = config_positive_int(c, "knn_k", 10);
-    n_mm_layers_ = config_nonneg_int(c, "n_mm_layers", 1);
-    n_ui_layers_ = config_nonneg_int(c, "n_ui_layers", 2);
-    mm_image_weight_ = config_in_range(c, "mm_image_weight", 0.1, 0.0, 1.0);
-    dropout_ = config_in_range(c, "dropout", 0.8, 0.0, 0.999999);
-    reg_weight_ = config_in_range(c, "reg_weight", 1e-3, 0.0, 1e9);
-    const std::string projection = c.get_string("feature_projection", "batch");
+    const int64_t dim = config_positive_int(c, "embedding_size");
+    const int64_t feat_dim = config_positive_int(c, "feat_embed_dim");
+    knn_k_ = config_positive_int(c, "knn_k");
+    n_mm_layers_ = config_nonneg_int(c, "n_mm_layers");
+    n_ui_layers_ = config_nonneg_int(c, "n_ui_layers");
+    mm_image_weight_ = config_in_range(c, "mm_image_weight", 0.0, 1.0);
+    dropout_ = config_in_range(c, "dropout", 0.0, 0.999999);
+    reg_weight_ = config_in_range(c, "reg_weight", 0.0, 1e9);
+    const std::string projection = c.get_string("feature_projection");
     LETHE_CHECK(projection == "batch" || projection == "dense",
                 "freedom: feature_projection must be 'batch' or 'dense', got '" << projection << "'");
     batch_projection_ = projection == "batch";

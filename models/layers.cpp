@@ -96,7 +96,7 @@ autograd::Var lightgcn_propagate(const Csr& adj, const autograd::Var& ego, int64
 }
 
 DType model_dtype(const Config& c) {
-  const std::string s = c.get_string("dtype", "f32");
+  const std::string s = c.get_string("dtype");
   if (s == "f32") return DType::F32;
   if (s == "f64") return DType::F64;
   LETHE_CHECK(false, "config: key 'dtype' must be f32 or f64, got '" << s << "'");
@@ -186,20 +186,20 @@ uint64_t item_graph_key(const std::vector<const Tensor*>& features, const std::v
   return h;
 }
 
-int64_t config_positive_int(const Config& c, const std::string& key, int64_t def) {
-  const int64_t v = c.get_int(key, def);
+int64_t config_positive_int(const Config& c, const std::string& key) {
+  const int64_t v = c.get_int(key);
   LETHE_CHECK(v > 0, "config: key '" << key << "' must be > 0, got " << v);
   return v;
 }
 
-int64_t config_nonneg_int(const Config& c, const std::string& key, int64_t def) {
-  const int64_t v = c.get_int(key, def);
+int64_t config_nonneg_int(const Config& c, const std::string& key) {
+  const int64_t v = c.get_int(key);
   LETHE_CHECK(v >= 0, "config: key '" << key << "' must be >= 0, got " << v);
   return v;
 }
 
-double config_in_range(const Config& c, const std::string& key, double def, double lo, double hi) {
-  const double v = c.get_double(key, def);
+double config_in_range(const Config& c, const std::string& key, double lo, double hi) {
+  const double v = c.get_double(key);
   LETHE_CHECK(v >= lo && v <= hi, "config: key '" << key << "' must be in [" << lo << ", " << hi << "], got " << v);
   return v;
 }

@@ -53,7 +53,7 @@ class ParamList {
 // LightGCN: E^0 = ego, E^{l+1} = adj E^l, returns mean(E^0..E^L) (layer 0 included).
 autograd::Var lightgcn_propagate(const Csr& adj, const autograd::Var& ego, int64_t n_layers);
 
-// Model dtype from config key `dtype` ("f32", default; "f64" for finite-difference checks of whole models).
+// Model dtype from config key `dtype` ("f32", or "f64" for finite-difference checks of whole models).
 DType model_dtype(const Config& c);
 // The data modality that fills a model's feature slot ("image" or "text"): the slot's own name when the data
 // has it; for the text slot, else the one modality other than image (TikTok's audio); "" when none fits.
@@ -74,9 +74,9 @@ std::vector<uint8_t> active_items(const TrainData& data);
 uint64_t item_graph_key(const std::vector<const Tensor*>& features, const std::vector<uint8_t>& active,
                         uint64_t salt);
 // Reads a positive integer / a number in [lo, hi] from the config, naming the key in errors.
-int64_t config_positive_int(const Config& c, const std::string& key, int64_t def);
+int64_t config_positive_int(const Config& c, const std::string& key);
 // Same for keys that may be 0 (layer counts).
-int64_t config_nonneg_int(const Config& c, const std::string& key, int64_t def);
-double config_in_range(const Config& c, const std::string& key, double def, double lo, double hi);
+int64_t config_nonneg_int(const Config& c, const std::string& key);
+double config_in_range(const Config& c, const std::string& key, double lo, double hi);
 
 }  // namespace lethe::models

@@ -18,9 +18,9 @@ class LightGcn final : public Model {
     config_ = c;
     device_ = dev;
     check_train_data(d, "lightgcn");
-    const int64_t dim = config_positive_int(c, "embedding_size", 64);
-    n_layers_ = config_nonneg_int(c, "n_layers", 2);
-    reg_weight_ = config_in_range(c, "reg_weight", 1e-4, 0.0, 1e9);
+    const int64_t dim = config_positive_int(c, "embedding_size");
+    n_layers_ = config_nonneg_int(c, "n_layers");
+    reg_weight_ = config_in_range(c, "reg_weight", 0.0, 1e9);
     dtype_ = model_dtype(c);
     n_users_ = d.n_users;
     Rng rng(seed);

@@ -1,8 +1,11 @@
-// Model registry: create_model by name and the default configurations (MMRec overall.yaml merged with each
-// model's yaml). MMRec's model yamls list grids (`hyper_parameters`); a default here is one point of each
-// grid, chosen as documented in models/configs/<name>.yaml (the same values, shipped for users to copy;
-// tests check that the files and these strings agree).
+// Model registry: create_model by name and the default configurations. The defaults are the files
+// models/configs/*.yaml, compiled in by CMakeLists.txt (configs_embedded.inc): MMRec's overall.yaml merged
+// with the model's yaml. MMRec's model yamls list grids (`hyper_parameters`); a default here is one point of
+// each grid, chosen as documented in the model's file. The C++ checks ranges but holds no default value.
+#include "models/registry.h"
+
 #include <functional>
+#include <map>
 
 #include "engine/error.h"
 #include "models/zoo.h"
@@ -11,78 +14,22 @@ namespace lethe::models {
 
 namespace {
 
-// MMRec overall.yaml (the keys our engine reads, plus the documented ones; seed as a scalar).
-constexpr const char* kOverall = R"(
-seed: 999
-embedding_size: 64
-epochs: 1000
-stopping_step: 20
-train_batch_size: 2048
-learner: adam
-learning_rate: 0.001
-learning_rate_scheduler: [1.0, 50]
-weight_decay: 0.0
-eval_step: 1
-training_neg_sample_num: 1
-use_neg_sampling: true
-use_full_sampling: false
-metrics: [Recall, NDCG, Precision, MAP]
-topk: [5, 10, 20, 50]
-valid_metric: Recall@20
-eval_batch_size: 4096
-filter_out_cod_start_users: true
-)";
+// stem -> YAML text of models/configs/<stem>.yaml.
+const std::map<std::string, std::string>& config_files() {
+  static const std::map<std::string, std::string> files{
+#include "models/configs_embedded.inc"
+  };
+  return files;
+}
 
 struct Entry {
   const char* name;
-  const char* defaults;  // the model yaml, one point of each grid
   std::unique_ptr<Model> (*make)(const Config&, const TrainData&, uint64_t, Device);
 };
 
-// Keep in sync with models/configs/<name>.yaml (checked by tests/models/test_config.cpp).
 const Entry kModels[] = {
-    {"bpr", R"(
-embedding_size: 64
-reg_weight: 1.0e-5
-)",
-     make_bpr},
-    {"lightgcn", R"(
-embedding_size: 64
-n_layers: 2
-reg_weight: 1.0e-4
-)",
-     make_lightgcn},
-    {"vbpr", R"(
-embedding_size: 64
-reg_weight: 1.0e-5
-)",
-     make_vbpr},
-    {"freedom", R"(
-embedding_size: 64
-feat_embed_dim: 64
-knn_k: 10
-lambda_coeff: 0.9
-n_mm_layers: 1
-n_ui_layers: 2
-mm_image_weight: 0.1
-dropout: 0.8
-reg_weight: 1.0e-3
-learning_rate: 0.001
-)",
-     make_freedom},
-    {"mgcn", R"(
-embedding_size: 64
-feat_embed_dim: 64
-n_ui_layers: 2
-n_layers: 1
-knn_k: 10
-reg_weight: 1.0e-4
-cl_loss: 0.01
-learning_rate: 0.001
-learning_rate_scheduler: [0.96, 50]
-lambda_coeff: 0.9
-)",
-     make_mgcn},
+    {"bpr", make_bpr},         {"lightgcn", make_lightgcn}, {"vbpr", make_vbpr},
+    {"freedom", make_freedom}, {"mgcn", make_mgcn},
 };
 
 const Entry& find(const std::string& name) {
@@ -94,7 +41,18 @@ const Entry& find(const std::string& name) {
   return kModels[0];
 }
 
+Config file_config(const std::string& stem) {
+  const std::string text = config_file_text(stem);
+  LETHE_ASSERT(!text.empty(), "models/configs/" << stem << ".yaml was not compiled in");
+  return Config::from_yaml_string(text, "models/configs/" + stem + ".yaml");
+}
+
 }  // namespace
+
+std::string config_file_text(const std::string& stem) {
+  auto it = config_files().find(stem);
+  return it == config_files().end() ? std::string() : it->second;
+}
 
 std::vector<std::string> model_names() {
   std::vector<std::string> out;
@@ -103,16 +61,64 @@ std::vector<std::string> model_names() {
 }
 
 Config default_config(const std::string& name) {
-  const Entry& e = find(name);
-  Config c = Config::from_yaml_string(kOverall);
-  c.merge(Config::from_yaml_string(e.defaults));
+  find(name);
+  Config c = file_config("overall");
+  c.merge(file_config(name));
   c.set("model", name);
+  return c;
+}
+
+std::set<std::string> known_config_keys(const std::string& model) {
+  const Config defaults = default_config(model);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : defaults.raw()) keys.insert(k);
+  return keys;
+}
+
+void check_config_keys(const std::string& model, const Config& config) {
+  const std::set<std::string> known = known_config_keys(model);
+  for (const auto& [k, v] : config.raw()) {
+    if (known.count(k)) continue;
+    // A key of another model is no typo: say whose it is.
+    std::string owners;
+    for (const auto& other : model_names())
+      if (other != model && known_config_keys(other).count(k)) owners += (owners.empty() ? "" : ", ") + other;
+    if (owners.empty()) continue;  // reported by check_keys below, with the closest key
+    const std::string where = config.origin(k);
+    LETHE_CHECK(false, "config: key '" << k << "'" << (where.empty() ? "" : " (" + where + ")")
+                                       << " is a key of " << owners << ", not of model " << model);
+  }
+  config.check_keys(known, "model " + model);
+}
+
+Config resolve_config(const std::string& model, const std::string& yaml_file,
+                      const std::vector<std::string>& assignments) {
+  Config c = default_config(model);
+  if (!yaml_file.empty()) {
+    const Config file = Config::from_yaml_file(yaml_file);
+    check_config_keys(model, file);
+    c.merge(file);
+  }
+  for (const auto& kv : assignments) {
+    Config one;
+    one.set_from_assignment(kv);
+    check_config_keys(model, one);
+    c.merge(one);
+  }
+  if (c.has("model")) {
+    const std::string m = c.get_string("model", model);
+    LETHE_CHECK(m == model, "config: key 'model' (" << c.origin("model") << ") says '" << m
+                                                    << "', but the model is '" << model << "'");
+  }
   return c;
 }
 
 std::unique_ptr<Model> create_model(const std::string& name, const Config& config, const TrainData& data,
                                     uint64_t seed, Device dev) {
-  return find(name).make(config, data, seed, dev);
+  // Keys the given config lacks (a partial config, or a run written before a key existed) take the defaults.
+  Config full = default_config(name);
+  full.merge(config);
+  return find(name).make(full, data, seed, dev);
 }
 
 }  // namespace lethe::models

@@ -17,8 +17,8 @@ class Vbpr final : public Model {
     config_ = c;
     device_ = dev;
     check_train_data(d, "vbpr");
-    const int64_t dim = config_positive_int(c, "embedding_size", 64);
-    reg_weight_ = config_in_range(c, "reg_weight", 1e-5, 0.0, 1e9);
+    const int64_t dim = config_positive_int(c, "embedding_size");
+    reg_weight_ = config_in_range(c, "reg_weight", 0.0, 1e9);
     dtype_ = model_dtype(c);
     set_data(d);  // features first: item_linear's input width comes from them
     Rng rng(seed);

@@ -9,11 +9,12 @@
 
 namespace lethe::cpu::detail {
 
-// Calls f(T{}) with T = float or double for a floating tensor.
+// Calls f(T{}) with T = float or double for a floating tensor. engine/ops.cpp has validated the dtype, so
+// another one is a bug in Lethe (LETHE_ASSERT), not bad input.
 template <class F>
 decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
   if (t == DType::F32) return f(float{});
-  LETHE_CHECK(t == DType::F64, op << ": expected a floating dtype, got " << dtype_name(t));
+  LETHE_ASSERT(t == DType::F64, op << ": expected a floating dtype, got " << dtype_name(t));
   return f(double{});
 }
 
@@ -21,7 +22,7 @@ decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
 template <class F>
 decltype(auto) dispatch_index(DType t, const char* op, F&& f) {
   if (t == DType::I32) return f(int32_t{});
-  LETHE_CHECK(t == DType::I64, op << ": expected an index dtype (i32/i64), got " << dtype_name(t));
+  LETHE_ASSERT(t == DType::I64, op << ": expected an index dtype (i32/i64), got " << dtype_name(t));
   return f(int64_t{});
 }
 

@@ -1,6 +1,5 @@
 // CPU elementwise kernels: binary ops, scalar ops, row/column broadcasts, unary functions and their
-// gradients, dtype conversion and the finiteness check. Large loops run in blocks on the thread pool
-// (engine/cpu/parallel.h).
+// gradients and dtype conversion. Large loops run in blocks on the thread pool (engine/cpu/parallel.h).
 #include <algorithm>
 #include <cmath>
 
@@ -150,10 +149,9 @@ void scale_rows(const Tensor& a, const Tensor& s, Tensor& out) {
 void unary(ops::Unary op, const Tensor& x, Tensor& y) {
   // f32 transcendentals: the instruction-set clones of engine/cpu/vmath.h.
   using F32Loop = void (*)(const float*, float*, int64_t);
-  const F32Loop f32_loop = op == ops::Unary::Exp       ? detail::exp_f32
-                           : op == ops::Unary::Sigmoid ? detail::sigmoid_f32
-                           : op == ops::Unary::Tanh    ? detail::tanh_f32
-                                                       : nullptr;
+  const F32Loop f32_loop = op == ops::Unary::Sigmoid ? detail::sigmoid_f32
+                           : op == ops::Unary::Tanh  ? detail::tanh_f32
+                                                     : nullptr;
   if (x.dtype() == DType::F32 && f32_loop != nullptr) {
     const float* px = x.data<float>();
     float* py = y.data<float>();
@@ -167,7 +165,6 @@ void unary(ops::Unary op, const Tensor& x, Tensor& y) {
     const int64_t n = x.numel();
     switch (op) {
       case ops::Unary::Neg: unary_loop(px, py, n, [](T v) { return -v; }); break;
-      case ops::Unary::Exp: unary_loop(px, py, n, [](T v) { return detail::vexp(v); }); break;
       case ops::Unary::Log: unary_loop(px, py, n, [](T v) { return std::log(v); }); break;
       case ops::Unary::Sigmoid: unary_loop(px, py, n, [](T v) { return sigmoid(v); }); break;
       case ops::Unary::Tanh: unary_loop(px, py, n, [](T v) { return detail::vtanh(v); }); break;
@@ -191,7 +188,6 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
     const int64_t n = gy.numel();
     switch (op) {
       case ops::Unary::Neg: unary_loop(pg, po, n, [](T g) { return -g; }); break;
-      case ops::Unary::Exp: binary_loop(pg, py, po, n, [](T g, T v) { return g * v; }); break;
       case ops::Unary::Log: binary_loop(pg, px, po, n, [](T g, T v) { return g / v; }); break;
       case ops::Unary::Sigmoid:
         binary_loop(pg, py, po, n, [](T g, T v) { return g * v * (T(1) - v); });
@@ -207,19 +203,6 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
         binary_loop(pg, py, po, n, [](T g, T v) { return g * T(-0.5) * v * v * v; });
         break;
     }
-  });
-}
-
-bool all_finite(const Tensor& a) {
-  if (!is_float(a.dtype())) return true;
-  return dispatch_float(a.dtype(), "all_finite", [&](auto t) {
-    using T = decltype(t);
-    const T* p = a.data<T>();
-    const int64_t n = a.numel();
-    int bad = 0;
-#pragma omp parallel for reduction(| : bad) if (n > kParallelMin) schedule(static)
-    for (int64_t i = 0; i < n; ++i) bad |= !std::isfinite(p[i]);
-    return bad == 0;
   });
 }
 

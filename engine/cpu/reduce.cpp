@@ -51,22 +51,6 @@ void sumsq(const Tensor& a, Tensor& out) {
   });
 }
 
-void sum_rows(const Tensor& a, Tensor& out) {
-  dispatch_float(a.dtype(), "sum_rows", [&](auto t) {
-    using T = decltype(t);
-    const int64_t rows = a.rows(), cols = a.cols();
-    const T* p = a.data<T>();
-    T* o = out.data<T>();
-    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        double s = 0.0;
-        for (int64_t c = 0; c < cols; ++c) s += p[r * cols + c];
-        o[r] = static_cast<T>(s);
-      }
-    });
-  });
-}
-
 void sum_cols(const Tensor& a, Tensor& out) {
   dispatch_float(a.dtype(), "sum_cols", [&](auto t) {
     using T = decltype(t);

@@ -126,7 +126,7 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
 }
 
 void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
-                          int64_t row0, double value) {
+                          double value) {
   const int64_t n = a.rows(), m = a.cols();
   const int32_t* ip = indptr.data<int32_t>();
   const int32_t* ic = cols.data<int32_t>();
@@ -134,25 +134,21 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
   const int64_t nnz = cols.numel();
   // Pattern row of each row of a, validated up front.
   std::vector<int64_t> prow(static_cast<size_t>(n));
-  if (rows.defined()) {
-    dispatch_index(rows.dtype(), "masked_fill_csr_rows", [&](auto ti) {
-      using I = decltype(ti);
-      const I* pr = rows.data<I>();
-      for (int64_t r = 0; r < n; ++r) prow[r] = static_cast<int64_t>(pr[r]);
-    });
-  } else {
-    for (int64_t r = 0; r < n; ++r) prow[r] = row0 + r;
-  }
+  dispatch_index(rows.dtype(), "masked_fill_csr_rows", [&](auto ti) {
+    using I = decltype(ti);
+    const I* pr = rows.data<I>();
+    for (int64_t r = 0; r < n; ++r) prow[r] = static_cast<int64_t>(pr[r]);
+  });
   for (int64_t r = 0; r < n; ++r) {
     const int64_t p = prow[r];
-    LETHE_CHECK(p >= 0 && p < prows, "masked_fill_csr: pattern row " << p << " out of range [0, " << prows << ")");
+    LETHE_CHECK(p >= 0 && p < prows, "masked_fill_csr_rows: pattern row " << p << " out of range [0, " << prows << ")");
     LETHE_CHECK(ip[p] >= 0 && ip[p] <= ip[p + 1] && ip[p + 1] <= nnz,
-                "masked_fill_csr: bad indptr at pattern row " << p);
+                "masked_fill_csr_rows: bad indptr at pattern row " << p);
     for (int32_t j = ip[p]; j < ip[p + 1]; ++j)
       LETHE_CHECK(ic[j] >= 0 && ic[j] < m,
-                  "masked_fill_csr: column " << ic[j] << " out of range for " << m << " columns");
+                  "masked_fill_csr_rows: column " << ic[j] << " out of range for " << m << " columns");
   }
-  dispatch_float(a.dtype(), "masked_fill_csr", [&](auto t) {
+  dispatch_float(a.dtype(), "masked_fill_csr_rows", [&](auto t) {
     using T = decltype(t);
     T* pa = a.data<T>();
     const T v = static_cast<T>(value);

@@ -35,7 +35,7 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
                                    static_cast<int>(k), &alpha, ptr<double>(b), ldb, ptr<double>(a), lda,
                                    &beta, ptr<double>(c), ldc));
   } else {
-    LETHE_CHECK(false, "cuda::gemm: expected F32 or F64, got " << dtype_name(c.dtype()));
+    LETHE_ASSERT(false, "cuda::gemm: expected F32 or F64, got " << dtype_name(c.dtype()));
   }
 }
 

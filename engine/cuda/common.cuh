@@ -100,6 +100,7 @@ inline T* ptr(const Tensor& t) {
 }
 
 // ---- dtype dispatch --------------------------------------------------------------------------------
+// engine/ops.cpp has validated dtypes before a kernel runs: another dtype here is a bug (LETHE_ASSERT).
 // f(T{}) with T = float or double according to `t`.
 template <class F>
 void dispatch_float(DType t, const char* op, F&& f) {
@@ -111,7 +112,7 @@ void dispatch_float(DType t, const char* op, F&& f) {
       f(double{});
       return;
     default:
-      LETHE_CHECK(false, "cuda::" << op << ": expected a floating dtype, got " << dtype_name(t));
+      LETHE_ASSERT(false, "cuda::" << op << ": expected a floating dtype, got " << dtype_name(t));
   }
 }
 // f(I{}) with I = int32_t or int64_t.
@@ -125,7 +126,7 @@ void dispatch_index(DType t, const char* op, F&& f) {
       f(int64_t{});
       return;
     default:
-      LETHE_CHECK(false, "cuda::" << op << ": expected an index dtype, got " << dtype_name(t));
+      LETHE_ASSERT(false, "cuda::" << op << ": expected an index dtype, got " << dtype_name(t));
   }
 }
 // f(T{}) for any of the four dtypes.
@@ -145,7 +146,7 @@ void dispatch_all(DType t, const char* op, F&& f) {
       f(int64_t{});
       return;
   }
-  LETHE_CHECK(false, "cuda::" << op << ": unknown dtype");
+  LETHE_ASSERT(false, "cuda::" << op << ": unknown dtype");
 }
 
 // ---- device-side helpers ---------------------------------------------------------------------------

@@ -76,8 +76,6 @@ __device__ __forceinline__ T unary_fwd(ops::Unary op, T x) {
   switch (op) {
     case ops::Unary::Neg:
       return -x;
-    case ops::Unary::Exp:
-      return exp(x);
     case ops::Unary::Log:
       return log(x);
     case ops::Unary::Sigmoid:
@@ -104,8 +102,6 @@ __device__ __forceinline__ T unary_bwd(ops::Unary op, T x, T y, T gy) {
   switch (op) {
     case ops::Unary::Neg:
       return -gy;
-    case ops::Unary::Exp:
-      return gy * y;
     case ops::Unary::Log:
       return gy / x;
     case ops::Unary::Sigmoid:
@@ -133,8 +129,9 @@ __global__ void unary_kernel(ops::Unary op, const T* x, T* y, int64_t n) {
 template <class T>
 __global__ void unary_backward_kernel(ops::Unary op, const T* x, const T* y, const T* gy, T* gx, int64_t n) {
   LETHE_KERNEL_LOOP(i, n) {
-    const T xi = x[i];
-    gx[i] = unary_bwd(op, xi, y ? y[i] : unary_fwd(op, xi), gy[i]);  // y == nullptr: recompute f(x)
+    // x == nullptr: the op's derivative reads only y (engine/ops.cpp checks); y == nullptr: recompute f(x).
+    const T xi = x ? x[i] : T(0);
+    gx[i] = unary_bwd(op, xi, y ? y[i] : unary_fwd(op, xi), gy[i]);
   }
 }
 
@@ -234,9 +231,11 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
   if (n == 0) return;
   dispatch_float(gx.dtype(), "unary_backward", [&](auto tag) {
     using T = decltype(tag);
-    // y may be undefined (the caller did not keep it): the kernel then recomputes f(x).
+    // Either saved tensor may be undefined (the caller did not keep it); engine/ops.cpp checks that the op's
+    // derivative does not need it (x), or the kernel recomputes it (y = f(x)).
+    const T* xp = x.defined() ? ptr<T>(x) : nullptr;
     const T* yp = y.defined() ? ptr<T>(y) : nullptr;
-    unary_backward_kernel<T><<<grid_for(n), kThreads>>>(op, ptr<T>(x), yp, ptr<T>(gy), ptr<T>(gx), n);
+    unary_backward_kernel<T><<<grid_for(n), kThreads>>>(op, xp, yp, ptr<T>(gy), ptr<T>(gx), n);
     LETHE_CUDA_LAUNCH_CHECK();
   });
 }

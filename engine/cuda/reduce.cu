@@ -1,5 +1,4 @@
-// Reductions on CUDA: sum, sum of squares, per-row sums, per-column sums, row-wise dot products and the
-// all-finite check. Accumulation is in double for both F32 and F64, and every reduction runs in a fixed
+// Reductions on CUDA: sum, sum of squares, per-column sums and row-wise dot products. Accumulation is in double for both F32 and F64, and every reduction runs in a fixed
 // order (block partials, then one block; no atomics), so results are deterministic run to run.
 #include <cmath>
 
@@ -67,34 +66,18 @@ void full_sum(const char* name, const Tensor& a, Tensor& out) {
   });
 }
 
-// One warp per row: out[r] = sum_c a[r, c] (* b[r, c] when b is given).
+// One warp per row: out[r] = sum_c a[r, c] b[r, c].
 template <class T>
-__global__ void row_sum_kernel(const T* a, const T* b, T* out, int64_t rows, int64_t cols) {
+__global__ void rowdot_kernel(const T* a, const T* b, T* out, int64_t rows, int64_t cols) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / kWarp;
   if (r >= rows) return;
   const int lane = threadIdx.x % kWarp;
   const T* ar = a + r * cols;
+  const T* br = b + r * cols;
   double acc = 0;
-  if (b) {
-    const T* br = b + r * cols;
-    for (int64_t c = lane; c < cols; c += kWarp)
-      acc += static_cast<double>(ar[c]) * static_cast<double>(br[c]);
-  } else {
-    for (int64_t c = lane; c < cols; c += kWarp) acc += static_cast<double>(ar[c]);
-  }
+  for (int64_t c = lane; c < cols; c += kWarp) acc += static_cast<double>(ar[c]) * static_cast<double>(br[c]);
   acc = warp_sum(acc);
   if (lane == 0) out[r] = static_cast<T>(acc);
-}
-
-void row_sums(const char* name, const Tensor& a, const Tensor* b, Tensor& out) {
-  const int64_t rows = a.rows(), cols = a.cols();
-  if (rows == 0) return;
-  dispatch_float(a.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    row_sum_kernel<T><<<grid_rows(rows, kRowWarps), kRowWarps * kWarp>>>(ptr<T>(a), b ? ptr<T>(*b) : nullptr,
-                                                                         ptr<T>(out), rows, cols);
-    LETHE_CUDA_LAUNCH_CHECK();
-  });
 }
 
 // Column sums, pass 1: block (x: 32 columns, y: 8 row lanes) over chunk blockIdx.y of the rows writes
@@ -129,13 +112,6 @@ __global__ void col_finish_kernel(const double* partial, int chunks, int64_t col
   }
 }
 
-template <class T>
-__global__ void nonfinite_kernel(const T* a, int64_t n, int* flag) {
-  bool bad = false;
-  LETHE_KERNEL_LOOP(i, n) bad |= !isfinite(a[i]);
-  if (__syncthreads_or(bad) && threadIdx.x == 0) *flag = 1;
-}
-
 }  // namespace
 
 void sum(const Tensor& a, Tensor& out) {
@@ -146,8 +122,16 @@ void sumsq(const Tensor& a, Tensor& out) {
   NvtxRange range("cuda::sumsq");
   full_sum<true>("sumsq", a, out);
 }
-void sum_rows(const Tensor& a, Tensor& out) { row_sums("sum_rows", a, nullptr, out); }
-void rowdot(const Tensor& a, const Tensor& b, Tensor& out) { row_sums("rowdot", a, &b, out); }
+void rowdot(const Tensor& a, const Tensor& b, Tensor& out) {
+  const int64_t rows = a.rows(), cols = a.cols();
+  if (rows == 0) return;
+  dispatch_float(a.dtype(), "rowdot", [&](auto tag) {
+    using T = decltype(tag);
+    rowdot_kernel<T><<<grid_rows(rows, kRowWarps), kRowWarps * kWarp>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), rows,
+                                                                        cols);
+    LETHE_CUDA_LAUNCH_CHECK();
+  });
+}
 
 void sum_cols(const Tensor& a, Tensor& out) {
   const int64_t rows = a.rows(), cols = a.cols();
@@ -171,23 +155,6 @@ void sum_cols(const Tensor& a, Tensor& out) {
         <<<grid_for(cols), kThreads>>>(partial.get<double>(), static_cast<int>(chunks), cols, ptr<T>(out));
     LETHE_CUDA_LAUNCH_CHECK();
   });
-}
-
-// Host-synchronising by design: the answer decides host control flow (NaN detection stops training).
-bool all_finite(const Tensor& a) {
-  const int64_t n = a.numel();
-  if (n == 0 || !is_float(a.dtype())) return true;
-  NvtxRange range("cuda::all_finite");
-  Scratch flag(sizeof(int));
-  LETHE_CUDA_CHECK(cudaMemsetAsync(flag.get(), 0, sizeof(int), 0));
-  dispatch_float(a.dtype(), "all_finite", [&](auto tag) {
-    using T = decltype(tag);
-    nonfinite_kernel<T><<<grid_for(n), kThreads>>>(ptr<T>(a), n, flag.get<int>());
-    LETHE_CUDA_LAUNCH_CHECK();
-  });
-  int host = 0;
-  memcpy_d2h(&host, flag.get(), sizeof(int));
-  return host == 0;
 }
 
 }  // namespace lethe::cuda

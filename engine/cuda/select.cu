@@ -119,19 +119,19 @@ struct IdxPtr {
   }
 };
 IdxPtr idx_ptr(const Tensor& t) {
-  LETHE_CHECK(t.dtype() == DType::I32 || t.dtype() == DType::I64,
-              "cuda::masked_fill_csr_rows: index tensors must be I32 or I64, got " << dtype_name(t.dtype()));
+  LETHE_ASSERT(t.dtype() == DType::I32 || t.dtype() == DType::I64,
+               "cuda::masked_fill_csr_rows: index tensors must be I32 or I64, got " << dtype_name(t.dtype()));
   return {t.raw(), t.dtype() == DType::I64};
 }
 
 // One warp per row of `a`: a[r, cols[j]] = value over the pattern row's entries.
 template <class T>
 __global__ void masked_fill_kernel(T* a, int64_t rows, int64_t width, IdxPtr indptr, IdxPtr cols, IdxPtr prow,
-                                   bool have_rows, int64_t row0, T value) {
+                                   T value) {
   const int64_t r = static_cast<int64_t>(blockIdx.x) * 8 + threadIdx.x / kWarp;
   if (r >= rows) return;
   const int lane = threadIdx.x % kWarp;
-  const int64_t pr = have_rows ? prow[r] : row0 + r;
+  const int64_t pr = prow[r];
   const int64_t b = indptr[pr], e = indptr[pr + 1];
   T* ar = a + r * width;
   for (int64_t j = b + lane; j < e; j += kWarp) ar[cols[j]] = value;
@@ -152,14 +152,13 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
 }
 
 void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
-                          int64_t row0, double value) {
+                          double value) {
   const int64_t n = a.rows();
   if (n == 0 || !cols.defined() || cols.numel() == 0) return;  // an empty pattern masks nothing
-  const bool have_rows = rows.defined();
-  const IdxPtr ip = idx_ptr(indptr), cp = idx_ptr(cols), rp = have_rows ? idx_ptr(rows) : IdxPtr{};
+  const IdxPtr ip = idx_ptr(indptr), cp = idx_ptr(cols), rp = idx_ptr(rows);
   dispatch_float(a.dtype(), "masked_fill_csr_rows", [&](auto tag) {
     using T = decltype(tag);
-    masked_fill_kernel<T><<<grid_rows(n, 8), 8 * kWarp>>>(ptr<T>(a), n, a.cols(), ip, cp, rp, have_rows, row0,
+    masked_fill_kernel<T><<<grid_rows(n, 8), 8 * kWarp>>>(ptr<T>(a), n, a.cols(), ip, cp, rp,
                                                           static_cast<T>(value));
     LETHE_CUDA_LAUNCH_CHECK();
   });

@@ -18,7 +18,7 @@ cudaDataType cuda_dtype(DType t) {
     case DType::F64:
       return CUDA_R_64F;
     default:
-      LETHE_CHECK(false, "cuda::spmm: expected F32 or F64 values, got " << dtype_name(t));
+      LETHE_ASSERT(false, "cuda::spmm: expected F32 or F64 values, got " << dtype_name(t));
   }
   return CUDA_R_32F;
 }
@@ -89,10 +89,11 @@ void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, 
       scale(y, beta, y);
     return;
   }
-  LETHE_CHECK(a.indptr.dtype() == DType::I32 && a.indices.dtype() == DType::I32,
+  // Csr keeps I32 indices and fewer than 2^31 rows, columns and entries (engine/sparse.cpp checks on building).
+  LETHE_ASSERT(a.indptr.dtype() == DType::I32 && a.indices.dtype() == DType::I32,
               "cuda::spmm: CSR indices must be I32, got " << dtype_name(a.indptr.dtype()) << " / "
                                                           << dtype_name(a.indices.dtype()));
-  LETHE_CHECK(a.rows <= INT_MAX && a.cols <= INT_MAX && nnz <= INT_MAX,
+  LETHE_ASSERT(a.rows <= INT_MAX && a.cols <= INT_MAX && nnz <= INT_MAX,
               "cuda::spmm: matrix too large for int32 CSR (" << a.describe() << ")");
   const DType dt = a.dtype();
   if (!trans_a) {

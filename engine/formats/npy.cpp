@@ -3,11 +3,13 @@
 // padded with spaces and ending in '\n', then the raw data.
 #include "engine/formats/npy.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <sstream>
 
 #include "engine/error.h"
 #include "engine/formats/atomic_file.h"
@@ -62,12 +64,9 @@ std::string dict_value(const std::string& header, const std::string& key, const 
 
 }  // namespace
 
-NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LETHE_CHECK(in, path << ": cannot open");
-  in.seekg(0, std::ios::end);
-  const auto file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+namespace {
+
+NpyArray parse_npy(std::istream& in, uint64_t file_size, const std::string& path) {
   char magic[8];
   LETHE_CHECK(file_size >= 10 && in.read(magic, 8), path << ": truncated npy file (" << file_size << " bytes)");
   LETHE_CHECK(std::memcmp(magic, "\x93NUMPY", 6) == 0, path << ": not an npy file (bad magic)");
@@ -105,41 +104,87 @@ NpyArray read_npy(const std::string& path) {
   Shape shape;
   LETHE_CHECK(shape_txt.size() >= 2 && shape_txt.front() == '(' && shape_txt.back() == ')',
               path << ": malformed shape " << shape_txt);
-  static const std::regex num(R"(\d+)");
+  // A Python tuple of non-negative integers: "(5,)", "(3, 4)".
   const std::string inner = shape_txt.substr(1, shape_txt.size() - 2);
-  for (auto it = std::sregex_iterator(inner.begin(), inner.end(), num); it != std::sregex_iterator(); ++it)
-    shape.push_back(std::stoll(it->str()));
+  std::stringstream parts(inner);
+  std::string part;
+  std::vector<std::string> fields;
+  while (std::getline(parts, part, ',')) fields.push_back(part);
+  if (!inner.empty() && inner.back() == ',') fields.push_back("");
+  for (size_t k = 0; k < fields.size(); ++k) {
+    std::string f = fields[k];
+    f.erase(0, f.find_first_not_of(" \t"));
+    f.erase(f.find_last_not_of(" \t") + 1);
+    if (f.empty() && k + 1 == fields.size() && k > 0) break;  // the trailing comma of "(5,)"
+    int64_t d = -1;
+    const auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), d);
+    LETHE_CHECK(!f.empty() && ec == std::errc() && p == f.data() + f.size() && d >= 0,
+                path << ": malformed shape " << shape_txt);
+    shape.push_back(d);
+  }
   LETHE_CHECK(!shape.empty() && shape.size() <= 2,
               path << ": shape " << shape_txt << " not supported (1-D or 2-D arrays only)");
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  const uint64_t need = prefix + header_len + static_cast<uint64_t>(n) * item;
+  // The data must fill the file exactly: fewer bytes is a truncated file, more is not what the header says.
+  const uint64_t data_bytes = file_size - prefix - header_len;
+  uint64_t n = 1;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    n = 0;  // an empty array (its data is 0 bytes)
+  } else {
+    for (int64_t d : shape) {  // n * d * item <= data_bytes, checked without overflow
+      LETHE_CHECK(n <= data_bytes / item / static_cast<uint64_t>(d),
+                  path << ": truncated npy file (shape " << shape_txt << " needs more than the " << data_bytes
+                       << " data bytes the file has)");
+      n *= static_cast<uint64_t>(d);
+    }
+  }
+  const uint64_t need = prefix + header_len + n * item;
   LETHE_CHECK(file_size >= need, path << ": truncated npy file (shape " << shape_txt << " needs " << need
                                       << " bytes, file has " << file_size << ")");
+  LETHE_CHECK(file_size == need, path << ": " << file_size - need << " bytes after the data of shape " << shape_txt
+                                      << " (the file has " << file_size << " bytes, the header describes " << need
+                                      << "; corrupt or not written by NumPy)");
 
   NpyArray out;
   out.dtype = dtype;
   out.values = Tensor::empty(shape, DType::F32);
   float* dst = out.values.data<float>();
-  std::vector<char> buf(static_cast<size_t>(n) * item);
+  std::vector<char> buf(static_cast<size_t>(n * item));
   in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
   LETHE_CHECK(in, path << ": read error");
-  if (item == 4) {
+  if (n == 0) {
+    // an empty array: nothing to copy (and no buffer to copy from)
+  } else if (item == 4) {
     std::memcpy(dst, buf.data(), buf.size());
   } else if (item == 2) {
-    for (int64_t i = 0; i < n; ++i) {
+    for (uint64_t i = 0; i < n; ++i) {
       uint16_t h;
       std::memcpy(&h, buf.data() + i * 2, 2);
       dst[i] = half_to_float(h);
     }
   } else {
-    for (int64_t i = 0; i < n; ++i) {
+    for (uint64_t i = 0; i < n; ++i) {
       double d;
       std::memcpy(&d, buf.data() + i * 8, 8);
       dst[i] = static_cast<float>(d);
     }
   }
   return out;
+}
+
+}  // namespace
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LETHE_CHECK(in, path << ": cannot open");
+  in.seekg(0, std::ios::end);
+  const auto file_size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  return parse_npy(in, file_size, path);
+}
+
+NpyArray read_npy_bytes(const std::string& bytes, const std::string& name) {
+  std::istringstream in(bytes, std::ios::binary);
+  return parse_npy(in, bytes.size(), name);
 }
 
 void write_npy(const std::string& path, const Tensor& values) {

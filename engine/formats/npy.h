@@ -15,8 +15,11 @@ struct NpyArray {
 };
 
 // Throws lethe::Error naming the file for: bad magic, unsupported version, malformed header, a dtype other
-// than '<f2'/'<f4'/'<f8', fortran_order True, and a file shorter than its header says (truncated).
+// than '<f2'/'<f4'/'<f8', fortran_order True, a file shorter than its header says (truncated) and bytes
+// after the data.
 NpyArray read_npy(const std::string& path);
+// The same parser over bytes in memory; `name` stands for the file in messages.
+NpyArray read_npy_bytes(const std::string& bytes, const std::string& name);
 
 // Writes a 1-D or 2-D F32 host tensor as '<f4', C order, version 1.0; written to a temporary name in the
 // same directory and renamed, so readers never see a partial file.

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "engine/error.h"
 #include "engine/formats/atomic_file.h"
@@ -36,7 +37,7 @@ bool parse_st_dtype(const std::string& s, DType& t) {
   return true;
 }
 
-std::string read_header_text(std::ifstream& in, const std::string& path, uint64_t file_size) {
+std::string read_header_text(std::istream& in, const std::string& path, uint64_t file_size) {
   LETHE_CHECK(file_size >= 8, path << ": not a safetensors file (only " << file_size << " bytes)");
   uint64_t n = 0;
   in.read(reinterpret_cast<char*>(&n), 8);
@@ -120,12 +121,9 @@ std::map<std::string, std::string> read_safetensors_metadata(const std::string& 
   return parse_metadata(parse_header(read_header_text(in, path, size), path), path);
 }
 
-SafeTensors read_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LETHE_CHECK(in.good(), path << ": cannot open checkpoint");
-  std::error_code ec;
-  const uint64_t size = std::filesystem::file_size(path, ec);
-  LETHE_CHECK(!ec, path << ": cannot stat: " << ec.message());
+namespace {
+
+SafeTensors parse_safetensors(std::istream& in, uint64_t size, const std::string& path) {
   const std::string htext = read_header_text(in, path, size);
   const nlohmann::json j = parse_header(htext, path);
   const uint64_t data_begin = 8 + htext.size(), data_size = size - data_begin;
@@ -141,13 +139,20 @@ SafeTensors read_safetensors(const std::string& path) {
       LETHE_CHECK(parse_st_dtype(dt, x.dtype),
                   path << ": tensor '" << name << "' has dtype " << dt << " (supported: F32, F64, I32, I64)");
       x.shape = e.at("shape").get<Shape>();
-      for (int64_t d : x.shape) LETHE_CHECK(d >= 0, path << ": tensor '" << name << "' has a negative dimension");
+      uint64_t numel = 1;
+      for (int64_t d : x.shape) {
+        LETHE_CHECK(d >= 0, path << ": tensor '" << name << "' has a negative dimension");
+        LETHE_CHECK(d == 0 || numel <= data_size / static_cast<uint64_t>(d),
+                    path << ": tensor '" << name << "' has shape " << shape_str(x.shape) << ", larger than the "
+                         << data_size << "-byte data");
+        numel *= static_cast<uint64_t>(d);
+      }
       const auto off = e.at("data_offsets").get<std::vector<uint64_t>>();
       LETHE_CHECK(off.size() == 2 && off[0] <= off[1] && off[1] <= data_size,
                   path << ": tensor '" << name << "' data_offsets outside the " << data_size << "-byte data");
       x.b = off[0];
       x.e = off[1];
-      LETHE_CHECK(x.e - x.b == static_cast<uint64_t>(shape_numel(x.shape)) * dtype_size(x.dtype),
+      LETHE_CHECK(x.e - x.b == numel * dtype_size(x.dtype),
                   path << ": tensor '" << name << "' has " << (x.e - x.b) << " bytes for shape "
                        << shape_str(x.shape) << " " << dt);
       entries.push_back(std::move(x));
@@ -164,6 +169,22 @@ SafeTensors read_safetensors(const std::string& path) {
     st.tensors.emplace_back(x.name, std::move(t));
   }
   return st;
+}
+
+}  // namespace
+
+SafeTensors read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LETHE_CHECK(in.good(), path << ": cannot open checkpoint");
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  LETHE_CHECK(!ec, path << ": cannot stat: " << ec.message());
+  return parse_safetensors(in, size, path);
+}
+
+SafeTensors read_safetensors_bytes(const std::string& bytes, const std::string& name) {
+  std::istringstream in(bytes, std::ios::binary);
+  return parse_safetensors(in, bytes.size(), name);
 }
 
 }  // namespace lethe::formats

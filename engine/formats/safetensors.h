@@ -20,10 +20,12 @@ struct SafeTensors {
   std::map<std::string, std::string> metadata;
   const Tensor* find(const std::string& name) const;  // nullptr when absent
 };
-// Writes tensors (any device; copied to the host) atomically: path + ".tmp" then rename.
+// Writes tensors (any device; copied to the host) atomically (atomic_file.h).
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata);
 SafeTensors read_safetensors(const std::string& path);
+// The same parser over bytes in memory; `name` stands for the file in messages.
+SafeTensors read_safetensors_bytes(const std::string& bytes, const std::string& name);
 // Only the header's metadata (cheap: does not read the tensor data).
 std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
 

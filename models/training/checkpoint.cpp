@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -79,12 +81,12 @@ void save_checkpoint(const std::string& path, Model& model, const CheckpointInfo
   formats::write_safetensors(path, tensors, md);
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::Adam* opt, const LoadOptions& lo,
-                               formats::SafeTensors* raw) {
-  formats::SafeTensors st = formats::read_safetensors(path);
+namespace {
+
+CheckpointInfo info_from_metadata(const std::map<std::string, std::string>& md, const std::string& path) {
   auto get = [&](const char* k) {
-    auto it = st.metadata.find(k);
-    return it == st.metadata.end() ? std::string() : it->second;
+    auto it = md.find(k);
+    return it == md.end() ? std::string() : it->second;
   };
   LETHE_CHECK(get("format") == kFormat,
               path << ": not a Lethe checkpoint (metadata format = '" << get("format") << "', expected '" << kFormat
@@ -93,11 +95,31 @@ CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::
   info.model = get("model");
   info.config_yaml = get("config");
   info.fingerprint = get("fingerprint");
-  info.epoch = get("epoch").empty() ? -1 : std::stoll(get("epoch"));
-  for (const auto& [k, v] : st.metadata)
+  const std::string epoch = get("epoch");
+  int64_t e = -1;
+  if (!epoch.empty()) {
+    const auto [p, ec] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), e);
+    LETHE_CHECK(ec == std::errc() && p == epoch.data() + epoch.size(),
+                path << ": metadata epoch '" << epoch << "' is not an integer");
+  }
+  info.epoch = e;
+  for (const auto& [k, v] : md)
     if (k != "format" && k != "format_version" && k != "model" && k != "config" && k != "fingerprint" &&
         k != "epoch")
       info.extra[k] = v;
+  return info;
+}
+
+}  // namespace
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  return info_from_metadata(formats::read_safetensors_metadata(path), path);
+}
+
+CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::Adam* opt, const LoadOptions& lo,
+                               formats::SafeTensors* raw) {
+  formats::SafeTensors st = formats::read_safetensors(path);
+  CheckpointInfo info = info_from_metadata(st.metadata, path);
   LETHE_CHECK(info.model == model.name(),
               path << ": checkpoint is for model '" << info.model << "', expected '" << model.name() << "'");
   if (lo.check_fingerprint && !lo.expected_fingerprint.empty())
@@ -139,8 +161,19 @@ CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::
       if (m[i].defined() && m[i].shape() == tm->shape()) m[i].copy_from(*tm); else m[i] = tm->to(dev);
       if (vv[i].defined() && vv[i].shape() == tv->shape()) vv[i].copy_from(*tv); else vv[i] = tv->to(dev);
     }
-    opt->set_steps(std::stoll(st.metadata.at("adam_steps")));
-    if (st.metadata.count("adam_lr")) opt->set_lr(std::stod(st.metadata.at("adam_lr")));
+    const std::string& steps = st.metadata.at("adam_steps");
+    int64_t n = 0;
+    const auto [p, ec] = std::from_chars(steps.data(), steps.data() + steps.size(), n);
+    LETHE_CHECK(ec == std::errc() && p == steps.data() + steps.size() && n >= 0,
+                path << ": metadata adam_steps '" << steps << "' is not a count");
+    opt->set_steps(n);
+    if (st.metadata.count("adam_lr")) {
+      const std::string& lr = st.metadata.at("adam_lr");
+      char* end = nullptr;
+      const double v = std::strtod(lr.c_str(), &end);
+      LETHE_CHECK(end && *end == '\0' && !lr.empty(), path << ": metadata adam_lr '" << lr << "' is not a number");
+      opt->set_lr(v);
+    }
   }
   if (raw) *raw = std::move(st);
   return info;

@@ -54,6 +54,9 @@ struct LoadOptions {
 CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::Adam* opt = nullptr,
                                const LoadOptions& lo = {}, formats::SafeTensors* raw = nullptr);
 
+// The metadata of a checkpoint (model, config, fingerprint, epoch, extra), without reading its tensors.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
 // Parameter values copied (on their device) — a snapshot that restore_parameters can put back.
 std::vector<Tensor> snapshot_parameters(Model& model);
 void restore_parameters(Model& model, const std::vector<Tensor>& snapshot);

@@ -1,7 +1,12 @@
 // Run directories: writing config / checkpoint / embeddings / metrics, and loading a run back (run_dir.h).
 #include "models/training/run_dir.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +16,7 @@
 #include "engine/error.h"
 #include "engine/formats/atomic_file.h"
 #include "models/training/checkpoint.h"
+#include "models/training/pipeline.h"
 
 namespace fs = std::filesystem;
 
@@ -37,17 +43,28 @@ void write_embeddings(const std::string& path, Model& model, const TrainData& da
                     {{"format", "lethe-embeddings"}, {"model", model.name()}, {"fingerprint", data_fingerprint(data)}});
 }
 
+std::string new_run_id() {
+  std::random_device rd;
+  const uint64_t t = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (t * 0x9E3779B97F4A7C15ull) ^ static_cast<uint64_t>(::getpid());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
+
 void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data, int64_t epoch) {
   fs::create_directories(dir);
   formats::write_file_atomic(dir + "/config.yaml", info.config.to_yaml());
   nlohmann::json j;
   j["format"] = "lethe-run";
   j["format_version"] = 1;
+  j["run_id"] = info.run_id.empty() ? new_run_id() : info.run_id;
   j["model"] = info.model;
   j["data"] = info.data_dir;
   j["fingerprint"] = info.fingerprint;
   j["seed"] = info.seed;
   j["device"] = info.device;
+  if (info.keep_eval_repeats) j["eval_repeats"] = "kept";
   j["summary"] = info.summary;
   formats::write_file_atomic(dir + "/run.json", j.dump(2) + "\n");
   CheckpointInfo ci;
@@ -93,6 +110,8 @@ RunInfo read_run_info(const std::string& dir) {
     info.fingerprint = j.at("fingerprint").get<std::string>();
     info.seed = j.at("seed").get<uint64_t>();
     info.device = j.value("device", "cpu");
+    info.run_id = j.value("run_id", "");
+    info.keep_eval_repeats = j.value("eval_repeats", "") == "kept";
     if (j.contains("summary")) info.summary = j["summary"];
   } catch (const nlohmann::json::exception& e) {
     LETHE_CHECK(false, path << ": missing or malformed field: " << e.what());
@@ -106,8 +125,13 @@ LoadedRun load_run(const std::string& dir, const std::string& data_dir, std::opt
   r.info = read_run_info(dir);
   const std::string ddir = data_dir.empty() ? r.info.data_dir : data_dir;
   LETHE_CHECK(fs::is_directory(ddir), dir << "/run.json: data directory '" << ddir
-                                          << "' not found (pass --data DIR to point at the data set)");
-  r.dataset = datasets::load_mmrec(ddir);
+                                          << "' not found (moved? give the data set's directory explicitly)");
+  datasets::ReadOptions ro;
+  ro.keep_eval_repeats = r.info.keep_eval_repeats;
+  r.dataset = datasets::load_mmrec(ddir, ro);
+  models::Config full = models::default_config(r.info.model);  // a run written before a key existed lacks it
+  full.merge(r.info.config);
+  check_memory(r.dataset, full, "loading run " + dir);
   r.train_data = models::make_train_data(r.dataset);
   const std::string fp = data_fingerprint(r.train_data);
   LETHE_CHECK(fp == r.info.fingerprint, dir << ": the run was trained on data with fingerprint " << r.info.fingerprint

@@ -214,10 +214,93 @@ AuditModel audit_model(const std::string& name, models::Model& model) {
     a.items = f.items.value().to(Device::cpu()).astype(DType::F32);
   }
   for (auto& [n, p] : model.parameters()) a.params.emplace_back(n, p.value().to(Device::cpu()));
+  a.modality_uses = model.modality_uses();
   return a;
 }
 
 // ---- the audit -------------------------------------------------------------------------------------------
+
+namespace {
+
+// Users (of `users`) whose top 20 holds at least one flagged item.
+int64_t users_with_flagged_in_top20(const eval::Evaluator& ev, const AuditModel& m, const std::vector<int32_t>& users,
+                                    const std::vector<uint8_t>& flagged) {
+  std::vector<int32_t> top;
+  ev.top_k(m.users, m.items, users, 20, top);
+  int64_t n = 0;
+  for (size_t u = 0; u < users.size(); ++u)
+    n += std::any_of(top.begin() + u * 20, top.begin() + (u + 1) * 20,
+                     [&](int32_t i) { return i >= 0 && flagged[static_cast<size_t>(i)]; });
+  return n;
+}
+
+// Erased-feature audit of one model: for each declared parameter fed by a modality with erased or dropped rows,
+// the mean over those rows of |P[i] - raw[i]| / |replacement[i] - raw[i]| (rows whose replacement equals the
+// raw row are skipped), and the minimum over rows.
+json erased_rows_json(const AuditModel& m, const RequestView& view) {
+  json out = json::object();
+  for (const models::ModalityUse& use : m.modality_uses) {
+    std::vector<int32_t> rows = view.dropped_items;
+    if (auto it = view.erased.find(use.modality); it != view.erased.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
+    if (rows.empty() || !view.original.features.count(use.modality)) continue;
+    const Tensor& raw_t = view.original.features.at(use.modality).values;
+    const std::vector<float> raw = raw_t.to_vector<float>(), repl = view.retain.features.at(use.modality).to_vector<float>();
+    const int64_t w = raw_t.cols();
+    for (const std::string& name : use.parameters) {
+      const auto p = std::find_if(m.params.begin(), m.params.end(), [&](const auto& np) { return np.first == name; });
+      if (p == m.params.end() || p->second.cols() != w) continue;
+      const std::vector<float> v = p->second.astype(DType::F32).to_vector<float>();
+      double sum = 0, lo = INFINITY;
+      int64_t n = 0;
+      for (int32_t i : rows) {
+        double dp = 0, dr = 0;
+        for (int64_t j = 0; j < w; ++j) {
+          const double a = v[i * w + j] - raw[i * w + j], b = repl[i * w + j] - raw[i * w + j];
+          dp += a * a;
+          dr += b * b;
+        }
+        if (dr == 0) continue;
+        const double ratio = std::sqrt(dp / dr);
+        sum += ratio;
+        lo = std::min(lo, ratio);
+        ++n;
+      }
+      if (n > 0) out[name] = {{"modality", use.modality}, {"rows", n}, {"mean_distance_ratio", sum / n}, {"min_distance_ratio", lo}};
+    }
+  }
+  return out;
+}
+
+// Mean rank percentile (1 = ranked first, 0 = last) of the flagged items over the users' full rankings,
+// mask = D_r train items.
+double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& users, const std::vector<int32_t>& items,
+                            const datasets::UserItems& mask) {
+  const int64_t d = m.users.cols(), n_items = m.items.rows();
+  const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
+  double sum = 0;
+  int64_t n = 0;
+  std::vector<float> s(static_cast<size_t>(n_items));
+  for (int32_t u : users) {
+    for (int64_t i = 0; i < n_items; ++i) {
+      float acc = 0;
+      for (int64_t j = 0; j < d; ++j) acc += uv[u * d + j] * iv[i * d + j];
+      s[static_cast<size_t>(i)] = acc;
+    }
+    int64_t candidates = 0;
+    for (int64_t i = 0; i < n_items; ++i) candidates += !mask.contains(u, static_cast<int32_t>(i));
+    for (int32_t it : items) {
+      if (mask.contains(u, it)) continue;
+      int64_t below = 0;
+      for (int64_t i = 0; i < n_items; ++i)
+        below += !mask.contains(u, static_cast<int32_t>(i)) && s[static_cast<size_t>(i)] < s[static_cast<size_t>(it)];
+      sum += candidates > 1 ? static_cast<double>(below) / static_cast<double>(candidates - 1) : 0.0;
+      ++n;
+    }
+  }
+  return n > 0 ? sum / static_cast<double>(n) : 0.0;
+}
+
+}  // namespace
 
 json run_audit(const RequestView& view, const std::vector<AuditModel>& models, const AuditOptions& opt) {
   LETHE_CHECK(!models.empty() && models[0].name == "original", "audit: the first model must be the original");
@@ -304,6 +387,22 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
     ev.top_k(gold->users, gold->items, eval_users, 20, gold_top);
   }
 
+  // RelItems (item requests): every user with retained data, dropped items not masked (their scores are audited).
+  std::vector<uint8_t> forgotten_flag(static_cast<size_t>(ds.n_items), 0);
+  for (int32_t i : view.forgotten_items) forgotten_flag[static_cast<size_t>(i)] = 1;
+  std::vector<int32_t> users_with_data;
+  for (int32_t u = 0; u < ds.n_users; ++u)
+    if (mask.degree(u) > 0) users_with_data.push_back(u);
+  const bool do_relitems = !view.forgotten_items.empty();
+  const int64_t gold_relitems = (do_relitems && gold) ? users_with_flagged_in_top20(ev_nodrop, *gold, users_with_data, forgotten_flag) : -1;
+  // Erased items (modality requests): a deterministic sample of evaluated users for the rank percentile.
+  std::vector<int32_t> erased_items;
+  for (const auto& [mname, items] : view.erased) erased_items.insert(erased_items.end(), items.begin(), items.end());
+  std::sort(erased_items.begin(), erased_items.end());
+  erased_items.erase(std::unique(erased_items.begin(), erased_items.end()), erased_items.end());
+  std::vector<int32_t> rank_users;
+  for (size_t k : subsample(eval_users.size(), 500, opt.seed + 6)) rank_users.push_back(eval_users[k]);
+
   json rows = json::array();
   std::vector<double> forget_recalls;
   for (const AuditModel& m : models) {
@@ -354,6 +453,14 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
     } else {
       r["jaccard@20_vs_gold"] = nullptr;
     }
+    if (do_relitems) {
+      const int64_t n = users_with_flagged_in_top20(ev_nodrop, m, users_with_data, forgotten_flag);
+      r["relitems@20"] = n;
+      r["relitems@20_vs_gold"] = gold_relitems > 0 ? json(static_cast<double>(n) / static_cast<double>(gold_relitems))
+                                                   : json(nullptr);
+    }
+    if (!view.erased.empty() || !view.dropped_items.empty()) r["erased_features"] = erased_rows_json(m, view);
+    if (!erased_items.empty()) r["erased_items_rank_percentile"] = mean_rank_percentile(m, rank_users, erased_items, mask);
     r["time_s"] = m.time_s >= 0 ? json(m.time_s) : json(nullptr);
     // The original's time is its training: no speed-up to report for it.
     r["speedup_vs_gold"] =
@@ -417,7 +524,10 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   out["evaluation"] = {{"retain_test_rows", retain_test.size()},
                        {"retain_users", eval_users.size()},
                        {"active_users", active.size()},
-                       {"affected_test_rows", affected_test.size()}};
+                       {"affected_test_rows", affected_test.size()},
+                       {"relitems_users", do_relitems ? json(users_with_data.size()) : json(nullptr)},
+                       {"gold_relitems@20", gold_relitems >= 0 ? json(gold_relitems) : json(nullptr)},
+                       {"rank_percentile_users", erased_items.empty() ? json(nullptr) : json(rank_users.size())}};
   return out;
 }
 

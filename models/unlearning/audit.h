@@ -10,6 +10,13 @@
 //                       valid/test pairs), evaluated per model on forget pairs (member) vs the same users'
 //                       held-out pairs (non-member): balanced accuracy, ~0.5 = nothing left to detect
 //   agreement with gold mean Jaccard of top-20 lists; Kendall's tau-b of scores on the forget pairs
+//   RelItems            (item requests) users whose top 20 (mask = D_r train items, dropped items not masked)
+//                       still holds a forgotten item, and that count against gold's (ERASE's "RelItems")
+//   erased features     (modality requests, item drops) per feature-derived parameter the model declares
+//                       (Model::modality_uses): how far the erased / dropped rows sit from their raw
+//                       features, relative to the replacement (1 = as far as the replacement, 0 = the raw
+//                       features survive); and the erased items' mean rank percentile over the evaluated
+//                       users beside gold's
 //   efficiency          time, speed-up vs gold, epochs (from the run metadata)
 //   fairness            NDCG@20 of the most active 20% of users (D_r degree) vs the rest
 //   sanity              parameters differ from the original; forget recall fell; methods differ pairwise
@@ -32,6 +39,7 @@ struct AuditModel {
   std::string name;                 // "original", "gold", "mmrecun", ...
   Tensor users, items;              // F32 [n_users, d], [n_items, d] on the CPU
   std::vector<std::pair<std::string, Tensor>> params;  // CPU copies
+  std::vector<models::ModalityUse> modality_uses;      // the model's declaration (erased-feature audit)
   double time_s = -1.0;             // wall time of the method (original: its training), -1 unknown
   int64_t epochs = -1;
   std::string stop_reason;

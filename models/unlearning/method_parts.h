@@ -42,10 +42,22 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt);
 training::TrainHooks neggrad_hooks(Batches& batches);
 training::TrainHooks forward_only_hooks(Batches& batches);  // finetune, and mmrecun without a forget set
 
-// MMRecUn's own-rows step: the user-table rows of users left with no training data take
-// own_rows_lr_factor x lr (docs/unlearning.md, "Own rows"). Returns the number of rows.
-int64_t apply_own_rows(training::Trainer& trainer, models::Model& model, const std::vector<int32_t>& own,
-                       const UnlearnOptions& opt);
+// The ID-table rows the forget set shaped (docs/unlearning.md, "Own rows"): the step's users and items,
+// each with the share of its training interactions that the request removed (1: the row lost all its data).
+struct ForgetRows {
+  std::vector<int32_t> users, items;
+  std::vector<double> user_share, item_share;
+};
+ForgetRows forget_rows(const RequestView& view);
+
+// MMRecUn's confined updates: only those rows move; every other parameter keeps its trained value
+// (docs/unlearning.md, "Confined updates"). Returns the number of trainable rows.
+int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const ForgetRows& rows);
+
+// MMRecUn's own-rows step: each of those rows learns at lr x max(1, factor x share), so a row that lost all
+// its data travels as far as training moved it, one that lost a little moves a little (docs/unlearning.md,
+// "Own rows"). Returns the number of rows faster than lr.
+int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, const ForgetRows& rows, double factor);
 
 // Gold: a fresh model trained from scratch on D_r with the original configuration and early stopping.
 UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string& model_name,

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/profile.h"
 #include "models/unlearning/method_parts.h"
 #include "models/unlearning/stop_rules.h"
 
@@ -132,8 +133,11 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   const Device dev = m.device();
 
   // 1. Every derived structure from D_r (graphs, kNN, pruning weights), and no erased feature in the params.
-  m.set_data(view.retain);
-  r.extra["feature_rows_reset"] = reset_feature_parameters(m, view);
+  {
+    LETHE_PROFILE_SCOPE("phase:rebuild");
+    m.set_data(view.retain);
+    r.extra["feature_rows_reset"] = reset_feature_parameters(m, view);
+  }
 
   // 2. The loop: a fresh Adam (lr, no schedule, no weight decay), the method's own random stream, no
   //    evaluation of its own (the stop rule below measures what it needs).
@@ -148,26 +152,28 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   to.progress = false;
   to.log_name = r.method + " ";
   training::Trainer trainer(m, view.retain, {}, {}, to, &log);
-
   detail::Batches batches(view, opt, dev);
   const bool fwd_only = opt.method == Method::Finetune || !has_forget;  // modality requests: L_fwd alone
   training::TrainHooks hooks = fwd_only                          ? detail::forward_only_hooks(batches)
                                : opt.method == Method::NegGrad ? detail::neggrad_hooks(batches)
                                                                : detail::mmrecun_hooks(batches, opt);
 
-  // 3. Users of this step left with no training data (user requests): their rows take the own-rows step,
-  //    and when the step has only such users the until-forgotten reference estimates gold's own level, so
-  //    the landing applies (for users who keep data it is their held-out recall, which gold can lie far below).
-  const ForgetChecker checker(view, view.step_forget, dev);
+  // 3. MMRecUn: the ID-table rows the forget set shaped are the only ones that move (unless unconfined),
+  //    each at lr x max(1, factor x the share of its data the request removed). The until-forgotten
+  //    reference estimates gold's level for every kind (stop_rules.h), so the landing applies to every kind;
+  //    under the plain held-out reference only where every user of the step is left without data.
+  const ForgetChecker checker(view, view.step_forget, dev, opt.reference);
   if (opt.method == Method::MMRecUn && has_forget) {
-    r.extra["own_rows"] = detail::apply_own_rows(trainer, m, checker.users_without_data(), opt);
+    const detail::ForgetRows rows = detail::forget_rows(view);
+    if (opt.confine) r.extra["trainable_rows"] = detail::confine_to_forget_rows(trainer, m, rows);
+    r.extra["faster_rows"] = detail::apply_share_factors(trainer, m, rows, opt.own_rows_lr_factor);
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
   }
 
   // 4. The stop rule, checked after every epoch: until-forgotten (part of the method's time), or a
   //    progress line only (not timed).
   r.stop_reason = opt.until_forgotten ? "max-epochs" : "epochs";
-  const bool land = opt.until_forgotten && opt.landing && checker.all_without_data();
+  const bool land = opt.until_forgotten && opt.landing && (opt.reference == Reference::Retained || checker.all_without_data());
   std::vector<Tensor> epoch_start;  // parameter values before the epoch (for the landing)
   std::vector<autograd::Var> params;
   for (auto& [name, p] : m.parameters()) params.push_back(p);
@@ -186,19 +192,24 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     bool stop = false;
     if (has_forget && (opt.until_forgotten || !opt.quiet)) {
       const auto tc = Clock::now();
-      const ForgetCheck c = checker.check(m);
+      ForgetCheck c;
+      {
+        LETHE_PROFILE_SCOPE("phase:forget_check");
+        c = checker.check(m, !opt.until_forgotten);  // progress lines carry the diagnostics
+      }
       if (!opt.until_forgotten) untimed += since(tc);
       stop = opt.until_forgotten && c.forget_recall <= c.reference;
       ForgetCheck landed = c;
       if (stop && land && c.forget_recall < c.reference) {
-        r.extra["landing_fraction"] = land_on_reference(params, epoch_start, [&] { return checker.check(m); }, landed);
+        LETHE_PROFILE_SCOPE("phase:landing");
+        r.extra["landing_fraction"] = land_on_reference(params, epoch_start, [&] { return checker.check(m, false); }, landed);
         r.extra["forget_recall_before_landing"] = c.forget_recall;
       }
       el.forget_recall = landed.forget_recall;
       el.test_recall = landed.test_recall;
       el.reference = landed.reference;
-      for (const auto& [key, v] : {std::pair{"heldout", landed.ref_heldout}, {"random_users", landed.ref_random_users},
-                                   {"random_items", landed.ref_random_items}, {"zero_items", landed.ref_zero_items}, {"mean_items", landed.ref_mean_items}})
+      for (const auto& [key, v] : {std::pair{"no_data", landed.ref_no_data}, {"retained", landed.ref_retained},
+                                   {"heldout", landed.ref_heldout}})
         if (v >= 0) el.candidates[key] = v;
       if (!opt.quiet) {
         std::ostringstream s;
@@ -214,6 +225,14 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   };
   trainer.train(hooks);
   r.seconds = since(t0) - untimed;
+  // The final state with every diagnostic, for the log (not timed: the method is done).
+  if (has_forget && opt.until_forgotten && !r.epochs.empty()) {
+    const ForgetCheck c = checker.check(m, true);
+    EpochLog& el = r.epochs.back();
+    el.test_recall = c.test_recall;
+    for (const auto& [key, v] : {std::pair{"no_data", c.ref_no_data}, {"retained", c.ref_retained}, {"heldout", c.ref_heldout}})
+      if (v >= 0) el.candidates[key] = v;
+  }
   return r;
 }
 

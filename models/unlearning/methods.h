@@ -21,6 +21,7 @@
 #include "models/config.h"
 #include "models/model.h"
 #include "models/unlearning/request_view.h"
+#include "models/unlearning/stop_rules.h"
 
 namespace lethe::unlearning {
 
@@ -32,17 +33,22 @@ struct UnlearnOptions {
   Method method = Method::MMRecUn;
   double alpha = 1.0, beta = 1.0;  // MMRecUn weights of L_rev and L_fwd
   double lr = 1e-3;                // fresh Adam
-  // MMRecUn: the learning-rate factor for the user-table rows of users left with no training data (user
-  // requests). Nothing but the reverse term trains those rows, and they must travel as far as the whole
+  // MMRecUn: the learning-rate factor for the rows of users and items left with no training data (user and
+  // item requests). Nothing but the reverse term trains those rows, and they must travel as far as the whole
   // original training moved them, in the |D_f| / batch steps of an epoch (docs/unlearning.md, "Own rows").
   double own_rows_lr_factor = 30.0;
+  // MMRecUn: only the ID-table rows the forget set shaped move (its users' rows and its items' rows); every
+  // other parameter keeps the trained value. Fresh Adam moves every entry by about lr per step whatever its
+  // gradient, so unconfined steps shake the whole model away from gold.
+  // See docs/unlearning.md, "Confined updates". false: every parameter moves (the paper's plain form).
+  bool confine = true;
   int64_t batch_size = 2048;       // B_f and B_r
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
+  Reference reference = Reference::Retained;  // how until-forgotten estimates gold's level (stop_rules.h)
   int64_t max_epochs = 300;        // cap for until_forgotten
-  // until_forgotten, when every user of the step is left without data (user requests): the epoch that crosses
-  // the reference is cut back to the point of its parameter segment where the forget recall meets the
-  // reference (bisection; docs/unlearning.md, "Landing").
+  // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
+  // where the forget recall meets the reference (bisection; docs/unlearning.md, "Landing").
   bool landing = true;
   uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
   bool quiet = false;

@@ -5,8 +5,13 @@
 //   L_rev(B_f) = mean over forget triples (u, i, j) of -ln sigmoid(s(u, j) - s(u, i)): push each forgotten
 //                item i below an ordinary item j the user never interacted with, and no further;
 //   L_fwd(B_r) = the backbone's own training loss on a retain batch (BPR plus its regularisers).
-// Both terms share the step's one forward. One epoch is one pass over D_f.
+// Both terms share the step's one forward. One epoch is one pass over D_f. What moves, and how fast, is
+// decided per row of the ID tables (confine_to_forget_rows, apply_share_factors below).
+#include <algorithm>
+#include <tuple>
+
 #include "autograd/ops.h"
+#include "datasets/sampler.h"
 #include "engine/error.h"
 #include "models/losses.h"
 #include "models/unlearning/method_parts.h"
@@ -30,16 +35,62 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) 
   return h;
 }
 
-int64_t apply_own_rows(training::Trainer& trainer, models::Model& model, const std::vector<int32_t>& own,
-                       const UnlearnOptions& opt) {
-  if (own.empty() || opt.own_rows_lr_factor == 1.0) return 0;
-  const std::string table = model.user_table();
-  for (auto& [name, p] : model.parameters())
-    if (name == table)
-      trainer.optimizer().set_row_lr_factor(
-          p, Tensor::from_vector(own, Shape{static_cast<int64_t>(own.size())}, model.device()),
-          opt.own_rows_lr_factor);
-  return static_cast<int64_t>(own.size());
+ForgetRows forget_rows(const RequestView& view) {
+  const datasets::Interactions& f = view.step_forget;
+  std::vector<int64_t> fu(static_cast<size_t>(view.retain.n_users), 0), ru(fu.size(), 0);
+  std::vector<int64_t> fi(static_cast<size_t>(view.retain.n_items), 0), ri(fi.size(), 0);
+  for (size_t k = 0; k < f.size(); ++k) ++fu[static_cast<size_t>(f.users[k])], ++fi[static_cast<size_t>(f.items[k])];
+  for (size_t k = 0; k < view.retain.train.size(); ++k)
+    ++ru[static_cast<size_t>(view.retain.train.users[k])], ++ri[static_cast<size_t>(view.retain.train.items[k])];
+  ForgetRows out;
+  for (const auto& [forgot, kept, ids, share] : {std::tuple{&fu, &ru, &out.users, &out.user_share},
+                                                 std::tuple{&fi, &ri, &out.items, &out.item_share}})
+    for (size_t r = 0; r < forgot->size(); ++r)
+      if ((*forgot)[r] > 0) {
+        ids->push_back(static_cast<int32_t>(r));
+        share->push_back(static_cast<double>((*forgot)[r]) / static_cast<double>((*forgot)[r] + (*kept)[r]));
+      }
+  return out;
+}
+
+namespace {
+
+autograd::Var parameter(models::Model& model, const std::string& name) {
+  for (auto& [n, p] : model.parameters())
+    if (n == name) return p;
+  LETHE_ASSERT(false, model.name() << " has no parameter '" << name << "'");
+  return {};
+}
+
+Tensor ids_tensor(const std::vector<int32_t>& ids, Device dev) {
+  return Tensor::from_vector(ids, Shape{static_cast<int64_t>(ids.size())}, dev);
+}
+
+}  // namespace
+
+int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const ForgetRows& rows) {
+  std::vector<std::pair<autograd::Var, Tensor>> trainable;
+  if (!rows.users.empty()) trainable.emplace_back(parameter(model, model.user_table()), ids_tensor(rows.users, model.device()));
+  if (!rows.items.empty()) trainable.emplace_back(parameter(model, model.item_table()), ids_tensor(rows.items, model.device()));
+  trainer.optimizer().restrict_to(trainable);
+  return static_cast<int64_t>(rows.users.size() + rows.items.size());
+}
+
+int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, const ForgetRows& rows,
+                            double factor) {
+  if (factor == 1.0) return 0;
+  int64_t faster = 0;
+  for (const auto& [table, ids, share] : {std::tuple{model.user_table(), &rows.users, &rows.user_share},
+                                          std::tuple{model.item_table(), &rows.items, &rows.item_share}}) {
+    if (ids->empty()) continue;
+    std::vector<double> f(ids->size());
+    for (size_t k = 0; k < f.size(); ++k) {
+      f[k] = std::max(1.0, factor * (*share)[k]);
+      faster += f[k] > 1.0;
+    }
+    trainer.optimizer().set_row_lr_factors(parameter(model, table), ids_tensor(*ids, model.device()), f);
+  }
+  return faster;
 }
 
 }  // namespace lethe::unlearning::detail

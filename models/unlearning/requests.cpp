@@ -222,7 +222,7 @@ std::vector<std::string> read_request_list(const std::string& path) {
 Request generate_request(const Dataset& ds, const RequestSpec& spec) {
   LETHE_CHECK(spec.fraction > 0.0 && spec.fraction <= 1.0,
               "generate_request: fraction " << spec.fraction << " not in (0, 1]");
-  LETHE_CHECK(!spec.drop || spec.kind == RequestKind::Item, "generate_request: --drop applies to item requests only");
+  LETHE_CHECK(!spec.drop || spec.kind == RequestKind::Item, "generate_request: drop applies to item requests only");
   Rng rng(spec.seed, 0x7e9u);
   Request req;
   req.kind = spec.kind;

@@ -17,43 +17,53 @@
 
 namespace lethe::unlearning {
 
-// The until-forgotten measurements: Recall@20 of the forget set (targets D_f, mask the
-// user's retained train items, dropped items not masked so that their scores are still audited) and the
-// "never seen" reference level it is compared with. For a user who keeps training data (item, interaction
-// requests) the reference is the user's Recall@20 on their own held-out test rows of the original data set
-// (the plain stop rule). For a user left with NO training data (user requests) we use the level of an
-// uninformed user vector: the mean recall of the user's forget targets over 1024 fixed random directions
-// ranked against this model's item embeddings. Reason: that user's test items share exactly the taste the
-// model learned from D_f, so their test recall is itself a memory of D_f (measured on tiny data: it stays
-// high until the forgotten items are gone), while gold, which never saw the user, scores items with its
-// untrained initial embedding, i.e. a random direction. reference = the user-weighted mean of the two.
-// See docs/unlearning.md, "Stopping".
+// The until-forgotten measurement (docs/unlearning.md, "Stopping"): Recall@20 of the forget set (targets D_f,
+// mask the user's retained train items; dropped items are not masked, so that their scores are still
+// audited) against a reference: an estimate, from what a deployed system has, of gold's level for the same
+// users, i.e. of a model whose user rows were fit to the retained data alone.
+//   * a user left with NO training data (user requests): gold never trained the user's row, so it scores
+//     items with an untrained, random direction. The level is the mean recall of the user's forget targets
+//     over 1024 fixed random directions ranked against this model's item embeddings.
+//   * a user who keeps data (item and interaction requests): gold's row is fit to the user's retained items.
+//     The level is the recall of the forget targets when the user's vector is the mean of the final
+//     embeddings of the user's retained items: what the rest of the user's data says, with no memory of
+//     D_f in a row of the user's own. The rule stops when the users' own rows rank the forgotten items no
+//     higher than their remaining data does.
+// reference = the user-weighted mean of the two. Reference::HeldOut keeps the plain rule for users with data
+// (their held-out test recall; it sits below gold's level on leave-last-out splits, measured).
+enum class Reference { Retained, HeldOut };
+Reference parse_reference(const std::string& s);  // "retained", "heldout"
+const char* reference_name(Reference r);
+
 struct ForgetCheck {
   double forget_recall = 0.0;  // mean over the forget set's users
-  double test_recall = 0.0;    // the same users' test recall (users with test rows)
+  double test_recall = -1.0;   // the same users' held-out test recall (users with test rows; diagnostics)
   double reference = 0.0;      // the level until-forgotten compares with (see above)
-  int64_t forget_users = 0, test_users = 0, users_without_data = 0, items_without_data = 0;
-  // Every candidate never-seen level, -1 where it does not apply (docs/unlearning.md, "Stopping"):
-  double ref_heldout = -1;       // users who keep data: their held-out test recall
-  double ref_random_users = -1;  // users left without data: random user directions
-  double ref_random_items = -1;  // items left without data: fresh rows in their item-table rows (all users)
-  double ref_zero_items = -1;    // items left without data: zero rows in their item-table rows (all users)
-  double ref_mean_items = -1;    // users who keep data: the user vector replaced by the mean of their retained
-                                 // items' final embeddings (what the rest of their data says, no own row)
+  double ref_no_data = -1;     // users left without data: the random-direction level (-1: none such)
+  double ref_retained = -1;    // users who keep data: the retained-items level (-1: none such / not computed)
+  double ref_heldout = -1;     // users who keep data: their held-out test recall (-1: none such / not computed)
+  int64_t forget_users = 0, test_users = 0, users_without_data = 0;
 };
+
 // What a check needs that does not depend on the parameters (the forget set's users, who of them keeps
 // data, the targets, the held-out rows, the evaluator with its mask), built once per forget set; check()
 // then costs one evaluation forward and the scoring. until-forgotten checks every epoch and the landing six
 // more times, all against the same forget set.
 class ForgetChecker {
  public:
-  ForgetChecker(const RequestView& view, const datasets::Interactions& forget, Device dev);
-  ForgetCheck check(models::Model& model) const;
+  ForgetChecker(const RequestView& view, const datasets::Interactions& forget, Device dev,
+                Reference rule = Reference::Retained);
+  // One forward of the evaluation view, the forget recall and the reference of the rule. With `diagnostics`,
+  // also the same users' held-out test recall and every candidate level (for logs; costs more evaluations).
+  ForgetCheck check(models::Model& model, bool diagnostics = true) const;
   // Users of the forget set left with no training row in D_r (sorted).
   const std::vector<int32_t>& users_without_data() const { return without_data_; }
+  // Items of the forget set left with no training row in D_r (sorted; item requests: all of them).
+  const std::vector<int32_t>& items_without_data() const { return items_without_data_; }
   bool all_without_data() const { return !users_.empty() && with_data_.empty(); }
 
  private:
+  Reference rule_ = Reference::Retained;
   std::vector<int32_t> users_, with_data_, without_data_, items_without_data_;
   datasets::UserItems targets_, test_items_, retained_;
   bool has_test_ = false;
@@ -61,7 +71,8 @@ class ForgetChecker {
 };
 
 // One check with a ForgetChecker built for it.
-ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget);
+ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget,
+                         Reference rule = Reference::Retained);
 
 // The landing (docs/unlearning.md, "Landing"): the epoch that crossed the reference started above it at
 // `theta0` and ended below it at the parameters' current values theta1. Bisects the segment

@@ -3,9 +3,12 @@
 // set D_r, plus
 //   requests/NN-<name>     copies of every request applied since the original training run, in order
 //   unlearn_log.jsonl      one JSON line per unlearning epoch
-// and run.json's summary.unlearning: method, options, stop rule, time, epochs, the original run, the requests.
-// run.json's fingerprint is data_fingerprint(D_r), so a checkpoint is only ever loaded against the request
-// it was made for. A run that already embodies requests can be unlearned further (sequential requests).
+// and run.json's summary.unlearning: method, options, stop rule, time, epochs, the requests, and the
+// lineage: the original run (original_run: its path; original_run_id: its run.json run_id) and the
+// fingerprint of every request (request_fingerprints). run.json's fingerprint is data_fingerprint(D_r), so a
+// checkpoint is only ever loaded against the request it was made for. A run that already embodies requests
+// can be unlearned further (sequential requests). Runs written before the lineage fields existed are read
+// with their lineage taken from what they record (original_run, the request copies).
 #pragma once
 
 #include <memory>
@@ -34,16 +37,36 @@ struct ModelRun {
 };
 
 // Loads a run's model for the training data `data` (D for an original run, D_r for an unlearned one). Fails
-// with a message naming the run when run.json's fingerprint is not the data's (a run made for another data
-// set or another request) or the checkpoint does not fit the model.
+// with a message naming the run (`what` says which: "original", "gold", ...; "" for plain "run") when
+// run.json's fingerprint is not the data's (a run made for another data set or another request) or the
+// checkpoint does not fit the model.
 ModelRun load_model_run(const std::string& dir, const models::TrainData& data, const std::string& what,
                         std::optional<Device> dev = std::nullopt);
 
-// Writes an unlearned run directory (every file atomically). `request_files`: all requests since the
-// original training run, in order (copied into DIR/requests/); `original_dir`: that original run.
+// FNV-1a 64 (hex) of a request's content: kind, drop flag and rows in order (comments and layout do not
+// count). Two request files with this fingerprint ask for the same thing.
+std::string request_fingerprint(const Request& r);
+
+// Where an unlearned run comes from.
+struct Lineage {
+  std::string original_run;     // absolute path of the original run directory, as recorded
+  std::string original_run_id;  // the original's run_id ("" for runs written before run ids existed)
+  std::vector<std::string> request_fingerprints;  // every request since the original, in order
+};
+// The lineage of an unlearned run directory (fails for a run that is not unlearned).
+Lineage run_lineage(const std::string& dir);
+// Fails, naming the run and what differs, unless the unlearned run at `dir` was made from the original run
+// at `original_dir` for exactly the requests in `request_files` (same order). `what`: "gold run", ...
+void check_lineage(const std::string& what, const std::string& dir, const std::string& original_dir,
+                   const std::vector<std::string>& request_files);
+
+// Writes an unlearned run directory into `dir` (every file atomically; the caller stages `dir`, see
+// pipeline.h). `request_files`: all requests since the original training run, in order (copied into
+// DIR/requests/); `original_dir` / `original_run_id`: that original run.
 void write_unlearned_run(const std::string& dir, const training::RunInfo& original, const std::string& original_dir,
-                         const std::vector<std::string>& request_files, const RequestView& view, models::Model& model,
-                         const UnlearnResult& result, const UnlearnOptions& opt);
+                         const std::string& original_run_id, const std::vector<std::string>& request_files,
+                         const RequestView& view, models::Model& model, const UnlearnResult& result,
+                         const UnlearnOptions& opt);
 
 // The model of an unlearned run as the audit sees it (embeddings, parameters, time, epochs).
 AuditModel audit_model_of(const std::string& name, ModelRun& run);

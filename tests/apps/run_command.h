@@ -1,13 +1,21 @@
-// Shared by the CLI tests: runs a shell command and captures what it prints.
+// Shared by the CLI tests: runs a shell command and captures what it prints; the `lethe` binary under test.
 #pragma once
 
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace lethe::testing {
+
+// The binary the CLI tests run: this build's, or the one named by LETHE_TEST_BIN (to check that a test
+// fails against another build, e.g. one from before a fix).
+inline std::string lethe_bin() {
+  const char* env = std::getenv("LETHE_TEST_BIN");
+  return env && *env ? std::string(env) : std::string(LETHE_BIN_PATH);
+}
 
 // Runs `cmd` through the shell; returns its exit status (-1 if it did not exit normally) and fills `out`
 // with stdout + stderr.

@@ -109,9 +109,16 @@ inline Tensor away_from_zero(const Shape& shape, uint64_t seed, double lo = 0.1,
   return Tensor::from_vector(v, shape);
 }
 
-// sum(out * W) for a fixed random W: a scalar that depends on every output entry with distinct weights.
+// The sum of all entries of x, as numel * mean(x) (autograd has no separate sum op: models use mean).
+inline autograd::Var sum_all(const autograd::Var& x) {
+  return autograd::scale(autograd::mean(x), static_cast<double>(x.value().numel()));
+}
+
+// sum(out * W) for a fixed random W (in out's dtype, on out's device): a scalar that depends on every output
+// entry with distinct weights.
 inline autograd::Var weighted_sum(const autograd::Var& out, uint64_t seed = 12345) {
-  return autograd::sum(autograd::mul(out, autograd::constant(uniform(out.shape(), seed))));
+  const Tensor w = uniform(out.shape(), seed).astype(out.dtype()).to(out.device());
+  return sum_all(autograd::mul(out, autograd::constant(w)));
 }
 
 }  // namespace lethe::test

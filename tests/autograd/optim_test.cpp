@@ -1,6 +1,6 @@
 // Optimizers against hand-written scalar references: Adam with torch.optim.Adam semantics (bias correction,
 // L2 weight decay added to the gradient, zeroed gradients still stepping through momentum), the per-epoch
-// learning-rate schedule lr0 * a^(e / b), zero_grad and SGD.
+// learning-rate schedule lr0 * a^(e / b) and zero_grad.
 #include "autograd/optim.h"
 
 #include <gtest/gtest.h>
@@ -10,11 +10,13 @@
 
 #include "autograd/ops.h"
 #include "engine/error.h"
+#include "gradcheck.h"
 
 namespace lethe {
 namespace {
 
 using autograd::Var;
+using test::sum_all;
 
 std::vector<double> host(const Tensor& t) { return t.to_vector<double>(); }
 Tensor vec(const std::vector<double>& v) { return Tensor::from_vector(v); }
@@ -50,7 +52,8 @@ TEST(Optim, AdamMatchesTorchReference) {
       opt.zero_grad();
       std::vector<double> g(3, 0.0);
       if (!coef[s].empty()) {
-        autograd::backward(autograd::scale(autograd::sum(autograd::mul(autograd::constant(vec(coef[s])), autograd::square(p))), 0.5));
+        autograd::backward(autograd::scale(
+            sum_all(autograd::mul(autograd::constant(vec(coef[s])), autograd::mul(p, p))), 0.5));
         for (size_t i = 0; i < 3; ++i) g[i] = coef[s][i] * pr[i];
       }
       const std::vector<double> before = host(p.value());
@@ -84,8 +87,8 @@ TEST(Optim, AdamStepsParamsWithoutGradient) {
 
 TEST(Optim, ZeroGradKeepsZeroedBuffers) {
   Var a = autograd::param(vec({1.0, 2.0})), b = autograd::param(vec({3.0}));
-  autograd::Sgd opt({a, b}, 0.1);
-  autograd::backward(autograd::sum(autograd::square(a)));
+  autograd::Adam opt({a, b}, 0.1);
+  autograd::backward(sum_all(autograd::mul(a, a)));
   ASSERT_TRUE(a.grad().defined());
   EXPECT_FALSE(b.grad().defined());
   opt.zero_grad();
@@ -120,12 +123,16 @@ TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
   autograd::Adam opt({p}, lr, 0.9, 0.999, 1e-8, wd), opt_slow({slow}, lr, 0.9, 0.999, 1e-8, wd),
       opt_fast({fast}, 5 * lr, 0.9, 0.999, 1e-8, wd);
   opt.set_row_lr_factor(p, Tensor::from_vector(std::vector<int32_t>{1, 3}, {2}), 5.0);
-  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2}, {}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
+  const std::vector<std::vector<double>> coef{
+      {1, 2, -0.5, 3, 0.3, -1, 4, 2}, {}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
   for (const auto& c : coef) {
     for (autograd::Adam* o : {&opt, &opt_slow, &opt_fast}) {
       o->zero_grad();
       Var q = o->params()[0];
-      if (!c.empty()) autograd::backward(autograd::scale(autograd::sum(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::square(q))), 0.5));
+      if (!c.empty())
+        autograd::backward(autograd::scale(
+            sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(q, q))),
+            0.5));
       o->step();
     }
   }
@@ -139,18 +146,60 @@ TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
   EXPECT_THROW(opt.set_row_lr_factor(slow, Tensor::from_vector(std::vector<int32_t>{0}, {1}), 2.0), Error);
 }
 
-TEST(Optim, SgdStep) {
-  Var p = autograd::param(vec({1.0, 2.0, 3.0})), unused = autograd::param(vec({4.0}));
-  autograd::Sgd opt({p, unused}, 0.1);
-  autograd::backward(autograd::sum(autograd::mul(autograd::constant(vec({0.5, -1.0, 2.0})), p)));  // gradient (0.5, -1, 2)
-  opt.step();
-  const std::vector<double> got = host(p.value());
-  const std::vector<double> want{0.95, 2.1, 2.8};
-  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(got[i], want[i], 1e-15);
-  EXPECT_EQ(host(unused.value()), std::vector<double>{4.0});  // no gradient: unchanged
-  opt.zero_grad();
-  opt.step();
-  EXPECT_EQ(host(p.value()), got);
+TEST(Optim, AdamPerRowFactorsEqualAnAdamPerFactor) {
+  // Rows 0 and 2 take 3x and 0.5x: each must follow an Adam at that learning rate; rows 1 and 3 keep lr.
+  const double lr = 0.01;
+  const std::vector<double> t0{0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.1, -0.3};
+  auto table = [&] { return autograd::param(Tensor::from_vector(t0, {4, 2}), "t"); };
+  Var p = table(), base = table(), x3 = table(), half = table();
+  autograd::Adam opt({p}, lr), o1({base}, lr), o3({x3}, 3 * lr), oh({half}, 0.5 * lr);
+  opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{0, 2}, {2}), {3.0, 0.5});
+  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
+  for (const auto& c : coef)
+    for (autograd::Adam* o : {&opt, &o1, &o3, &oh}) {
+      o->zero_grad();
+      Var q = o->params()[0];
+      autograd::backward(autograd::scale(
+          sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(q, q))), 0.5));
+      o->step();
+    }
+  const std::vector<double> got = host(p.value()), b = host(base.value()), f3 = host(x3.value()), fh = host(half.value());
+  for (size_t k = 0; k < got.size(); ++k) {
+    const size_t row = k / 2;
+    EXPECT_NEAR(got[k], row == 0 ? f3[k] : row == 2 ? fh[k] : b[k], 1e-12) << "entry " << k;
+  }
+  EXPECT_THROW(opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{1}, {1}), {1.0, 2.0}), Error);
+  EXPECT_THROW(opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{1}, {1}), {-1.0}), Error);
+}
+
+TEST(Optim, AdamRestrictedToRowsMovesOnlyThoseRows) {
+  // Only rows 1 and 3 of `p` move, exactly as an unrestricted Adam moves them; `q` is frozen entirely.
+  const std::vector<double> t0{0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.1, -0.3};
+  Var p = autograd::param(Tensor::from_vector(t0, {4, 2}), "p"), ref = autograd::param(Tensor::from_vector(t0, {4, 2}), "r");
+  Var q = autograd::param(vec({1.0, 2.0}), "q");
+  autograd::Adam opt({p, q}, 0.01), free({ref}, 0.01);
+  opt.restrict_to({{p, Tensor::from_vector(std::vector<int32_t>{1, 3}, {2})}});
+  const std::vector<double> c{1, 2, -0.5, 3, 0.3, -1, 4, 2};
+  for (int step = 0; step < 3; ++step)
+    for (autograd::Adam* o : {&opt, &free}) {
+      o->zero_grad();
+      Var x = o->params()[0];
+      Var loss = sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(x, x)));
+      if (o == &opt) loss = autograd::add(loss, sum_all(autograd::mul(q, q)));
+      autograd::backward(loss);
+      o->step();
+    }
+  const std::vector<double> got = host(p.value()), r = host(ref.value());
+  for (size_t k = 0; k < got.size(); ++k) {
+    const bool trainable = (k / 2) % 2 == 1;
+    if (trainable)
+      EXPECT_NEAR(got[k], r[k], 1e-12) << "entry " << k;
+    else
+      EXPECT_EQ(got[k], t0[k]) << "frozen entry " << k << " moved";
+  }
+  EXPECT_EQ(host(q.value()), (std::vector<double>{1.0, 2.0}));
+  autograd::Adam decayed({p}, 0.01, 0.9, 0.999, 1e-8, 0.1);
+  EXPECT_THROW(decayed.restrict_to({{p, Tensor::from_vector(std::vector<int32_t>{0}, {1})}}), Error);
 }
 
 }  // namespace

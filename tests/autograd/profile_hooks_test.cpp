@@ -20,7 +20,7 @@ void step() {
   using namespace lethe;
   autograd::Var w = autograd::param(Tensor::full({4, 3}, 0.5, DType::F32), "w");
   autograd::Var x = autograd::constant(Tensor::full({2, 4}, 1.0, DType::F32), "x");
-  autograd::Var loss = autograd::sum(autograd::sigmoid(autograd::matmul(x, w)));
+  autograd::Var loss = autograd::mean(autograd::sigmoid(autograd::matmul(x, w)));
   autograd::backward(loss);
 }
 
@@ -31,10 +31,10 @@ TEST(ProfileHooks, ForwardAndBackwardOpsAreTimed) {
   lethe::prof::enable(false);
   EXPECT_EQ(calls("fwd:matmul"), 2);
   EXPECT_EQ(calls("fwd:sigmoid"), 2);
-  EXPECT_EQ(calls("fwd:sum"), 2);
+  EXPECT_EQ(calls("fwd:mean"), 2);
   EXPECT_EQ(calls("bwd:matmul"), 2);
   EXPECT_EQ(calls("bwd:sigmoid"), 2);
-  EXPECT_EQ(calls("bwd:sum"), 2);
+  EXPECT_EQ(calls("bwd:mean"), 2);
 }
 
 TEST(ProfileHooks, NothingRecordedWhenOff) {

@@ -28,6 +28,13 @@ Tensor rand_tensor(const Shape& shape, uint32_t seed, double lo = -1.0, double h
 // Host values as double, whatever the dtype.
 inline std::vector<double> host(const Tensor& t) { return t.astype(DType::F64).to_vector<double>(); }
 
+// True when no element is NaN or infinite (read back to the host).
+inline bool all_finite(const Tensor& t) {
+  for (double v : host(t))
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
 template <class T>
 constexpr double tol() {
   return sizeof(T) == 4 ? 1e-5 : 1e-12;

@@ -1,12 +1,11 @@
 // Every CPU kernel against a naive reference on small random inputs, in f32 and f64, plus the error
 // messages of shape / dtype / device mismatches.
+#include <omp.h>
+
 #include <algorithm>
 #include <numeric>
 
-#include <omp.h>
-
 #include "helpers.h"
-#include "engine/rng.h"
 
 namespace lethe {
 namespace {
@@ -49,10 +48,11 @@ TYPED_TEST(OpsTest, GemmAllTransposesWithAlphaBeta) {
   Tensor a = rand_tensor<T>({3, 4}, 8), b = rand_tensor<T>({4, 2}, 9);
   Tensor c = Tensor::full({3, 2}, std::nan(""), dtype_of<T>());
   ops::gemm(a, false, b, false, c);
-  EXPECT_TRUE(ops::all_finite(c));
+  EXPECT_TRUE(test::all_finite(c));
   // empty inner dimension: C = beta * C
   Tensor e = Tensor::full({2, 2}, 2.0, dtype_of<T>());
-  ops::gemm(Tensor::zeros({2, 0}, dtype_of<T>()), false, Tensor::zeros({0, 2}, dtype_of<T>()), false, e, 1.0, 0.5);
+  ops::gemm(Tensor::zeros({2, 0}, dtype_of<T>()), false, Tensor::zeros({0, 2}, dtype_of<T>()), false, e, 1.0,
+            0.5);
   for (double v : host(e)) EXPECT_EQ(v, 1.0);
 }
 
@@ -91,21 +91,29 @@ TYPED_TEST(OpsTest, Elementwise) {
 
 TYPED_TEST(OpsTest, UnaryAndBackwardMatchFiniteDifferences) {
   using T = TypeParam;
-  const ops::Unary all[] = {ops::Unary::Neg,        ops::Unary::Exp,  ops::Unary::Log,    ops::Unary::Sigmoid,
-                            ops::Unary::Tanh,       ops::Unary::LogSigmoid, ops::Unary::Relu, ops::Unary::Square,
-                            ops::Unary::Sqrt,       ops::Unary::Rsqrt};
+  const ops::Unary all[] = {ops::Unary::Neg,    ops::Unary::Log,        ops::Unary::Sigmoid,
+                            ops::Unary::Tanh,   ops::Unary::LogSigmoid, ops::Unary::Relu,
+                            ops::Unary::Square, ops::Unary::Sqrt,       ops::Unary::Rsqrt};
   auto ref = [](ops::Unary op, double x) {
     switch (op) {
-      case ops::Unary::Neg: return -x;
-      case ops::Unary::Exp: return std::exp(x);
-      case ops::Unary::Log: return std::log(x);
-      case ops::Unary::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
-      case ops::Unary::Tanh: return std::tanh(x);
-      case ops::Unary::LogSigmoid: return -std::log1p(std::exp(-x));
-      case ops::Unary::Relu: return x > 0 ? x : 0.0;
-      case ops::Unary::Square: return x * x;
-      case ops::Unary::Sqrt: return std::sqrt(x);
-      case ops::Unary::Rsqrt: return 1.0 / std::sqrt(x);
+      case ops::Unary::Neg:
+        return -x;
+      case ops::Unary::Log:
+        return std::log(x);
+      case ops::Unary::Sigmoid:
+        return 1.0 / (1.0 + std::exp(-x));
+      case ops::Unary::Tanh:
+        return std::tanh(x);
+      case ops::Unary::LogSigmoid:
+        return -std::log1p(std::exp(-x));
+      case ops::Unary::Relu:
+        return x > 0 ? x : 0.0;
+      case ops::Unary::Square:
+        return x * x;
+      case ops::Unary::Sqrt:
+        return std::sqrt(x);
+      case ops::Unary::Rsqrt:
+        return 1.0 / std::sqrt(x);
     }
     return 0.0;
   };
@@ -122,7 +130,8 @@ TYPED_TEST(OpsTest, UnaryAndBackwardMatchFiniteDifferences) {
     Tensor gx = ops::unary_backward(op, x, y, gy);
     const auto X = host(x), Y = host(y), GY = host(gy), GX = host(gx);
     for (size_t i = 0; i < X.size(); ++i) {
-      EXPECT_NEAR(Y[i], ref(op, X[i]), 10 * test::tol<T>() * std::max(1.0, std::abs(Y[i]))) << ops::unary_name(op);
+      EXPECT_NEAR(Y[i], ref(op, X[i]), 10 * test::tol<T>() * std::max(1.0, std::abs(Y[i])))
+          << ops::unary_name(op);
       const double h = 1e-6;
       const double fd = (ref(op, X[i] + h) - ref(op, X[i] - h)) / (2 * h);
       EXPECT_NEAR(GX[i], GY[i] * fd, 1e-4 * std::max(1.0, std::abs(GX[i]))) << ops::unary_name(op);
@@ -135,8 +144,10 @@ TYPED_TEST(OpsTest, UnaryAndBackwardMatchFiniteDifferences) {
   EXPECT_NEAR(ls[1], 0.0, 1e-12);
   // Ops whose derivative reads y accept an undefined x.
   Tensor x = rand_tensor<T>({3}, 9);
-  Tensor y = ops::unary(ops::Unary::Exp, x);
-  EXPECT_LT(ops::max_abs_diff(ops::unary_backward(ops::Unary::Exp, Tensor(), y, y), ops::mul(y, y)), 1e-6);
+  Tensor y = ops::unary(ops::Unary::Sigmoid, x);
+  const Tensor dy = ops::mul(y, ops::add_scalar(ops::scale(y, -1.0), 1.0));  // y (1 - y)
+  EXPECT_LT(ops::max_abs_diff(ops::unary_backward(ops::Unary::Sigmoid, Tensor(), y, y), ops::mul(y, dy)),
+            1e-6);
   expect_error([&] { ops::unary_backward(ops::Unary::Log, Tensor(), y, y); }, {"log_backward", "x"});
 }
 
@@ -146,23 +157,20 @@ TYPED_TEST(OpsTest, Reductions) {
   Tensor a = rand_tensor<T>({r, c}, 1), b = rand_tensor<T>({r, c}, 2);
   const auto A = host(a), B = host(b);
   double s = 0, ss = 0;
-  std::vector<double> rows(r, 0), cols(c, 0), dots(r, 0);
+  std::vector<double> cols(c, 0), dots(r, 0);
   for (int64_t i = 0; i < r; ++i)
     for (int64_t j = 0; j < c; ++j) {
       const double v = A[i * c + j];
       s += v;
       ss += v * v;
-      rows[i] += v;
       cols[j] += v;
       dots[i] += v * B[i * c + j];
     }
   const double eps = 10 * test::tol<T>();
   EXPECT_NEAR(ops::sum(a).item(), s, eps * std::abs(s) + eps);
   EXPECT_NEAR(ops::sumsq(a).item(), ss, eps * ss);
-  EXPECT_LT(max_rel_err(host(ops::sum_rows(a)), rows), eps);
   EXPECT_LT(max_rel_err(host(ops::sum_cols(a)), cols), eps);
   EXPECT_LT(max_rel_err(host(ops::rowdot(a, b)), dots), eps);
-  EXPECT_EQ(ops::sum_rows(a).shape(), (Shape{r}));
   EXPECT_EQ(ops::sum_cols(a).shape(), (Shape{c}));
 }
 
@@ -210,10 +218,14 @@ TYPED_TEST(OpsTest, GatherScatterWithDuplicates) {
     for (int j = 0; j < 16; ++j) acc[bi[i] * 16 + j] += B[i * 16 + j];  // same order as the kernel
   for (int i = 0; i < 1600; ++i) ref[i] = acc[i];
   EXPECT_EQ(host(dst), ref);  // bit-identical: deterministic order
-  expect_error([&] { ops::gather_rows(src, Tensor::from_vector(std::vector<int32_t>{1, 10})); },
-               {"gather_rows", "10", "out of range"});
-  expect_error([&] { ops::scatter_add_rows(dst, Tensor::from_vector(std::vector<int32_t>{-1}), src.row_range(0, 1)); },
-               {"scatter_add_rows"});
+  expect_error(
+      [&] {
+        ops::gather_rows(src, Tensor::from_vector(std::vector<int32_t>{1, 10}));
+      },
+      {"gather_rows", "10", "out of range"});
+  expect_error(
+      [&] { ops::scatter_add_rows(dst, Tensor::from_vector(std::vector<int32_t>{-1}), src.row_range(0, 1)); },
+      {"scatter_add_rows"});
 }
 
 TYPED_TEST(OpsTest, RowNormalisations) {
@@ -270,29 +282,13 @@ TYPED_TEST(OpsTest, ConcatAndSlice) {
   ASSERT_EQ(r.shape(), (Shape{8, 3}));
   EXPECT_EQ(host(r.row_range(0, 4)), A);
   EXPECT_EQ(host(r.row_range(4, 8)), host(ops::slice_cols(b, 0, 3)));
-  expect_error([&] { ops::concat_cols({a, rand_tensor<T>({5, 3}, 3)}); }, {"concat_cols", "[4, 3]", "[5, 3]"});
+  expect_error(
+      [&] {
+        ops::concat_cols({a, rand_tensor<T>({5, 3}, 3)});
+      },
+      {"concat_cols", "[4, 3]", "[5, 3]"});
   expect_error([&] { ops::concat_rows({a, b}); }, {"concat_rows", "[4, 3]", "[4, 5]"});
   expect_error([&] { ops::slice_cols(a, 2, 4); }, {"slice_cols", "[4, 3]"});
-}
-
-TYPED_TEST(OpsTest, DropoutMaskStatisticsAndDeterminism) {
-  using T = TypeParam;
-  const double p = 0.3;
-  Tensor m = ops::dropout_mask({200, 500}, p, 1234, 17, dtype_of<T>(), Device::cpu());
-  const auto M = host(m);
-  int64_t kept = 0;
-  for (size_t i = 0; i < M.size(); ++i) {
-    const bool keep = philox_uniform(1234, 17, i) >= p;  // the exact CPU/CUDA formula
-    ASSERT_EQ(M[i], keep ? static_cast<double>(static_cast<T>(1.0 / (1.0 - p))) : 0.0);
-    kept += keep;
-  }
-  EXPECT_NEAR(static_cast<double>(kept) / M.size(), 1 - p, 0.01);
-  double mean = 0;
-  for (double v : M) mean += v;
-  EXPECT_NEAR(mean / M.size(), 1.0, 0.015);  // unbiased in expectation
-  EXPECT_EQ(host(ops::dropout_mask({200, 500}, p, 1234, 17, dtype_of<T>(), Device::cpu())), M);
-  EXPECT_NE(host(ops::dropout_mask({200, 500}, p, 1234, 18, dtype_of<T>(), Device::cpu())), M);
-  expect_error([] { ops::dropout_mask({2}, 1.0, 0, 0, DType::F32, Device::cpu()); }, {"dropout_mask"});
 }
 
 TYPED_TEST(OpsTest, TopkMatchesFullSort) {
@@ -311,7 +307,8 @@ TYPED_TEST(OpsTest, TopkMatchesFullSort) {
   for (int64_t i = 0; i < r; ++i) {
     std::vector<int32_t> order(c);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return av[i * c + x] > av[i * c + y]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t x, int32_t y) { return av[i * c + x] > av[i * c + y]; });
     for (int64_t j = 0; j < k; ++j) {
       EXPECT_EQ(I[i * k + j], order[j]);
       EXPECT_EQ(V[i * k + j], av[i * c + order[j]]);
@@ -329,18 +326,26 @@ TYPED_TEST(OpsTest, MaskedFillCsr) {
   Tensor indptr = Tensor::from_vector(std::vector<int32_t>{0, 2, 2, 3, 5});
   Tensor cols = Tensor::from_vector(std::vector<int32_t>{1, 3, 0, 2, 3});
   Tensor a = Tensor::zeros({2, 4}, dtype_of<T>());
-  ops::masked_fill_csr(a, indptr, cols, 2, -1e10);  // pattern rows 2, 3
+  ops::masked_fill_csr_rows(a, indptr, cols, Tensor::from_vector(std::vector<int32_t>{2, 3}), -1e10);
   EXPECT_EQ(host(a), (std::vector<double>{-1e10, 0, 0, 0, 0, 0, -1e10, -1e10}));
   Tensor b = Tensor::zeros({2, 4}, dtype_of<T>());
   ops::masked_fill_csr_rows(b, indptr, cols, Tensor::from_vector(std::vector<int64_t>{0, 0}), 7);
   EXPECT_EQ(host(b), (std::vector<double>{0, 7, 0, 7, 0, 7, 0, 7}));
-  expect_error([&] { ops::masked_fill_csr(a, indptr, cols, 3, 0); }, {"masked_fill_csr", "[3, 5)"});
+  expect_error(
+      [&] {
+        ops::masked_fill_csr_rows(a, indptr, cols, Tensor::from_vector(std::vector<int32_t>{3, 4}), 0);
+      },
+      {"masked_fill_csr_rows", "pattern row 4", "[0, 4)"});
+  expect_error(
+      [&] { ops::masked_fill_csr_rows(a, indptr, cols, Tensor::from_vector(std::vector<int32_t>{1}), 0); },
+      {"masked_fill_csr_rows", "shape mismatch"});
 }
 
 TYPED_TEST(OpsTest, AdamMatchesScalarReference) {
   using T = TypeParam;
   const int64_t n = 50;
-  Tensor p = rand_tensor<T>({n}, 1), m = Tensor::zeros({n}, dtype_of<T>()), v = Tensor::zeros({n}, dtype_of<T>());
+  Tensor p = rand_tensor<T>({n}, 1), m = Tensor::zeros({n}, dtype_of<T>()),
+         v = Tensor::zeros({n}, dtype_of<T>());
   std::vector<double> P = host(p), M(n, 0), V(n, 0);
   const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.01;
   for (int step = 1; step <= 3; ++step) {
@@ -361,12 +366,9 @@ TYPED_TEST(OpsTest, AdamMatchesScalarReference) {
   EXPECT_LT(max_rel_err(host(v), V), 10 * test::tol<T>());
 }
 
-TEST(Ops, AllFiniteAndMaxAbsDiff) {
+TEST(Ops, MaxAbsDiff) {
   Tensor a = Tensor::from_vector(std::vector<float>{1, 2, 3});
-  EXPECT_TRUE(ops::all_finite(a));
   Tensor b = Tensor::from_vector(std::vector<float>{1, std::nanf(""), 3});
-  EXPECT_FALSE(ops::all_finite(b));
-  EXPECT_FALSE(ops::all_finite(Tensor::from_vector(std::vector<double>{INFINITY})));
   EXPECT_DOUBLE_EQ(ops::max_abs_diff(a, Tensor::from_vector(std::vector<float>{1, 2.5f, 2})), 1.0);
   EXPECT_TRUE(std::isnan(ops::max_abs_diff(a, b)));
 }

@@ -2,6 +2,8 @@
 // prefix + name, keeps counts after being switched off, sorts the report by total time; the work counters
 // count GEMM FLOPs and the compulsory bytes of SpMM, Adam and top-k; the trace file is valid Chrome
 // trace-event JSON with one complete event per scope (nested spans, thread CPU time) and the markers.
+#include "engine/profile.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 #include <thread>
 
 #include "engine/ops.h"
-#include "engine/profile.h"
 #include "engine/sparse.h"
 
 namespace {

@@ -1,15 +1,17 @@
-// Philox known answers (Random123 KAT vectors) and the host generator: determinism, reserve/fork
+// Philox known answers (Random123 KAT vectors) and the host generator: determinism, fork
 // semantics, unbiased bounded integers and normal moments.
+#include "engine/rng.h"
+
 #include <set>
 
 #include "helpers.h"
-#include "engine/rng.h"
 
 namespace lethe {
 namespace {
 
 TEST(Philox, KnownAnswers) {
-  // Random123 kat_vectors, philox4x32_10: key = (seed lo, seed hi), counter = (ctr lo, ctr hi, stream lo, hi).
+  // Random123 kat_vectors, philox4x32_10: key = (seed lo, seed hi), counter = (ctr lo, ctr hi, stream lo,
+  // hi).
   Philox4 z = philox4x32(0, 0, 0);
   EXPECT_EQ(z.v[0], 0x6627e8d5u);
   EXPECT_EQ(z.v[1], 0xe169c58du);
@@ -41,18 +43,6 @@ TEST(Rng, DeterministicAndBuffered) {
   // The first four draws are one Philox block at counter 0.
   Philox4 r = philox4x32(Rng(42).seed(), 0, 0);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(va[i], r.v[i]);
-}
-
-TEST(Rng, ReserveGivesDisjointDeviceRange) {
-  Rng g(7);
-  g.next_u32();                      // consumes block 0
-  const uint64_t off = g.reserve(10);  // 3 blocks
-  EXPECT_EQ(off, 1u);
-  // The next host draw starts after the reserved blocks.
-  const uint32_t next = g.next_u32();
-  EXPECT_EQ(next, philox4x32(g.seed(), off + 3, 0).v[0]);
-  // The kernel's element i of (seed, off) reads block off + i/4.
-  EXPECT_EQ(philox_uniform(g.seed(), off, 5), u01f(philox4x32(g.seed(), off + 1, 0).v[1]));
 }
 
 TEST(Rng, ForkIsIndependentAndDeterministic) {

@@ -84,7 +84,7 @@ TYPED_TEST(SpmmTest, BothTransposesMatchDense) {
   // beta = 0 ignores NaN in y
   Tensor yn = Tensor::full({rows, m}, std::nan(""), dtype_of<T>());
   ops::spmm(a, false, x, yn, 1.0, 0.0);
-  EXPECT_TRUE(ops::all_finite(yn));
+  EXPECT_TRUE(test::all_finite(yn));
   expect_error([&] { ops::spmm(a, false, xt, yn); }, {"spmm", "[300, 200]", "[300, 17]"});
   expect_error([&] { ops::spmm(a, x.astype(dtype_of<T>() == DType::F32 ? DType::F64 : DType::F32)); },
                {"spmm", "dtype mismatch"});

@@ -4,7 +4,9 @@
 // recall down to gold's level much faster than retraining.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -138,6 +140,112 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   md << in.rdbuf();
   for (const char* n : {"| original |", "| gold |", "| mmrecun |", "| finetune |"})
     EXPECT_NE(md.str().find(n), std::string::npos) << n;
+}
+
+
+// RelItems and the erased-feature audit on hand-made embeddings, against a brute-force count: random user
+// and item vectors (no ties), an item request of three items; the count is the users with D_r train data whose
+// top 20 (their D_r train items masked) holds a forgotten item.
+TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
+  const TinyWorld& w = tiny_world();
+  Request req;
+  req.kind = RequestKind::Item;
+  for (size_t k = 0; req.items.size() < 3; k += 97) {
+    const int32_t i = w.ds.train.items[k % w.ds.train.size()];
+    if (std::find(req.items.begin(), req.items.end(), i) == req.items.end()) req.items.push_back(i);
+  }
+  req.lines.assign(3, 0);
+  const RequestView view = apply_requests(w.ds, {req});
+  const int64_t d = 4;
+  Rng rng(11);
+  auto random_model = [&](const std::string& name) {
+    AuditModel m;
+    m.name = name;
+    std::vector<float> u(static_cast<size_t>(w.ds.n_users * d)), it(static_cast<size_t>(w.ds.n_items * d));
+    for (float& x : u) x = static_cast<float>(rng.normal());
+    for (float& x : it) x = static_cast<float>(rng.normal());
+    m.users = Tensor::from_vector(u, {w.ds.n_users, d});
+    m.items = Tensor::from_vector(it, {w.ds.n_items, d});
+    return m;
+  };
+  const std::vector<AuditModel> models = {random_model("original"), random_model("gold"), random_model("mmrecun")};
+  auto brute_force = [&](const AuditModel& m) {
+    const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, w.ds.n_users);
+    const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
+    int64_t n = 0;
+    for (int32_t u = 0; u < w.ds.n_users; ++u) {
+      if (mask.degree(u) == 0) continue;
+      std::vector<std::pair<float, int32_t>> s;
+      for (int32_t i = 0; i < w.ds.n_items; ++i) {
+        if (mask.contains(u, i)) continue;
+        float acc = 0;
+        for (int64_t j = 0; j < d; ++j) acc += uv[u * d + j] * iv[i * d + j];
+        s.emplace_back(acc, i);
+      }
+      std::partial_sort(s.begin(), s.begin() + 20, s.end(), std::greater<>());
+      n += std::any_of(s.begin(), s.begin() + 20, [&](const auto& si) {
+        return std::find(req.items.begin(), req.items.end(), si.second) != req.items.end();
+      });
+    }
+    return n;
+  };
+  const nlohmann::json rep = run_audit(view, models);
+  const int64_t gold = brute_force(models[1]);
+  ASSERT_GT(gold, 0);
+  EXPECT_EQ(rep["evaluation"]["gold_relitems@20"].get<int64_t>(), gold);
+  for (size_t k = 0; k < models.size(); ++k) {
+    const nlohmann::json& row = rep["rows"][k];
+    ASSERT_EQ(row["model"], models[k].name);
+    const int64_t n = brute_force(models[k]);
+    EXPECT_EQ(row["relitems@20"].get<int64_t>(), n) << models[k].name;
+    EXPECT_NEAR(row["relitems@20_vs_gold"].get<double>(), static_cast<double>(n) / gold, 1e-12) << models[k].name;
+  }
+}
+
+// The erased-feature audit of a modality request: a parameter holding the raw image rows reads 0 (the erased
+// features survive), one holding the replacement reads 1, one halfway reads 0.5; the erased items' rank
+// percentile is reported for every model, inside [0, 1].
+TEST(UnlearningAudit, ErasedFeatureDistanceIsZeroForRawRowsAndOneForTheReplacement) {
+  const TinyWorld& w = tiny_world();
+  ASSERT_TRUE(w.ds.features.count("image"));
+  Request req;
+  req.kind = RequestKind::Modality;
+  req.items = {1, 4, 9, 16, 25};
+  req.modalities.assign(req.items.size(), "image");
+  req.lines.assign(req.items.size(), 0);
+  const RequestView view = apply_requests(w.ds, {req});
+  const Tensor& raw = view.original.features.at("image").values;
+  const Tensor& repl = view.retain.features.at("image");
+  const std::vector<float> r = raw.to_vector<float>(), p = repl.to_vector<float>();
+  std::vector<float> half(r.size());
+  for (size_t k = 0; k < r.size(); ++k) half[k] = 0.5f * (r[k] + p[k]);
+  Rng rng(5);
+  auto model = [&](const std::string& name, const Tensor& weight) {
+    AuditModel m;
+    m.name = name;
+    std::vector<float> u(static_cast<size_t>(w.ds.n_users * 4)), it(static_cast<size_t>(w.ds.n_items * 4));
+    for (float& x : u) x = static_cast<float>(rng.normal());
+    for (float& x : it) x = static_cast<float>(rng.normal());
+    m.users = Tensor::from_vector(u, {w.ds.n_users, 4});
+    m.items = Tensor::from_vector(it, {w.ds.n_items, 4});
+    m.params = {{"image_embedding.weight", weight}};
+    m.modality_uses = {models::ModalityUse{"image", {"image_embedding.weight"}, {}}};
+    return m;
+  };
+  const std::vector<AuditModel> models = {model("original", raw), model("gold", repl),
+                                          model("mmrecun", Tensor::from_vector(half, raw.shape()))};
+  const nlohmann::json rep = run_audit(view, models);
+  const double expected[] = {0.0, 1.0, 0.5};
+  for (size_t k = 0; k < models.size(); ++k) {
+    const nlohmann::json& row = rep["rows"][k];
+    const nlohmann::json& e = row["erased_features"]["image_embedding.weight"];
+    EXPECT_EQ(e["rows"].get<int64_t>(), 5) << models[k].name;
+    EXPECT_NEAR(e["mean_distance_ratio"].get<double>(), expected[k], 1e-6) << models[k].name;
+    EXPECT_NEAR(e["min_distance_ratio"].get<double>(), expected[k], 1e-6) << models[k].name;
+    const double pct = row["erased_items_rank_percentile"].get<double>();
+    EXPECT_GE(pct, 0.0);
+    EXPECT_LE(pct, 1.0);
+  }
 }
 
 }  // namespace

@@ -246,7 +246,7 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
     aj.original_dir = w.quick_run_dir();
     aj.gold_dir = gold_other;
     aj.out_dir = out;
-    expect_refused([&] { run_audit_job(aj); }, "--gold", out);
+    expect_refused([&] { run_audit_job(aj); }, "gold run", out);
     aj.original_dir = gold_other;
     aj.gold_dir = "";
     expect_refused([&] { run_audit_job(aj); }, "unlearned run", out);

@@ -1,6 +1,7 @@
-// MMRecUn's two choices beyond the paper's objective (docs/unlearning.md, "MMRecUn"): the own-rows step (the
-// user-table rows of users left without data take a larger learning rate) and the landing of
-// until-forgotten (the crossing epoch is cut back to where the forget recall meets the reference).
+// MMRecUn's choices beyond the paper's objective (docs/unlearning.md, "MMRecUn"): confined updates (only the
+// ID rows of the forget set's users and items move), the own-rows step (each such row learns at
+// lr x max(1, factor x the share of its data the request removed)) and the landing of until-forgotten (the
+// crossing epoch is cut back to where the forget recall meets the reference).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,13 +34,6 @@ const UserRequestWorld& user_request() {
 
 std::unique_ptr<models::Model> load_original(const std::string& dir) {
   return load_model_run(dir, models::make_train_data(tiny_world().ds), "original").model;
-}
-
-std::vector<float> table_of(models::Model& m) {
-  for (auto& [name, p] : m.parameters())
-    if (name == m.user_table()) return p.value().astype(DType::F32).to_vector<float>();
-  ADD_FAILURE() << m.name() << ": no parameter named " << m.user_table();
-  return {};
 }
 
 // The premise of the own-rows step: after the rebuild from D_r, no retain loss reaches a forgotten user's
@@ -84,46 +78,99 @@ TEST(MMRecUnOwnRows, RetainLossNeverReachesAForgottenUsersRow) {
   }
 }
 
-// One step (the tiny forget set fits one batch) from the same start with factor 1 and factor 7: the own rows
-// move exactly 7 times as far, every other parameter identically.
-TEST(MMRecUnOwnRows, OwnRowsTakeTheFactorTimesTheStep) {
-  const UserRequestWorld& w = user_request();
-  ASSERT_LE(static_cast<int64_t>(w.view.step_forget.size()), 2048);
-  const std::string run = tiny_world().quick_run_dir();
-  auto start = load_original(run);
-  start->set_data(w.view.retain);
-  const std::vector<float> t0 = table_of(*start);
-  std::vector<std::unique_ptr<models::Model>> out;
-  std::vector<UnlearnResult> res;
-  for (double factor : {1.0, 7.0}) {
-    auto m = load_original(run);
-    UnlearnOptions o;
-    o.epochs = 1;
-    o.quiet = true;
-    o.own_rows_lr_factor = factor;
-    res.push_back(run_method(m, "lightgcn", m->config(), w.view, o));
-    out.push_back(std::move(m));
+std::vector<float> values_of(models::Model& m, const std::string& name) {
+  for (auto& [n, p] : m.parameters())
+    if (n == name) return p.value().astype(DType::F32).to_vector<float>();
+  ADD_FAILURE() << m.name() << ": no parameter named " << name;
+  return {};
+}
+
+// Share of each user's / item's training rows that the view removed.
+std::pair<std::vector<double>, std::vector<double>> shares(const RequestView& v) {
+  std::vector<double> fu(static_cast<size_t>(v.retain.n_users), 0), tu(fu.size(), 0);
+  std::vector<double> fi(static_cast<size_t>(v.retain.n_items), 0), ti(fi.size(), 0);
+  for (size_t k = 0; k < v.step_forget.size(); ++k) {
+    fu[v.step_forget.users[k]] += 1, tu[v.step_forget.users[k]] += 1;
+    fi[v.step_forget.items[k]] += 1, ti[v.step_forget.items[k]] += 1;
   }
-  EXPECT_EQ(res[1].extra["own_rows"].get<int64_t>(), static_cast<int64_t>(w.own.size()));
-  const std::vector<float> a = table_of(*out[0]), b = table_of(*out[1]);
-  const int64_t d = static_cast<int64_t>(a.size()) / w.view.retain.n_users;
-  std::vector<uint8_t> is_own(static_cast<size_t>(w.view.retain.n_users), 0);
-  for (int32_t u : w.own) is_own[static_cast<size_t>(u)] = 1;
-  double moved = 0.0;
-  for (int64_t u = 0; u < w.view.retain.n_users; ++u)
-    for (int64_t c = 0; c < d; ++c) {
-      const size_t k = static_cast<size_t>(u * d + c);
-      if (is_own[static_cast<size_t>(u)]) {
-        EXPECT_NEAR(b[k] - t0[k], 7.0 * (a[k] - t0[k]), 1e-6) << "user " << u;
-        moved = std::max(moved, static_cast<double>(std::abs(a[k] - t0[k])));
-      } else {
-        EXPECT_EQ(b[k], a[k]) << "user " << u;
+  for (size_t k = 0; k < v.retain.train.size(); ++k) tu[v.retain.train.users[k]] += 1, ti[v.retain.train.items[k]] += 1;
+  for (size_t u = 0; u < fu.size(); ++u) fu[u] = tu[u] > 0 ? fu[u] / tu[u] : 0;
+  for (size_t i = 0; i < fi.size(); ++i) fi[i] = ti[i] > 0 ? fi[i] / ti[i] : 0;
+  return {fu, fi};
+}
+
+// One step (the tiny forget set fits one batch) from the same start with factor 1 and factor 7, for a user and
+// an interaction request: each row of the forget set's users and items moves max(1, 7 x share) times as far;
+// every other row and every other parameter keeps its starting value exactly (confined updates).
+TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
+  const TinyWorld& t = tiny_world();
+  for (RequestKind kind : {RequestKind::User, RequestKind::Interaction}) {
+    SCOPED_TRACE(request_kind_name(kind));
+    const RequestView view = apply_requests(
+        t.ds, {read_request(write_generated_request(t.ds, kind, 0.05, std::string("share-") + request_kind_name(kind)))});
+    ASSERT_LE(static_cast<int64_t>(view.step_forget.size()), 2048);
+    const std::string run = t.quick_run_dir();
+    auto start = load_original(run);
+    start->set_data(view.retain);
+    std::vector<std::unique_ptr<models::Model>> out;
+    for (double factor : {1.0, 7.0}) {
+      auto m = load_original(run);
+      UnlearnOptions o;
+      o.epochs = 1;
+      o.quiet = true;
+      o.own_rows_lr_factor = factor;
+      run_method(m, "lightgcn", m->config(), view, o);
+      out.push_back(std::move(m));
+    }
+    const auto [user_share, item_share] = shares(view);
+    double moved = 0.0;
+    for (const auto& [table, share] : {std::pair{start->user_table(), &user_share}, {start->item_table(), &item_share}}) {
+      const std::vector<float> t0 = values_of(*start, table), a = values_of(*out[0], table), b = values_of(*out[1], table);
+      const int64_t rows = static_cast<int64_t>(share->size()), d = static_cast<int64_t>(t0.size()) / rows;
+      for (int64_t r = 0; r < rows; ++r) {
+        const double s = (*share)[static_cast<size_t>(r)], f = std::max(1.0, 7.0 * s);
+        for (int64_t c = 0; c < d; ++c) {
+          const size_t k = static_cast<size_t>(r * d + c);
+          if (s == 0) {
+            ASSERT_EQ(a[k], t0[k]) << table << " row " << r << " is not the forget set's and moved";
+            ASSERT_EQ(b[k], t0[k]) << table << " row " << r;
+          } else {
+            EXPECT_NEAR(b[k] - t0[k], f * (a[k] - t0[k]), 1e-6) << table << " row " << r;
+            moved = std::max(moved, static_cast<double>(std::abs(a[k] - t0[k])));
+          }
+        }
       }
     }
-  EXPECT_GT(moved, 1e-4);
-  auto pa = out[0]->parameters(), pb = out[1]->parameters();
-  for (size_t k = 0; k < pa.size(); ++k)
-    if (pa[k].first != out[0]->user_table()) EXPECT_EQ(ops::max_abs_diff(pa[k].second.value(), pb[k].second.value()), 0.0) << pa[k].first;
+    EXPECT_GT(moved, 1e-4);
+    auto ps = start->parameters(), pa = out[0]->parameters();
+    for (size_t k = 0; k < ps.size(); ++k)
+      if (ps[k].first != start->user_table() && ps[k].first != start->item_table())
+        EXPECT_EQ(ops::max_abs_diff(ps[k].second.value(), pa[k].second.value()), 0.0) << ps[k].first << " moved";
+  }
+}
+
+// The paper's plain form stays reachable: unconfined, every parameter moves.
+TEST(MMRecUnOwnRows, UnconfinedMovesEveryParameter) {
+  const TinyWorld& t = tiny_world();
+  const RequestView view =
+      apply_requests(t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "unconfined"))});
+  auto start = load_original(t.quick_run_dir());
+  start->set_data(view.retain);
+  auto m = load_original(t.quick_run_dir());
+  UnlearnOptions o;
+  o.epochs = 1;
+  o.quiet = true;
+  o.confine = false;
+  o.own_rows_lr_factor = 1.0;
+  run_method(m, "lightgcn", m->config(), view, o);
+  const auto [user_share, item_share] = shares(view);
+  const std::vector<float> t0 = values_of(*start, start->user_table()), a = values_of(*m, m->user_table());
+  const int64_t d = static_cast<int64_t>(t0.size()) / view.retain.n_users;
+  int64_t other_moved = 0;
+  for (int64_t u = 0; u < view.retain.n_users; ++u)
+    if (user_share[static_cast<size_t>(u)] == 0)
+      for (int64_t c = 0; c < d; ++c) other_moved += a[u * d + c] != t0[u * d + c];
+  EXPECT_GT(other_moved, 0);
 }
 
 // The landing: the same run with and without it stops after the same epoch; with it the forget recall sits
@@ -164,21 +211,28 @@ TEST(MMRecUnLanding, CutsTheCrossingEpochBackToTheReference) {
             << " (reference " << landed.reference << ")\n";
 }
 
-// Item requests keep their users' data: the reference is their held-out recall, not gold's level, so the
-// plain rule stops the run and nothing is cut back; no own rows either.
-TEST(MMRecUnLanding, NotForRequestsWhoseUsersKeepData) {
+// Under the plain held-out reference, requests whose users keep data stop by the plain rule: that reference is
+// not gold's level, so nothing is cut back. Under the default reference the landing applies to them too.
+TEST(MMRecUnLanding, ItemRequestsLandUnderTheRetainedReferenceOnly) {
   const TinyWorld& t = tiny_world();
   const RequestView view =
-      apply_requests(t.ds, {unlearning::read_request(write_generated_request(t.ds, unlearning::RequestKind::Item, 0.05, "landing-item"))});
-  auto m = load_original(t.quick_run_dir());
-  UnlearnOptions o;
-  o.until_forgotten = true;
-  o.max_epochs = 50;
-  o.quiet = true;
-  const UnlearnResult r = run_method(m, "lightgcn", m->config(), view, o);
-  EXPECT_FALSE(r.extra.contains("landing_fraction"));
-  EXPECT_EQ(r.extra["own_rows"].get<int64_t>(), 0);
-  if (r.stop_reason == "until-forgotten") EXPECT_LE(r.epochs.back().forget_recall, r.epochs.back().reference);
+      apply_requests(t.ds, {read_request(write_generated_request(t.ds, RequestKind::Item, 0.05, "landing-item"))});
+  for (Reference ref : {Reference::HeldOut, Reference::Retained}) {
+    SCOPED_TRACE(reference_name(ref));
+    auto m = load_original(t.run_dir_full());
+    UnlearnOptions o;
+    o.until_forgotten = true;
+    o.max_epochs = 50;
+    o.quiet = true;
+    o.reference = ref;
+    const UnlearnResult r = run_method(m, "lightgcn", m->config(), view, o);
+    ASSERT_EQ(r.stop_reason, "until-forgotten");
+    const EpochLog& last = r.epochs.back();
+    EXPECT_LE(last.forget_recall, last.reference);
+    if (ref == Reference::HeldOut) EXPECT_FALSE(r.extra.contains("landing_fraction"));
+    if (ref == Reference::Retained && r.extra.contains("forget_recall_before_landing"))
+      EXPECT_GE(last.forget_recall, r.extra["forget_recall_before_landing"].get<double>());
+  }
 }
 
 }  // namespace

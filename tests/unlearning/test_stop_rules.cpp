@@ -1,0 +1,148 @@
+// The until-forgotten rule of every request kind (docs/unlearning.md, "Stopping"): the reference is computed
+// as documented (checked against a brute-force computation), and on tiny data the original sits far above
+// gold's forget recall while MMRecUn, which never sees gold, stops inside gold's band for user, item and
+// interaction requests. Gold is trained here only to be compared with; nothing of it reaches the method.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "fixture.h"
+#include "models/eval/evaluator.h"
+#include "models/unlearning/unlearn_run.h"
+
+namespace lethe::unlearning::testing {
+namespace {
+
+// Recall@20 of `targets` for user vectors `uv` ([n_users, d] host rows) against item embeddings `iv`,
+// masking each user's `mask` items, averaged over `users`: the definition, written out.
+double brute_recall20(const std::vector<float>& uv, const std::vector<float>& iv, int64_t n_items, int64_t d,
+                      const datasets::UserItems& mask, const datasets::UserItems& targets,
+                      const std::vector<int32_t>& users) {
+  double sum = 0;
+  for (int32_t u : users) {
+    std::vector<std::pair<double, int32_t>> s;
+    for (int32_t i = 0; i < n_items; ++i) {
+      if (mask.contains(u, i)) continue;
+      double dot = 0;
+      for (int64_t j = 0; j < d; ++j) dot += static_cast<double>(uv[u * d + j]) * iv[i * d + j];
+      s.emplace_back(-dot, i);  // ascending = best first; ties by lower id
+    }
+    std::sort(s.begin(), s.end());
+    int hits = 0;
+    for (size_t k = 0; k < std::min<size_t>(20, s.size()); ++k) hits += targets.contains(u, s[k].second);
+    sum += static_cast<double>(hits) / targets.degree(u);
+  }
+  return sum / static_cast<double>(users.size());
+}
+
+TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
+  const TinyWorld& w = tiny_world();
+  const RequestView view = apply_requests(
+      w.ds, {read_request(write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction"))});
+  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+  m->set_data(view.retain);
+  const ForgetCheck c = forget_check(*m, view, view.step_forget);
+  ASSERT_EQ(c.users_without_data, 0);  // interaction requests leave every user some data
+  Tensor ue, ie;
+  {
+    autograd::NoGrad ng;
+    const models::Forward f = m->forward(false);
+    ue = f.users.value();
+    ie = f.items.value();
+  }
+  const int64_t d = ie.cols(), n_items = ie.rows();
+  const std::vector<float> iv = ie.to_vector<float>();
+  const datasets::UserItems retained = datasets::UserItems::build(view.retain.train, view.retain.n_users);
+  const datasets::UserItems targets = datasets::UserItems::build(view.step_forget, view.retain.n_users);
+  const std::vector<int32_t> users = datasets::unique_users(view.step_forget);
+  std::vector<float> mean(static_cast<size_t>(ue.rows() * d), 0.0f);
+  for (int32_t u : users)
+    for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
+      for (int64_t j = 0; j < d; ++j) mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
+  const double want = brute_recall20(mean, iv, n_items, d, retained, targets, users);
+  EXPECT_NEAR(c.ref_retained, want, 1e-12);
+  EXPECT_DOUBLE_EQ(c.reference, c.ref_retained);
+  EXPECT_NEAR(c.forget_recall, brute_recall20(ue.to_vector<float>(), iv, n_items, d, retained, targets, users), 1e-12);
+  // The plain held-out rule is still reachable and uses the same users' test rows.
+  const ForgetCheck h = forget_check(*m, view, view.step_forget, Reference::HeldOut);
+  EXPECT_DOUBLE_EQ(h.reference, h.ref_heldout);
+  EXPECT_DOUBLE_EQ(h.forget_recall, c.forget_recall);
+}
+
+TEST(StopRules, UserRequestReferenceIsTheRandomDirectionLevel) {
+  const TinyWorld& w = tiny_world();
+  const RequestView view =
+      apply_requests(w.ds, {read_request(write_generated_request(w.ds, RequestKind::User, 0.05, "ref-user"))});
+  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+  m->set_data(view.retain);
+  const ForgetCheck c = forget_check(*m, view, view.step_forget);
+  EXPECT_EQ(c.users_without_data, static_cast<int64_t>(view.forgotten_users.size()));
+  EXPECT_LT(c.ref_retained, 0);  // no user keeps data
+  EXPECT_DOUBLE_EQ(c.reference, c.ref_no_data);
+  // Far below what the original still scores for its forgotten users.
+  EXPECT_LT(c.reference, 0.5 * c.forget_recall);
+}
+
+// Gold's per-user forget recall over the affected users: its mean and standard error.
+std::pair<double, double> gold_forget_recall(const std::string& gold_dir, const RequestView& view) {
+  ModelRun gr = load_model_run(gold_dir, view.retain, "gold");
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users), view.retain.n_items, {},
+                           Device::cpu());
+  const datasets::UserItems targets = datasets::UserItems::build(view.forget, view.retain.n_users);
+  std::vector<double> per_user;
+  autograd::NoGrad ng;
+  const models::Forward f = gr.model->forward(false);
+  for (int32_t u : view.affected_users)
+    per_user.push_back(eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
+  double mean = 0, var = 0;
+  for (double v : per_user) mean += v / static_cast<double>(per_user.size());
+  for (double v : per_user) var += (v - mean) * (v - mean) / static_cast<double>(per_user.size() - 1);
+  return {mean, std::sqrt(var / static_cast<double>(per_user.size()))};
+}
+
+class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
+
+TEST_P(StopRuleLandsOnGold, OriginalFarAboveGoldAndMMRecUnInsideTheBand) {
+  const TinyWorld& w = tiny_world();
+  const RequestKind kind = GetParam();
+  const std::string name = request_kind_name(kind);
+  const std::string req = write_generated_request(w.ds, kind, 0.05, "band-" + name);
+  const RequestView view = apply_requests(w.ds, {read_request(req)});
+  std::ostringstream sink;
+  auto unlearn = [&](Method method, const std::string& out) {
+    UnlearnJob job;
+    job.run_dir = w.run_dir_full();
+    job.request_files = {req};
+    job.out_dir = out;
+    job.options.method = method;
+    job.options.quiet = true;
+    return run_unlearn_job(job, sink).back();
+  };
+  const std::string gold = fresh_dir("band-gold-" + name), mu = fresh_dir("band-mmrecun-" + name);
+  unlearn(Method::Gold, gold);
+  const UnlearnResult r = unlearn(Method::MMRecUn, mu);
+  EXPECT_EQ(r.stop_reason, "until-forgotten");
+  const auto [f_gold, se] = gold_forget_recall(gold, view);
+  auto forget_of = [&](const std::string& dir, const models::TrainData& data) {
+    ModelRun run = load_model_run(dir, data, dir);
+    const ForgetChecker checker(view, view.forget, Device::cpu());
+    return checker.check(*run.model, false).forget_recall;
+  };
+  const double f_orig = forget_of(w.run_dir_full(), models::make_train_data(w.ds));
+  const double f_mu = forget_of(mu, view.retain);
+  const double band = std::max(0.10 * f_gold, 2 * se);
+  std::cout << name << ": forget recall original " << f_orig << ", gold " << f_gold << " (band " << band
+            << "), mmrecun " << f_mu << " after " << r.epochs_run << " epochs\n";
+  EXPECT_GT(f_orig, f_gold + 2 * band);  // the original is far above gold
+  EXPECT_NEAR(f_mu, f_gold, band);       // MMRecUn lands inside gold's band, on either side
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, StopRuleLandsOnGold,
+                         ::testing::Values(RequestKind::User, RequestKind::Item, RequestKind::Interaction),
+                         [](const auto& info) { return std::string(request_kind_name(info.param)); });
+
+}  // namespace
+}  // namespace lethe::unlearning::testing
