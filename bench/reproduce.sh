@@ -73,15 +73,15 @@ if has profile; then
     --trace "$RES/baby.trace.json" | tee "$RES/profile.txt"
 fi
 
+if has side; then
+  echo "== 4. PyTorch side by side =="
+  LETHE=$LETHE DATA=$DATA EPOCHS=$EPOCHS OUT=$RES/side_by_side bench/side_by_side.sh | tee "$RES/side_by_side.txt"
+fi
+
 if has unlearn; then
   echo "== 5. MMRecUn against gold =="
   "$LETHE" bench --data "$DATA" --models lightgcn/n_layers=3,freedom,mgcn --epochs 3 --unlearn \
     --json "$RES/unlearn.json" | tee "$RES/unlearn.txt"
-fi
-
-if has side; then
-  echo "== 4. PyTorch side by side =="
-  LETHE=$LETHE DATA=$DATA EPOCHS=$EPOCHS OUT=$RES/side_by_side bench/side_by_side.sh | tee "$RES/side_by_side.txt"
 fi
 echo "== markdown for bench/RESULTS.md =="
 /usr/bin/python3 bench/results_md.py "$RES" | tee "$RES/tables.md"
