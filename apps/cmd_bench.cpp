@@ -15,6 +15,13 @@
 // GEMM FLOPs at the GEMM rate plus its compulsory bytes at the copy bandwidth, per training epoch and per
 // valid evaluation, and the table prints time / floor.
 //
+// The same in CPU time, for shared machines: a process that gets half a core of two runs every figure,
+// the yardsticks included, at some fraction of the machine, and the wall-clock ratios then mean little. The
+// yardsticks are also timed in process CPU seconds (GFLOP and GB per CPU second), each epoch's training and
+// each evaluation too, and "CPU ratio" = CPU seconds / (counted work at the per-CPU-second rates): the
+// wall ratio a model would show with every core to itself, as long as it keeps them all busy. "cores" is
+// CPU seconds / wall seconds of the training, what the process actually received.
+//
 // A model entry may carry its own overrides after '/': `--models freedom,mgcn/n_layers=2`.
 //
 // --busy: epoch 0 warms up; then odd epochs run beside one CPU-bound process (a forked child spinning on
@@ -35,6 +42,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -113,31 +121,54 @@ double peak_rss_mib() {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// CPU seconds of every thread of this process (the --busy child is another process and is not counted).
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 // ---- the machine's yardsticks ---------------------------------------------------------------------
 
 struct Machine {
   double gemm_gflops = 0, gemm_projection_gflops = 0, gemm_square_gflops = 0;
   double copy_gbs = 0, copy_one_thread_gbs = 0, copy_team_gbs = 0;
+  double gemm_gflop_per_cpu_s = 0, copy_gb_per_cpu_s = 0;  // the same work per process CPU second
 };
+
+// Best wall rate and best rate per CPU second of `reps` runs of f (units of work / s).
+struct Rates {
+  double wall = 0, cpu = 0;
+};
+template <class F>
+Rates best_rates(double work, int reps, F&& f) {
+  Rates r;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = Clock::now();
+    const double c0 = process_cpu_seconds();
+    f();
+    const double w = since(t0), c = process_cpu_seconds() - c0;
+    if (w > 0) r.wall = std::max(r.wall, work / w);
+    if (c > 0) r.cpu = std::max(r.cpu, work / c);
+  }
+  return r;
+}
 
 // Waits for the device's queue (a one-element read-back).
 void settle(const lethe::Tensor& t) { (void)t.reshape({t.numel()}).row_range(0, 1).to_vector<float>(); }
 
-// Best GFLOP/s of C = A B through ops::gemm over `reps` runs (after one warm-up).
-double gemm_rate(int64_t m, int64_t n, int64_t k, lethe::Device dev, int reps) {
+// Best GFLOP/s (and GFLOP per CPU second) of C = A B through ops::gemm over `reps` runs (after one warm-up).
+Rates gemm_rate(int64_t m, int64_t n, int64_t k, lethe::Device dev, int reps) {
   using lethe::Tensor;
   Tensor a = Tensor::full({m, k}, 0.5, lethe::DType::F32, dev), b = Tensor::full({k, n}, 0.25, lethe::DType::F32, dev);
   Tensor c = Tensor::zeros({m, n}, lethe::DType::F32, dev);
   lethe::ops::gemm(a, false, b, false, c);
   settle(c);
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = Clock::now();
+  const double gflop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / 1e9;
+  return best_rates(gflop, reps, [&] {
     lethe::ops::gemm(a, false, b, false, c);
     settle(c);
-    best = std::min(best, since(t0));
-  }
-  return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / best / 1e9;
+  });
 }
 
 Machine measure_machine_once(lethe::Device dev);
@@ -152,33 +183,32 @@ Machine measure_machine(lethe::Device dev) {
 Machine measure_machine_once(lethe::Device dev) {
   using lethe::Tensor;
   Machine mc;
-  mc.gemm_projection_gflops = gemm_rate(4096, 64, 4096, dev, 5);  // a feature projection's shape
-  mc.gemm_square_gflops = gemm_rate(1024, 1024, 1024, dev, 5);
+  const Rates proj = gemm_rate(4096, 64, 4096, dev, 5);  // a feature projection's shape
+  const Rates square = gemm_rate(1024, 1024, 1024, dev, 5);
+  mc.gemm_projection_gflops = proj.wall;
+  mc.gemm_square_gflops = square.wall;
   mc.gemm_gflops = std::max(mc.gemm_projection_gflops, mc.gemm_square_gflops);
+  mc.gemm_gflop_per_cpu_s = std::max(proj.cpu, square.cpu);
   const int64_t n = int64_t{64} << 20;  // 256 MiB of f32
   Tensor src = Tensor::full({n}, 1.0, lethe::DType::F32, dev), dst = Tensor::zeros({n}, lethe::DType::F32, dev);
-  const double bytes = 2.0 * 4.0 * static_cast<double>(n);  // read + write
-  double best = 1e30;
-  for (int r = 0; r < 5; ++r) {
-    const auto t0 = Clock::now();
+  const double gb = 2.0 * 4.0 * static_cast<double>(n) / 1e9;  // read + write
+  const Rates one = best_rates(gb, 5, [&] {
     dst.copy_from(src);  // one memcpy on the CPU, a device-to-device copy on CUDA
     settle(dst);
-    best = std::min(best, since(t0));
-  }
-  mc.copy_one_thread_gbs = bytes / best / 1e9;
+  });
+  mc.copy_one_thread_gbs = one.wall;
+  mc.copy_gb_per_cpu_s = one.cpu;
   if (dev.is_cpu()) {  // the same copy shared by the OpenMP team, in 1 MiB blocks
     const char* ps = static_cast<const char*>(src.raw());
     char* pd = static_cast<char*>(dst.raw());
     const int64_t total = n * 4, block = int64_t{1} << 20;
-    best = 1e30;
-    for (int r = 0; r < 5; ++r) {
-      const auto t0 = Clock::now();
+    const Rates team = best_rates(gb, 5, [&] {
 #pragma omp parallel for schedule(static)
       for (int64_t off = 0; off < total; off += block)
         std::memcpy(pd + off, ps + off, static_cast<size_t>(std::min(block, total - off)));
-      best = std::min(best, since(t0));
-    }
-    mc.copy_team_gbs = bytes / best / 1e9;
+    });
+    mc.copy_team_gbs = team.wall;
+    mc.copy_gb_per_cpu_s = std::max(mc.copy_gb_per_cpu_s, team.cpu);
   }
   mc.copy_gbs = std::max(mc.copy_one_thread_gbs, mc.copy_team_gbs);
   return mc;
@@ -193,6 +223,8 @@ Machine best_of(const Machine& a, const Machine& b) {
   m.copy_gbs = std::max(a.copy_gbs, b.copy_gbs);
   m.copy_one_thread_gbs = std::max(a.copy_one_thread_gbs, b.copy_one_thread_gbs);
   m.copy_team_gbs = std::max(a.copy_team_gbs, b.copy_team_gbs);
+  m.gemm_gflop_per_cpu_s = std::max(a.gemm_gflop_per_cpu_s, b.gemm_gflop_per_cpu_s);
+  m.copy_gb_per_cpu_s = std::max(a.copy_gb_per_cpu_s, b.copy_gb_per_cpu_s);
   return m;
 }
 
@@ -202,7 +234,9 @@ nlohmann::json machine_json(const Machine& mc) {
           {"gemm_square_gflops", mc.gemm_square_gflops},
           {"copy_gbs", mc.copy_gbs},
           {"copy_one_thread_gbs", mc.copy_one_thread_gbs},
-          {"copy_team_gbs", mc.copy_team_gbs}};
+          {"copy_team_gbs", mc.copy_team_gbs},
+          {"gemm_gflop_per_cpu_s", mc.gemm_gflop_per_cpu_s},
+          {"copy_gb_per_cpu_s", mc.copy_gb_per_cpu_s}};
 }
 
 // Seconds the counted work takes at the machine's rates.
@@ -217,6 +251,18 @@ void set_floors(nlohmann::json& m, const Machine& mc) {
   m["train_vs_floor"] = tf > 0 ? m["train_seconds_median"].get<double>() / tf : 0.0;
   m["eval_floor_seconds"] = ef;
   m["eval_vs_floor"] = ef > 0 ? m["eval_seconds_median"].get<double>() / ef : 0.0;
+  // In CPU seconds: the same work at the rates per CPU second.
+  auto cpu_floor = [&](double gflop, double gb) {
+    return (mc.gemm_gflop_per_cpu_s > 0 ? gflop / mc.gemm_gflop_per_cpu_s : 0.0) +
+           (mc.copy_gb_per_cpu_s > 0 ? gb / mc.copy_gb_per_cpu_s : 0.0);
+  };
+  const double tcf = cpu_floor(m["train_gemm_gflop_per_epoch"].get<double>(),
+                               m["train_compulsory_gb_per_epoch"].get<double>());
+  const double ecf = cpu_floor(m["eval_gemm_gflop"].get<double>(), m["eval_compulsory_gb"].get<double>());
+  m["train_cpu_floor_seconds"] = tcf;
+  m["train_cpu_vs_floor"] = tcf > 0 ? m["train_cpu_seconds_median"].get<double>() / tcf : 0.0;
+  m["eval_cpu_floor_seconds"] = ecf;
+  m["eval_cpu_vs_floor"] = ecf > 0 ? m["eval_cpu_seconds"].get<double>() / ecf : 0.0;
 }
 
 // ---- one other CPU-bound process ------------------------------------------------------------------
@@ -348,11 +394,14 @@ int run_bench(const BenchArgs& a) {
 
     // Work per epoch (train + its evaluation) from the engine's counters; the busy schedule.
     std::vector<prof::Work> epoch_work;
+    std::vector<double> epoch_cpu;  // process CPU seconds of each epoch (training and its evaluation)
     prof::Work mark = prof::work();
+    double cpu_mark = process_cpu_seconds();
     TrainHooks hooks;
     hooks.on_epoch = [&](const EpochRecord& r) {
       const prof::Work now = prof::work();
       epoch_work.push_back(now - mark);
+      epoch_cpu.push_back(process_cpu_seconds() - cpu_mark);
       if (prof::tracing())
         prof::trace_instant(entry + " epoch " + std::to_string(r.epoch) + (hog.running() ? " (busy)" : " (quiet)"));
       if (a.busy) {
@@ -362,16 +411,19 @@ int run_bench(const BenchArgs& a) {
           hog.stop();
       }
       mark = prof::work();  // the fork and the marker are not the model's work
+      cpu_mark = process_cpu_seconds();
       return true;
     };
     const TrainResult res = trainer.train(hooks);
     hog.stop();
     // One more valid evaluation, for the evaluation's own counted work (the same work at every epoch).
     const prof::Work e0 = prof::work();
+    const double ec0 = process_cpu_seconds();
     (void)trainer.evaluate("valid");
+    const double eval_cpu = process_cpu_seconds() - ec0;
     const prof::Work eval_work = prof::work() - e0;
 
-    std::vector<double> tr, ev, tr_busy, ev_busy;
+    std::vector<double> tr, ev, tr_busy, ev_busy, tr_cpu;
     double recall = -1.0;
     prof::Work train_work;
     int64_t counted = 0;
@@ -381,6 +433,8 @@ int run_bench(const BenchArgs& a) {
       const bool warmup = a.busy && r.epoch == 0;
       if (!warmup) {
         (is_busy ? tr_busy : tr).push_back(r.train_seconds);
+        if (!is_busy && i < epoch_cpu.size())  // the epoch's CPU less that of one evaluation
+          tr_cpu.push_back(std::max(0.0, epoch_cpu[i] - (r.evaluated ? eval_cpu : 0.0)));
         if (r.evaluated) (is_busy ? ev_busy : ev).push_back(r.eval_seconds);
       }
       if (r.evaluated) recall = eval::metric(r.valid, "Recall@20");
@@ -413,6 +467,10 @@ int run_bench(const BenchArgs& a) {
     m["eval_seconds"] = ev;
     m["train_seconds_median"] = median(tr);
     m["eval_seconds_median"] = median(ev);
+    m["train_cpu_seconds"] = tr_cpu;
+    m["train_cpu_seconds_median"] = median(tr_cpu);
+    m["train_cores"] = median(tr) > 0 ? median(tr_cpu) / median(tr) : 0.0;
+    m["eval_cpu_seconds"] = eval_cpu;
     m["train_gemm_gflop_per_epoch"] = train_work.gemm_flops / 1e9;
     m["train_compulsory_gb_per_epoch"] = train_work.bytes / 1e9;
     m["eval_gemm_gflop"] = eval_work.gemm_flops / 1e9;
@@ -466,11 +524,13 @@ int run_bench(const BenchArgs& a) {
     }
     out["models"].push_back(m);
     null_log.str("");
-    std::printf("bench: %s done: train %.3f s/epoch (median; floor %.3f s, %.2fx), valid eval %.3f s (floor %.3f s, "
-                "%.2fx), peak RSS %.0f MiB (%.2fx state)",
+    std::printf("bench: %s done: train %.3f s/epoch (median; floor %.3f s, %.2fx; CPU %.3f s on %.2f cores, CPU floor "
+                "%.3f s, %.2fx), valid eval %.3f s (floor %.3f s, %.2fx; CPU %.2fx), peak RSS %.0f MiB (%.2fx state)",
                 entry.c_str(), median(tr), m["train_floor_seconds"].get<double>(), m["train_vs_floor"].get<double>(),
-                median(ev), m["eval_floor_seconds"].get<double>(),
-                m["eval_vs_floor"].get<double>(), peak_train, peak_train / state_mib);
+                median(tr_cpu), m["train_cores"].get<double>(), m["train_cpu_floor_seconds"].get<double>(),
+                m["train_cpu_vs_floor"].get<double>(), median(ev), m["eval_floor_seconds"].get<double>(),
+                m["eval_vs_floor"].get<double>(), m["eval_cpu_vs_floor"].get<double>(), peak_train,
+                peak_train / state_mib);
     if (a.busy)
       std::printf(", busy/quiet train %.2fx eval %.2fx", m["busy_train_ratio"].get<double>(),
                   m["busy_eval_ratio"].get<double>());
@@ -486,10 +546,13 @@ int run_bench(const BenchArgs& a) {
   // The tables, every floor at the best rates seen in the run.
   out["machine"] = machine_json(mc);
   for (auto& m : out["models"]) set_floors(m, mc);
-  std::printf("\nmachine (best of the run): GEMM %.1f GFLOP/s (projection shape %.1f, square %.1f); copy %.1f GB/s\n",
-              mc.gemm_gflops, mc.gemm_projection_gflops, mc.gemm_square_gflops, mc.copy_gbs);
+  std::printf("\nmachine (best of the run): GEMM %.1f GFLOP/s (projection shape %.1f, square %.1f); copy %.1f GB/s; "
+              "per CPU second: GEMM %.1f GFLOP, copy %.1f GB\n",
+              mc.gemm_gflops, mc.gemm_projection_gflops, mc.gemm_square_gflops, mc.copy_gbs, mc.gemm_gflop_per_cpu_s,
+              mc.copy_gb_per_cpu_s);
   std::printf("\n%-22s %7s %13s %9s %7s %9s %9s %7s %8s %8s %7s", "model", "epochs", "train s/epoch", "floor s",
               "ratio", "eval s", "floor s", "ratio", "peak MiB", "/state", "R@20");
+  std::printf(" %9s %9s %6s", "CPU ratio", "eval CPU", "cores");
   if (a.busy) std::printf(" %10s %9s", "busy train", "busy eval");
   if (a.unlearn) std::printf(" %10s %8s %8s", "MMRecUn s", "gold s", "speed-up");
   std::printf("\n");
@@ -501,6 +564,8 @@ int run_bench(const BenchArgs& a) {
                 m["eval_floor_seconds"].get<double>(), m["eval_vs_floor"].get<double>(),
                 m["peak_rss_mib"].get<double>(), m["peak_vs_state"].get<double>(),
                 m["valid_recall20_last"].get<double>());
+    std::printf(" %8.2fx %8.2fx %6.2f", m["train_cpu_vs_floor"].get<double>(), m["eval_cpu_vs_floor"].get<double>(),
+                m["train_cores"].get<double>());
     if (a.busy)
       std::printf(" %9.2fx %8.2fx", m["busy_train_ratio"].get<double>(), m["busy_eval_ratio"].get<double>());
     if (m.contains("unlearning")) {
@@ -520,6 +585,10 @@ int run_bench(const BenchArgs& a) {
               "+ Adam moments + feature tables)\n",
               a.busy ? "the quiet epochs after the warm-up" : (std::to_string(a.epochs) + " epochs").c_str(),
               mc.gemm_gflops, mc.copy_gbs);
+  std::printf("(CPU ratio: process CPU seconds / the counted work at %.1f GFLOP and %.1f GB per CPU second, the "
+              "yardsticks timed in CPU seconds: the ratio with every core to the process; cores: CPU s / wall s of "
+              "training)\n",
+              mc.gemm_gflop_per_cpu_s, mc.copy_gb_per_cpu_s);
   if (a.busy)
     std::printf("(busy: median of the epochs run beside one CPU-bound process / median of the quiet epochs, "
                 "interleaved in this run)\n");

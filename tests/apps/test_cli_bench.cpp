@@ -68,6 +68,16 @@ TEST_F(CliBench, TableAndJson) {
   EXPECT_GT(l["train_compulsory_gb_per_epoch"].get<double>(), 0.0);  // SpMM operands and Adam state
   EXPECT_GT(l["train_floor_seconds"].get<double>(), 0.0);
   EXPECT_GT(l["train_vs_floor"].get<double>(), 0.0);
+  // The same in CPU seconds (the yardsticks per CPU second, the epochs' process CPU time).
+  EXPECT_GT(j["machine"]["gemm_gflop_per_cpu_s"].get<double>(), 0.0);
+  EXPECT_GT(j["machine"]["copy_gb_per_cpu_s"].get<double>(), 0.0);
+  EXPECT_EQ(l["train_cpu_seconds"].size(), 2u);
+  EXPECT_GT(l["train_cpu_floor_seconds"].get<double>(), 0.0);
+  EXPECT_GT(l["eval_cpu_seconds"].get<double>(), 0.0);
+  // An epoch's CPU less one evaluation's: on the tiny set the two are close, so only the sign is certain.
+  EXPECT_GE(l["train_cpu_seconds_median"].get<double>(), 0.0);
+  EXPECT_GE(l["train_cpu_vs_floor"].get<double>(), 0.0);
+  EXPECT_GE(l["train_cores"].get<double>(), 0.0);
   EXPECT_GT(l["eval_gemm_gflop"].get<double>(), 0.0);  // the score GEMMs
   EXPECT_GT(j["models"][1]["train_gemm_gflop_per_epoch"].get<double>(), 0.0);  // FREEDOM's projections
   EXPECT_NE(out.find("floor"), std::string::npos) << out;
