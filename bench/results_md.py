@@ -27,8 +27,11 @@ def e2e(path):
     mc = j["machine"]
     print(f"Data: {j['data']} ({j['users']} users, {j['items']} items, {j['train_rows']} train rows), "
           f"{j['epochs']} epochs per model, device {j['device']}{', busy/quiet interleaved' if j.get('busy') else ''}.")
+    per_cpu = (f"; per process CPU second: GEMM {mc['gemm_gflop_per_cpu_s']:.1f} GFLOP, copy {mc['copy_gb_per_cpu_s']:.1f} GB"
+               if "gemm_gflop_per_cpu_s" in mc else "")
     print(f"Machine (same run): GEMM {mc['gemm_gflops']:.1f} GFLOP/s (projection shape {mc['gemm_projection_gflops']:.1f}, "
-          f"square {mc['gemm_square_gflops']:.1f}); copy {mc['copy_gbs']:.1f} GB/s. Threads: {j.get('threading', '?')}.\n")
+          f"square {mc['gemm_square_gflops']:.1f}); copy {mc['copy_gbs']:.1f} GB/s{per_cpu}. "
+          f"Threads: {j.get('threading', '?')}.\n")
     dense_floor = {m["model"].split("/")[0]: m["train_floor_seconds"] for m in j["models"]
                    if "feature_projection=dense" in m["model"]}
     print("| model | train s/epoch | floor s | time / floor | target | valid eval s | floor s | time / floor | "
@@ -59,6 +62,27 @@ def e2e(path):
         f, g = by_name["freedom"], by_name["mgcn"]
         print(f"\nMGCN epoch / FREEDOM epoch (same run): {g['train_seconds_median'] / f['train_seconds_median']:.2f}x; "
               f"their floors: {g['train_floor_seconds'] / f['train_floor_seconds']:.2f}x.")
+    if all("train_cpu_vs_floor" in m for m in j["models"]):
+        # The same work in process CPU seconds: what the ratios are with every core given to the process.
+        dense_cpu_floor = {m["model"].split("/")[0]: m["train_cpu_floor_seconds"] for m in j["models"]
+                           if "feature_projection=dense" in m["model"]}
+        print("\nIn process CPU seconds (yardsticks timed the same way; `cores` = CPU s / wall s of the quiet "
+              "training epochs):\n")
+        print("| model | cores | train CPU s/epoch | CPU floor s | CPU ratio | target | eval CPU s | eval CPU floor s | "
+              "eval CPU ratio |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for m in j["models"]:
+            base = m["model"].split("/")[0]
+            tc, cf = m["train_cpu_seconds_median"], m["train_cpu_floor_seconds"]
+            if base == "freedom" and "dense" not in m["model"] and base in dense_cpu_floor:
+                target = "vs dense CPU floor " + verdict(tc / dense_cpu_floor[base], TARGET_FREEDOM_VS_DENSE_FLOOR)
+            elif base in TARGET_FLOOR and "dense" not in m["model"]:
+                target = verdict(m["train_cpu_vs_floor"], TARGET_FLOOR[base])
+            else:
+                target = "-"
+            print(f"| {m['model']} | {m['train_cores']:.2f} | {tc:.3f} | {cf:.3f} | {m['train_cpu_vs_floor']:.2f}x | "
+                  f"{target} | {m['eval_cpu_seconds']:.3f} | {m['eval_cpu_floor_seconds']:.3f} | "
+                  f"{verdict(m['eval_cpu_vs_floor'], TARGET_EVAL_FLOOR)} |")
     if any("unlearning" in m for m in j["models"]):
         print("\n| model | request | forget rows | MMRecUn epochs | MMRecUn s | gold epochs | gold s | speed-up |")
         print("|---|---|---|---|---|---|---|---|")
