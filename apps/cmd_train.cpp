@@ -15,12 +15,14 @@ namespace {
 struct TrainCmd {
   lethe::training::TrainJob job;
   bool profile = false;
+  std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
 int run_train(TrainCmd& c) {
   using namespace lethe;
   training::TrainJob& job = c.job;
   if (c.profile) prof::enable(true);  // from model construction (graphs) to the end of the final evaluation
+  if (!c.trace.empty()) prof::start_trace();
   training::TrainOutcome o;
   try {
     o = training::run_train_job(job, std::cout);
@@ -41,6 +43,7 @@ int run_train(TrainCmd& c) {
     prof::enable(false);
     prof::report(std::cout);
   }
+  if (!c.trace.empty()) prof::write_trace(c.trace);
   return 0;
 }
 
@@ -82,6 +85,8 @@ lethe::apps::Register reg(
           "evaluate valid/test with repeated (user, item) rows kept, as MMRec does (docs/datasets.md)");
       sub.add_flag("--quiet", j.quiet, "no per-epoch log lines");
       sub.add_flag("--profile", c->profile, "time every op and training phase; print the table at the end");
+      sub.add_option("--trace", c->trace,
+                     "write a Chrome trace of every op and phase (opens in Perfetto) to this file");
       return [c] { return run_train(*c); };
     });
 

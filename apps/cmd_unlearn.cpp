@@ -21,6 +21,7 @@ struct UnlearnCmd {
   lethe::unlearning::UnlearnJob job;
   std::string request_list;
   bool quiet = false, no_step_audit = false, no_landing = false, unconfined = false, profile = false;
+  std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
 int run_unlearn(UnlearnCmd& c) {
@@ -37,11 +38,13 @@ int run_unlearn(UnlearnCmd& c) {
     std::cout << "lethe unlearn: " << unlearning::method_name(job.options.method) << " on " << job.run_dir
               << ", " << job.request_files.size() << " request(s)\n";
   if (c.profile) prof::enable(true);
+  if (!c.trace.empty()) prof::start_trace();
   unlearning::run_unlearn_job(job, std::cout);
   if (c.profile) {
     prof::enable(false);
     prof::report(std::cout);
   }
+  if (!c.trace.empty()) prof::write_trace(c.trace);
   return 0;
 }
 
@@ -98,6 +101,8 @@ lethe::apps::Register reg(
       sub.add_flag("--no-step-audit", c->no_step_audit, "sequential requests: do not audit each step");
       sub.add_flag("--quiet", c->quiet, "no progress lines");
       sub.add_flag("--profile", c->profile, "time every op and training phase; print the table at the end");
+      sub.add_option("--trace", c->trace,
+                     "write a Chrome trace of every op and phase (opens in Perfetto) to this file");
       return [c] { return run_unlearn(*c); };
     });
 

@@ -1,6 +1,7 @@
 // CPU engine kernel benchmarks on Baby-shaped work (Google Benchmark): the projection and scoring GEMMs,
 // SpMM over the normalised user-item graph (both orientations), row gather / scatter-add for a batch, and
-// a dense Adam step over the ~33.6M fine-tuned parameters. A 256 MiB memcpy runs first as the bandwidth
+// a dense Adam step over the ~33.6M fine-tuned parameters; MGCN's contrastive logits (GEMM, row log-sum-exp,
+// softmax) and elementwise transcendentals over all nodes. A 256 MiB memcpy runs first as the bandwidth
 // yardstick. Each case reports a rate (GFLOP/s or GB/s) and its napkin floor: the compulsory bytes moved
 // (MB) and, for memory-bound cases, floor_ms = those bytes at the memcpy bandwidth measured in this run.
 // Times are wall-clock (UseRealTime): the kernels run on OpenMP / OpenBLAS threads.
@@ -186,6 +187,46 @@ void BM_AdamStep(benchmark::State& st) {  // 7050 x (4096 + 384) feature tables 
   set_floor(st, 7.0 * 4.0 * n);  // read p, g, m, v; write p, m, v
 }
 
+void BM_GemmContrastive(benchmark::State& st) {  // [2048 x 64] x [64 x 2048]: MGCN's InfoNCE logits
+  const int64_t m = 2048, k = kDim, n = 2048;
+  Tensor a = randn({m, k}, 1), b = randn({n, k}, 2), c = Tensor::zeros({m, n});
+  for (auto _ : st) ops::gemm(a, false, b, true, c);
+  set_rate(st, "GFLOP/s", 2.0 * m * n * k / 1e9);
+}
+
+void BM_GemmSmall(benchmark::State& st) {  // [N x 64] x [64 x 64]: a gate / query layer over all nodes
+  const int64_t m = kNodes, k = kDim, n = kDim;
+  Tensor a = randn({m, k}, 1), w = randn({n, k}, 2), c = Tensor::zeros({m, n});
+  for (auto _ : st) ops::gemm(a, false, w, true, c);
+  set_rate(st, "GFLOP/s", 2.0 * m * n * k / 1e9);
+}
+
+// Row-wise log-sum-exp and softmax over the [2048 x 2048] logits of a contrastive loss.
+void BM_LogsumexpRows(benchmark::State& st) {
+  Tensor x = randn({2048, 2048}, 8);
+  for (auto _ : st) benchmark::DoNotOptimize(ops::logsumexp_rows(x).raw());
+  set_floor(st, 4.0 * 2048 * 2048);
+}
+
+void BM_SoftmaxRows(benchmark::State& st) {
+  Tensor x = randn({2048, 2048}, 8);
+  for (auto _ : st) benchmark::DoNotOptimize(ops::softmax_rows(x).raw());
+  set_floor(st, 2.0 * 4.0 * 2048 * 2048);
+}
+
+// Elementwise transcendental over all nodes' embeddings: [N x 64].
+void BM_Sigmoid(benchmark::State& st) {
+  Tensor x = randn({kNodes, kDim}, 9), y = Tensor::zeros({kNodes, kDim});
+  for (auto _ : st) benchmark::DoNotOptimize(ops::unary(ops::Unary::Sigmoid, x).raw());
+  set_floor(st, 2.0 * 4.0 * kNodes * kDim);
+}
+
+void BM_Tanh(benchmark::State& st) {
+  Tensor x = randn({kNodes, kDim}, 9);
+  for (auto _ : st) benchmark::DoNotOptimize(ops::unary(ops::Unary::Tanh, x).raw());
+  set_floor(st, 2.0 * 4.0 * kNodes * kDim);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Memcpy)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -197,6 +238,12 @@ BENCHMARK(BM_SpmmBabyTransposed)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GatherRows)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ScatterAddRows)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AdamStep)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemmContrastive)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemmSmall)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LogsumexpRows)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SoftmaxRows)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Sigmoid)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Tanh)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // A main of our own: the copy bandwidth is measured before the cases that use it as their floor.
 int main(int argc, char** argv) {

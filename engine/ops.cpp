@@ -7,6 +7,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/error.h"
+#include "engine/profile.h"
 
 namespace lethe::ops {
 
@@ -56,6 +57,7 @@ Tensor empty_like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), 
 // ---- GEMM ------------------------------------------------------------------------------------------------
 void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
           double beta) {
+  LETHE_PROFILE_SCOPE("kernel:gemm");
   need_2d("gemm", a);
   need_2d("gemm", b);
   need_2d("gemm", c);
@@ -71,6 +73,7 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   LETHE_CHECK(c.dim(0) == m && c.dim(1) == n, "gemm: output " << sig(c) << " does not match " << sig(a)
                                                               << (trans_a ? "^T" : "") << " x " << sig(b)
                                                               << (trans_b ? "^T" : ""));
+  prof::count_gemm_flops(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
   LETHE_DISPATCH(a.device(), gemm, a, trans_a, b, trans_b, c, alpha, beta);
 }
 
@@ -132,6 +135,7 @@ void axpy(double alpha, const Tensor& x, Tensor& y) {
 }
 
 void fill(Tensor& a, double value) {
+  LETHE_PROFILE_SCOPE("kernel:fill");
   need_defined("fill", a);
   LETHE_DISPATCH(a.device(), fill, a, value);
 }
@@ -233,6 +237,7 @@ Tensor rowdot(const Tensor& a, const Tensor& b) {
 
 // ---- gather / scatter ------------------------------------------------------------------------------------
 Tensor gather_rows(const Tensor& src, const Tensor& idx) {
+  LETHE_PROFILE_SCOPE("kernel:gather_rows");
   need_defined("gather_rows", src);
   need_index("gather_rows", idx);
   same_device("gather_rows", src, idx);
@@ -245,6 +250,7 @@ Tensor gather_rows(const Tensor& src, const Tensor& idx) {
 }
 
 void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
+  LETHE_PROFILE_SCOPE("kernel:scatter_add_rows");
   need_float("scatter_add_rows", dst);
   need_index("scatter_add_rows", idx);
   need_defined("scatter_add_rows", src);
@@ -342,6 +348,7 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
 
 // ---- masks and selection ---------------------------------------------------------------------------------
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
+  LETHE_PROFILE_SCOPE("kernel:topk_rows");
   need_float("topk_rows", a);
   LETHE_CHECK(a.ndim() <= 2, "topk_rows: expected a 1-D or 2-D tensor, got " << sig(a));
   LETHE_CHECK(k >= 0 && k <= a.cols(), "topk_rows: k = " << k << " out of range for " << sig(a));
@@ -349,11 +356,14 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
               "topk_rows: too many columns for i32 indices " << sig(a));
   values = Tensor::empty({a.rows(), k}, a.dtype(), a.device());
   indices = Tensor::empty({a.rows(), k}, DType::I32, a.device());
+  // the scores, read once
+  prof::count_bytes(static_cast<double>(a.numel()) * static_cast<double>(dtype_size(a.dtype())));
   LETHE_DISPATCH(a.device(), topk_rows, a, k, values, indices);
 }
 
 void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, const Tensor& rows,
                           double value) {
+  LETHE_PROFILE_SCOPE("kernel:masked_fill_csr_rows");
   const char* op = "masked_fill_csr_rows";
   need_float(op, a);
   LETHE_CHECK(a.ndim() <= 2, op << ": expected a 1-D or 2-D tensor, got " << sig(a));
@@ -374,11 +384,13 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
 // ---- optimizer -------------------------------------------------------------------------------------------
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
                double eps, double weight_decay, int64_t step) {
+  LETHE_PROFILE_SCOPE("kernel:adam_step");
   need_float("adam_step", param);
   same_all("adam_step", param, grad);
   same_all("adam_step", param, m);
   same_all("adam_step", param, v);
   LETHE_CHECK(step >= 1, "adam_step: step must be >= 1, got " << step);
+  prof::count_bytes(7.0 * static_cast<double>(param.numel()) * static_cast<double>(dtype_size(param.dtype())));
   LETHE_DISPATCH(param.device(), adam_step, param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step);
 }
 

@@ -1,5 +1,7 @@
 // A process-wide, opt-in profiler: wall time and call counts per name ("fwd:matmul", "bwd:spmm",
-// "phase:forward", ...), accumulated by RAII scopes and printed as a sorted table.
+// "phase:forward", and the engine's heavy kernels "kernel:gemm", "kernel:topk_rows", ... wherever they are
+// called from: autograd ops, the optimizer, the evaluator), accumulated by RAII scopes and printed as a sorted table; optionally every scope as
+// an event of a Chrome trace file (start_trace / write_trace: `lethe train|unlearn|bench --trace FILE`).
 //
 //   LETHE_PROFILE_SCOPE("phase:sample");           // a literal name
 //   LETHE_PROFILE_SCOPE("bwd:", node.op);          // prefix + name (both must outlive the process: literals)
@@ -10,6 +12,13 @@
 // an NVTX range (visible in Nsight Systems), and with sync_device the device is synchronised at both ends of
 // each scope so that asynchronous kernels are charged to the scope that launched them (this slows the run:
 // use it to find where time goes, not to measure the epoch time).
+//
+// The trace (Chrome trace-event JSON, opens in Perfetto or chrome://tracing): one complete event per scope
+// on the thread that ran it, with the wall span (ts, dur), the thread's CPU time over the span (tts, tdur:
+// a thread descheduled by a busy machine shows tdur well below dur) and, in args, the process CPU time over
+// the span (all threads: process_cpu_ms / dur = cores kept busy). Where the CUDA backend runs, each scope
+// also records CUDA events on the default stream and appears a second time on a "GPU" track with the
+// device's begin and end times (without synchronising: host gaps and device gaps are both visible).
 #pragma once
 
 #include <atomic>
@@ -32,6 +41,17 @@ void enable(bool on = true, bool sync_device = true);
 // Clears all counts and restarts the wall clock.
 void reset();
 
+// ---- trace ----------------------------------------------------------------------------------------
+// Starts recording every scope as a trace event (and turns the profiler on, without device
+// synchronisation, so that device times are the undisturbed ones). Clears events of an earlier trace.
+void start_trace();
+bool tracing();
+// A point event on the calling thread ("epoch 3 done"): shown as a marker on the timeline.
+void trace_instant(const std::string& name);
+// Writes the events recorded since start_trace() as Chrome trace-event JSON to `path` (temporary name +
+// rename), stops recording and releases the events. Throws (naming the path) when the file cannot be written.
+void write_trace(const std::string& path);
+
 struct Entry {
   std::string name;
   int64_t calls = 0;
@@ -45,6 +65,23 @@ double wall_seconds();
 // The table: name, calls, total s, ms per call, % of the profiled wall time; `top` rows at most (0: all).
 void report(std::ostream& os, size_t top = 0);
 std::string report_string(size_t top = 0);
+
+// ---- work counters ----------------------------------------------------------------------------------
+// The compulsory work of the ops that set a model's floor (`lethe bench`: floor = GEMM FLOPs at the
+// machine's GEMM rate + compulsory bytes at its copy bandwidth). Always on (one relaxed atomic add per
+// GEMM / SpMM / optimizer step / top-k), counted where the ops dispatch (engine/ops.cpp, engine/sparse.cpp)
+// so both backends count. Compulsory bytes: a SpMM's operands (A's values, indices and row pointers, X
+// read once, Y written once and read when accumulated), an Adam step's state (parameter, gradient and
+// both moments read, three written), the score rows a top-k reads.
+struct Work {
+  double gemm_flops = 0.0;  // 2 m n k per GEMM
+  double bytes = 0.0;       // compulsory bytes
+  Work operator-(const Work& o) const { return {gemm_flops - o.gemm_flops, bytes - o.bytes}; }
+};
+void count_gemm_flops(double flops);
+void count_bytes(double bytes);
+// Totals since the process started (take differences around the work of interest).
+Work work();
 
 class Scope {
  public:
@@ -66,6 +103,9 @@ class Scope {
   const char* prefix_ = nullptr;
   const char* name_ = nullptr;
   int64_t t0_ns_ = 0;
+  int64_t thread_cpu0_ns_ = -1;   // tracing: the thread's and the process's CPU clocks at begin
+  int64_t process_cpu0_ns_ = -1;
+  int32_t gpu_begin_ = -1;        // tracing with CUDA: index of the begin event
   bool active_ = false;
 };
 

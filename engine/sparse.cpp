@@ -8,6 +8,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/error.h"
+#include "engine/profile.h"
 
 namespace lethe {
 
@@ -214,6 +215,7 @@ std::string Csr::describe() const {
 namespace ops {
 
 void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, double beta) {
+  LETHE_PROFILE_SCOPE("kernel:spmm");
   check_csr("spmm", a);
   LETHE_CHECK(x.defined() && y.defined() && x.ndim() == 2 && y.ndim() == 2,
               "spmm: expected 2-D dense operands, got " << x.describe() << " and " << y.describe());
@@ -227,6 +229,12 @@ void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, 
   LETHE_CHECK(y.dim(0) == out && y.dim(1) == x.dim(1), "spmm: output "
                                                            << sig(y) << " does not match " << a.describe()
                                                            << (trans_a ? "^T" : "") << " x " << sig(x));
+  {  // compulsory bytes: A (values, column indices, row pointers), X read once, Y written (and read if beta != 0)
+    const double es = static_cast<double>(dtype_size(x.dtype()));
+    const double a_bytes = static_cast<double>(a.nnz()) * (es + 4.0) + 4.0 * static_cast<double>(a.rows + 1);
+    const double y_bytes = static_cast<double>(y.numel()) * es * (beta != 0.0 ? 2.0 : 1.0);
+    prof::count_bytes(a_bytes + static_cast<double>(x.numel()) * es + y_bytes);
+  }
   LETHE_DISPATCH(x.device(), spmm, a, trans_a, x, y, alpha, beta);
 }
 

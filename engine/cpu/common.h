@@ -1,15 +1,13 @@
-// Shared helpers for the CPU backend: dtype dispatch into templated kernels and OpenMP thresholds.
+// Shared helpers for the CPU backend: dtype dispatch into templated kernels; work sharing in parallel.h.
 #pragma once
 
 #include <cstdint>
 
 #include "engine/backend.h"
+#include "engine/cpu/parallel.h"
 #include "engine/error.h"
 
 namespace lethe::cpu::detail {
-
-// Below this many elements a parallel region costs more than it saves.
-constexpr int64_t kParallelMin = 1 << 15;
 
 // Calls f(T{}) with T = float or double for a floating tensor. engine/ops.cpp has validated the dtype, so
 // another one is a bug in Lethe (LETHE_ASSERT), not bad input.

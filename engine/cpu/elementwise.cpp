@@ -1,9 +1,10 @@
 // CPU elementwise kernels: binary ops, scalar ops, row/column broadcasts, unary functions and their
-// gradients and dtype conversion. OpenMP over elements above a size threshold.
+// gradients and dtype conversion. Large loops run in blocks on the thread pool (engine/cpu/parallel.h).
 #include <algorithm>
 #include <cmath>
 
 #include "engine/cpu/common.h"
+#include "engine/cpu/vmath.h"
 
 namespace lethe::cpu {
 
@@ -16,14 +17,18 @@ namespace {
 // out[i] = f(a[i], b[i]) (a, b, out may alias).
 template <class T, class F>
 void binary_loop(const T* a, const T* b, T* out, int64_t n, F f) {
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+  detail::parallel_elements(n, [&](int64_t lo, int64_t hi) {
+#pragma omp simd
+    for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i], b[i]);
+  });
 }
 
 template <class T, class F>
 void unary_loop(const T* x, T* y, int64_t n, F f) {
-#pragma omp parallel for if (n > kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  detail::parallel_elements(n, [&](int64_t lo, int64_t hi) {
+#pragma omp simd
+    for (int64_t i = lo; i < hi; ++i) y[i] = f(x[i]);
+  });
 }
 
 template <class T>
@@ -32,10 +37,8 @@ T log_sigmoid(T x) {  // min(x, 0) - log1p(exp(-|x|)): no overflow for large |x|
 }
 
 template <class T>
-T sigmoid(T x) {  // stable on both sides
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
+T sigmoid(T x) {  // stable on both sides; vectorised for f32 (engine/cpu/vmath.h)
+  return detail::vsigmoid(x);
 }
 
 }  // namespace
@@ -90,9 +93,10 @@ void fill(Tensor& a, double value) {
     using T = decltype(t);
     T* p = a.data<T>();
     const T v = static_cast<T>(value);
-    const int64_t n = a.numel();
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
+    detail::parallel_elements(a.numel(), [&](int64_t lo, int64_t hi) {
+#pragma omp simd
+      for (int64_t i = lo; i < hi; ++i) p[i] = v;
+    });
   });
 }
 
@@ -104,17 +108,20 @@ void broadcast_loop(const Tensor& a, const Tensor& v, Tensor& out, bool per_row,
   const T* pa = a.data<T>();
   const T* pv = v.data<T>();
   T* po = out.data<T>();
-#pragma omp parallel for if (a.numel() > kParallelMin) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* ar = pa + r * cols;
-    T* orow = po + r * cols;
-    if (per_row) {
-      const T s = pv[r];
-      for (int64_t c = 0; c < cols; ++c) orow[c] = f(ar[c], s);
-    } else {
-      for (int64_t c = 0; c < cols; ++c) orow[c] = f(ar[c], pv[c]);
+  detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* ar = pa + r * cols;
+      T* orow = po + r * cols;
+      if (per_row) {
+        const T s = pv[r];
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) orow[c] = f(ar[c], s);
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) orow[c] = f(ar[c], pv[c]);
+      }
     }
-  }
+  });
 }
 }  // namespace
 
@@ -140,6 +147,17 @@ void scale_rows(const Tensor& a, const Tensor& s, Tensor& out) {
 }
 
 void unary(ops::Unary op, const Tensor& x, Tensor& y) {
+  // f32 transcendentals: the instruction-set clones of engine/cpu/vmath.h.
+  using F32Loop = void (*)(const float*, float*, int64_t);
+  const F32Loop f32_loop = op == ops::Unary::Sigmoid ? detail::sigmoid_f32
+                           : op == ops::Unary::Tanh  ? detail::tanh_f32
+                                                     : nullptr;
+  if (x.dtype() == DType::F32 && f32_loop != nullptr) {
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    detail::parallel_elements(x.numel(), [&](int64_t lo, int64_t hi) { f32_loop(px + lo, py + lo, hi - lo); });
+    return;
+  }
   dispatch_float(x.dtype(), "unary", [&](auto t) {
     using T = decltype(t);
     const T* px = x.data<T>();
@@ -149,7 +167,7 @@ void unary(ops::Unary op, const Tensor& x, Tensor& y) {
       case ops::Unary::Neg: unary_loop(px, py, n, [](T v) { return -v; }); break;
       case ops::Unary::Log: unary_loop(px, py, n, [](T v) { return std::log(v); }); break;
       case ops::Unary::Sigmoid: unary_loop(px, py, n, [](T v) { return sigmoid(v); }); break;
-      case ops::Unary::Tanh: unary_loop(px, py, n, [](T v) { return std::tanh(v); }); break;
+      case ops::Unary::Tanh: unary_loop(px, py, n, [](T v) { return detail::vtanh(v); }); break;
       case ops::Unary::LogSigmoid: unary_loop(px, py, n, [](T v) { return log_sigmoid(v); }); break;
       case ops::Unary::Relu: unary_loop(px, py, n, [](T v) { return v > T(0) ? v : T(0); }); break;
       case ops::Unary::Square: unary_loop(px, py, n, [](T v) { return v * v; }); break;
@@ -195,9 +213,9 @@ void astype(const Tensor& src, Tensor& dst) {
       using D = decltype(td);
       const S* ps = src.data<S>();
       D* pd = dst.data<D>();
-      const int64_t n = src.numel();
-#pragma omp parallel for if (n > kParallelMin) schedule(static)
-      for (int64_t i = 0; i < n; ++i) pd[i] = static_cast<D>(ps[i]);
+      detail::parallel_elements(src.numel(), [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) pd[i] = static_cast<D>(ps[i]);
+      });
     });
   });
 }

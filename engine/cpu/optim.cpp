@@ -26,15 +26,17 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double l
     const T step_size = static_cast<T>(lr / bc1);
     const T te = static_cast<T>(eps), wd = static_cast<T>(weight_decay);
     const bool decay = weight_decay != 0.0;
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      const T gi = decay ? g[i] + wd * p[i] : g[i];
-      const T mi = b1 * pm[i] + c1 * gi;
-      const T vi = b2 * pv[i] + c2 * gi * gi;
-      pm[i] = mi;
-      pv[i] = vi;
-      p[i] -= step_size * (mi / (std::sqrt(vi) / sqrt_bc2 + te));
-    }
+    detail::parallel_elements(n, [&](int64_t lo, int64_t hi) {
+#pragma omp simd
+      for (int64_t i = lo; i < hi; ++i) {
+        const T gi = decay ? g[i] + wd * p[i] : g[i];
+        const T mi = b1 * pm[i] + c1 * gi;
+        const T vi = b2 * pv[i] + c2 * gi * gi;
+        pm[i] = mi;
+        pv[i] = vi;
+        p[i] -= step_size * (mi / (std::sqrt(vi) / sqrt_bc2 + te));
+      }
+    });
   });
 }
 

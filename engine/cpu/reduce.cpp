@@ -22,13 +22,14 @@ template <class T, class F>
 double chunked_sum(const T* p, int64_t n, F f) {
   const int64_t nchunks = (n + kChunk - 1) / kChunk;
   std::vector<double> part(static_cast<size_t>(nchunks), 0.0);
-#pragma omp parallel for if (n > kParallelMin) schedule(static)
-  for (int64_t c = 0; c < nchunks; ++c) {
-    const int64_t lo = c * kChunk, hi = std::min(n, lo + kChunk);
-    double s = 0.0;
-    for (int64_t i = lo; i < hi; ++i) s += f(static_cast<double>(p[i]));
-    part[c] = s;
-  }
+  detail::parallel_blocks(nchunks, 1, n >= kParallelMin, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t lo = c * kChunk, hi = std::min(n, lo + kChunk);
+      double s = 0.0;
+      for (int64_t i = lo; i < hi; ++i) s += f(static_cast<double>(p[i]));
+      part[c] = s;
+    }
+  });
   double s = 0.0;
   for (double v : part) s += v;
   return s;
@@ -57,13 +58,14 @@ void sum_cols(const Tensor& a, Tensor& out) {
     const T* p = a.data<T>();
     const int64_t nchunks = (rows + kRowChunk - 1) / kRowChunk;
     std::vector<double> part(static_cast<size_t>(std::max<int64_t>(nchunks, 1) * cols), 0.0);
-#pragma omp parallel for if (a.numel() > kParallelMin) schedule(static)
-    for (int64_t ch = 0; ch < nchunks; ++ch) {
-      double* acc = part.data() + ch * cols;
-      const int64_t lo = ch * kRowChunk, hi = std::min(rows, lo + kRowChunk);
-      for (int64_t r = lo; r < hi; ++r)
-        for (int64_t c = 0; c < cols; ++c) acc[c] += p[r * cols + c];
-    }
+    detail::parallel_blocks(nchunks, 1, a.numel() >= kParallelMin, [&](int64_t ch0, int64_t ch1) {
+      for (int64_t ch = ch0; ch < ch1; ++ch) {
+        double* acc = part.data() + ch * cols;
+        const int64_t lo = ch * kRowChunk, hi = std::min(rows, lo + kRowChunk);
+        for (int64_t r = lo; r < hi; ++r)
+          for (int64_t c = 0; c < cols; ++c) acc[c] += p[r * cols + c];
+      }
+    });
     T* o = out.data<T>();
     for (int64_t c = 0; c < cols; ++c) {
       double s = 0.0;
@@ -80,12 +82,13 @@ void rowdot(const Tensor& a, const Tensor& b, Tensor& out) {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* o = out.data<T>();
-#pragma omp parallel for if (a.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(pa[r * cols + c]) * pb[r * cols + c];
-      o[r] = static_cast<T>(s);
-    }
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        double s = 0.0;
+        for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(pa[r * cols + c]) * pb[r * cols + c];
+        o[r] = static_cast<T>(s);
+      }
+    });
   });
 }
 

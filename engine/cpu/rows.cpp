@@ -5,12 +5,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "engine/cpu/common.h"
+#include "engine/cpu/vmath.h"
 #include "engine/error.h"
 
 namespace lethe::cpu {
@@ -41,15 +41,18 @@ void gather_rows(const Tensor& src, const Tensor& idx, Tensor& out) {
     const I* pi = idx.data<I>();
     const int64_t count = idx.numel();
     check_indices("gather_rows", pi, count, n);
-  // A batch gather is a few hundred KiB: threads only pay off for much larger copies.
-#pragma omp parallel for if (count * static_cast<int64_t>(row_bytes) > (int64_t{8} << 20)) schedule(static)
-    for (int64_t i = 0; i < count; ++i)
-      std::memcpy(po + i * row_bytes, ps + static_cast<int64_t>(pi[i]) * row_bytes, row_bytes);
+    // A batch gather is a few hundred KiB: threads only pay off for much larger copies (feature rows).
+    const bool parallel = count * static_cast<int64_t>(row_bytes) > (int64_t{8} << 20);
+    const int64_t grain = std::max<int64_t>(1, (int64_t{256} << 10) / static_cast<int64_t>(std::max<size_t>(row_bytes, 1)));
+    detail::parallel_blocks(count, grain, parallel, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        std::memcpy(po + i * row_bytes, ps + static_cast<int64_t>(pi[i]) * row_bytes, row_bytes);
+    });
   });
 }
 
-// Each thread owns a contiguous block of destination rows and applies, in index order, every update
-// that lands there: no atomics, and the same result for any thread count.
+// Each part owns a contiguous block of destination rows and applies, in index order, every update that
+// lands there: no atomics, and the same result for any thread count.
 void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
   const int64_t n = dst.rows(), cols = dst.cols();
   dispatch_float(dst.dtype(), "scatter_add_rows", [&](auto tv) {
@@ -61,10 +64,8 @@ void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
       const I* pi = idx.data<I>();
       const int64_t count = idx.numel();
       check_indices("scatter_add_rows", pi, count, n);
-#pragma omp parallel if (count * cols > (int64_t{1} << 21))
-      {
-        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
-        const int64_t lo = n * tid / nt, hi = n * (tid + 1) / nt;
+      detail::parallel_parts(count * cols > (int64_t{1} << 21), [&](int part, int parts) {
+        const int64_t lo = n * part / parts, hi = n * (part + 1) / parts;
         for (int64_t i = 0; i < count; ++i) {
           const int64_t r = pi[i];
           if (r < lo || r >= hi) continue;
@@ -73,7 +74,7 @@ void scatter_add_rows(Tensor& dst, const Tensor& idx, const Tensor& src) {
 #pragma omp simd
           for (int64_t c = 0; c < cols; ++c) d[c] += s[c];
         }
-      }
+      });
     });
   });
 }
@@ -85,9 +86,9 @@ void copy_cols(const Tensor& src, int64_t src_col, Tensor& dst, int64_t dst_col,
   const char* ps = static_cast<const char*>(src.raw());
   char* pd = static_cast<char*>(dst.raw());
   const size_t bytes = static_cast<size_t>(width) * es;
-#pragma omp parallel for if (rows * width > kParallelMin) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
+  detail::parallel_rows(rows, width, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
+  });
 }
 
 void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
@@ -97,17 +98,60 @@ void l2norm_rows(const Tensor& x, double eps, Tensor& y, Tensor& norms) {
     const T* px = x.data<T>();
     T* py = y.data<T>();
     T* pn = norms.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
-      const T n = static_cast<T>(std::max(std::sqrt(s), eps));
-      pn[r] = n;
-      for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
-    }
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = px + r * cols;
+        double s = 0.0;
+        for (int64_t c = 0; c < cols; ++c) s += static_cast<double>(xr[c]) * xr[c];
+        const T n = static_cast<T>(std::max(std::sqrt(s), eps));
+        pn[r] = n;
+        for (int64_t c = 0; c < cols; ++c) py[r * cols + c] = xr[c] / n;
+      }
+    });
   });
 }
+
+namespace {
+
+constexpr int kLanes = 8;  // independent partial results per row (fixed: the same sums for any thread count)
+
+// Largest element of a row, ignoring NaN (a NaN row still ends as NaN through the exponentials).
+template <class T>
+T row_max(const T* x, int64_t cols) {
+  T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
+  for (int64_t c = 0; c < cols; ++c) mx = x[c] > mx ? x[c] : mx;
+  return mx;
+}
+
+// e[c] = exp(x[c] - shift) (vectorised exp for f32; e may alias x); returns their sum in double, as
+// kLanes partial sums (lane j takes the columns c = j mod kLanes) added in lane order.
+template <class T>
+double exp_shift_sum(const T* x, T shift, T* e, int64_t cols) {
+  if constexpr (std::is_same_v<T, float>) {
+    detail::exp_shift_f32(x, shift, e, cols);
+  } else {
+    for (int64_t c = 0; c < cols; ++c) e[c] = detail::vexp(static_cast<T>(x[c] - shift));
+  }
+  double acc[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= cols; c += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += static_cast<double>(e[c + j]);
+  for (int j = 0; c < cols; ++c, ++j) acc[j] += static_cast<double>(e[c]);
+  double s = 0.0;
+  for (int j = 0; j < kLanes; ++j) s += acc[j];
+  return s;
+}
+
+// A per-thread row buffer of at least n elements.
+template <class T>
+T* scratch(int64_t n) {
+  thread_local std::vector<T> buf;
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+  return buf.data();
+}
+
+}  // namespace
 
 void softmax_rows(const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), "softmax_rows", [&](auto t) {
@@ -115,21 +159,17 @@ void softmax_rows(const Tensor& x, Tensor& y) {
     const int64_t rows = x.rows(), cols = x.cols();
     const T* px = x.data<T>();
     T* py = y.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      T* yr = py + r * cols;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
-      if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) {
-        yr[c] = std::exp(xr[c] - mx);
-        s += yr[c];
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = px + r * cols;
+        T* yr = py + r * cols;
+        T mx = row_max(xr, cols);
+        if (mx == -std::numeric_limits<T>::infinity()) mx = T(0);  // all -inf: avoid inf - inf
+        const T inv = static_cast<T>(1.0 / exp_shift_sum(xr, mx, yr, cols));
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
       }
-      const T inv = static_cast<T>(1.0 / s);
-      for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
-    }
+    });
   });
 }
 
@@ -139,19 +179,17 @@ void logsumexp_rows(const Tensor& x, Tensor& out) {
     const int64_t rows = x.rows(), cols = x.cols();
     const T* px = x.data<T>();
     T* o = out.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelMin) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = px + r * cols;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, xr[c]);
-      if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
-        o[r] = mx;
-        continue;
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = px + r * cols;
+        const T mx = row_max(xr, cols);
+        if (!std::isfinite(mx)) {  // all -inf (or +inf present): the max is the answer
+          o[r] = mx;
+          continue;
+        }
+        o[r] = static_cast<T>(mx + std::log(exp_shift_sum<T>(xr, mx, scratch<T>(cols), cols)));
       }
-      double s = 0.0;
-      for (int64_t c = 0; c < cols; ++c) s += std::exp(static_cast<double>(xr[c] - mx));
-      o[r] = static_cast<T>(mx + std::log(s));
-    }
+    });
   });
 }
 

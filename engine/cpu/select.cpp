@@ -1,14 +1,15 @@
 // CPU selection kernels (the CUDA twin is engine/cuda/select.cu): per-row top-k and CSR masked fill.
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "engine/cpu/common.h"
+#include "engine/cpu/vmath.h"
 #include "engine/error.h"
 
 namespace lethe::cpu {
@@ -29,8 +30,17 @@ void check_indices(const char* op, const I* idx, int64_t count, int64_t n) {
 }
 }  // namespace
 
-// Per row: a k-sized heap keeps the best elements seen so far ("better" = larger value, then lower
-// index; NaN counts as the largest, like torch.topk); the survivors are sorted at the end.
+// Order: "better" = NaN first (as torch.topk), then larger value, then lower index; the k best of each row,
+// sorted.
+//
+// Wide f32 rows (cols >= 16 k, e.g. a top 50 of 7,050 scores): a threshold t from a strided sample (every
+// 16th element; its (2k/16 + 1)-th largest, so that about 2k elements of the row lie above it), then one
+// vectorised pass collects the elements above t or NaN (vmath.h skips the blocks without any). When at least k
+// are collected, the k best of the row are among them (every other element is <= t, below all of them) and an
+// exact selection over the few candidates finishes the row; otherwise (an unlucky sample) the row takes the
+// general path. General path: a k-sized heap keeps the best seen so far; once full, a later element enters
+// only if it is above the worst kept value or NaN (an equal value has the higher index and loses).
+// Both paths give the same result as a full sort.
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
   dispatch_float(a.dtype(), "topk_rows", [&](auto t) {
     using T = decltype(t);
@@ -45,24 +55,64 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
       if (!xn && x.first != y.first) return x.first > y.first;
       return x.second < y.second;
     };
-#pragma omp parallel if (rows * cols > kParallelMin)
-    {
+    constexpr int64_t kStride = 16;
+    const bool sampled = std::is_same_v<T, float> && k > 0 && cols >= kStride * k;
+    // Blocks of 16 rows claimed on demand; each block keeps its own buffers.
+    detail::parallel_blocks(rows, 16, rows * cols > kParallelMin, [&](int64_t r0, int64_t r1) {
       std::vector<Item> heap;
       heap.reserve(static_cast<size_t>(k));
-#pragma omp for schedule(dynamic, 16)
-      for (int64_t r = 0; r < rows; ++r) {
+      std::vector<T> sample;
+      for (int64_t r = r0; r < r1; ++r) {
         const T* row = pa + r * cols;
         heap.clear();
+        if constexpr (std::is_same_v<T, float>) {
+          if (sampled) {  // heap doubles as the candidate list here
+            sample.clear();
+            for (int64_t c = 0; c < cols; c += kStride)
+              if (!std::isnan(row[c])) sample.push_back(row[c]);
+            const int64_t rank = 2 * k / kStride + 1;
+            if (static_cast<int64_t>(sample.size()) >= rank) {
+              std::nth_element(sample.begin(), sample.begin() + (rank - 1), sample.end(), std::greater<T>());
+              const T th = sample[static_cast<size_t>(rank - 1)];
+              int64_t c = 0;
+              while (c < cols) {
+                c = detail::first_block_above(row, c, cols, th);
+                const int64_t end = std::min(cols, c + detail::kScanBlock);
+                for (; c < end; ++c)
+                  if (!(row[c] <= th)) heap.push_back(Item{row[c], static_cast<int32_t>(c)});
+              }
+              if (static_cast<int64_t>(heap.size()) >= k) {
+                std::partial_sort(heap.begin(), heap.begin() + k, heap.end(), better);
+                for (int64_t j = 0; j < k; ++j) {
+                  pv[r * k + j] = heap[static_cast<size_t>(j)].first;
+                  pi[r * k + j] = heap[static_cast<size_t>(j)].second;
+                }
+                continue;
+              }
+              heap.clear();
+            }
+          }
+        }
         // std heap with comparator `better` keeps the worst kept item at the front.
-        for (int64_t c = 0; c < cols; ++c) {
-          const Item it{row[c], static_cast<int32_t>(c)};
-          if (static_cast<int64_t>(heap.size()) < k) {
-            heap.push_back(it);
-            std::push_heap(heap.begin(), heap.end(), better);
-          } else if (k > 0 && better(it, heap.front())) {
-            std::pop_heap(heap.begin(), heap.end(), better);
-            heap.back() = it;
-            std::push_heap(heap.begin(), heap.end(), better);
+        int64_t c = 0;
+        for (; c < cols && static_cast<int64_t>(heap.size()) < k; ++c) {
+          heap.push_back(Item{row[c], static_cast<int32_t>(c)});
+          std::push_heap(heap.begin(), heap.end(), better);
+        }
+        while (k > 0 && c < cols) {
+          int64_t end = cols;
+          if constexpr (std::is_same_v<T, float>) {
+            c = detail::first_block_above(row, c, cols, heap.front().first);
+            end = std::min(cols, c + detail::kScanBlock);
+          }
+          for (; c < end; ++c) {
+            if (row[c] <= heap.front().first) continue;  // neither above the worst kept value nor NaN
+            const Item it{row[c], static_cast<int32_t>(c)};
+            if (better(it, heap.front())) {
+              std::pop_heap(heap.begin(), heap.end(), better);
+              heap.back() = it;
+              std::push_heap(heap.begin(), heap.end(), better);
+            }
           }
         }
         std::sort(heap.begin(), heap.end(), better);
@@ -71,7 +121,7 @@ void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
           pi[r * k + j] = heap[j].second;
         }
       }
-    }
+    });
   });
 }
 
@@ -102,11 +152,12 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
     using T = decltype(t);
     T* pa = a.data<T>();
     const T v = static_cast<T>(value);
-#pragma omp parallel for if (n > 256) schedule(static)
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t p = prow[r];
-      for (int32_t j = ip[p]; j < ip[p + 1]; ++j) pa[r * m + ic[j]] = v;
-    }
+    detail::parallel_blocks(n, 64, n > 256, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t p = prow[r];
+        for (int32_t j = ip[p]; j < ip[p + 1]; ++j) pa[r * m + ic[j]] = v;
+      }
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 // `lethe bench` and `lethe train --profile` through the CLI on the tiny synthetic set: the table, the JSON
-// fields (per-epoch times, medians, peak memory, unlearning speed-up) and the profile table. No timing
-// thresholds: figures are measured by bench/reproduce.sh, never asserted in tests.
+// fields (per-epoch times, medians, floors, peak memory, unlearning speed-up, busy/quiet epochs) and the
+// profile table; `--trace` on train, unlearn and bench writes Chrome trace JSON with the ops and phases.
+// No timing thresholds: figures are measured by bench/reproduce.sh, never asserted in tests.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -60,6 +62,82 @@ TEST_F(CliBench, TableAndJson) {
   EXPECT_GT(l["unlearning"]["mmrecun_seconds"].get<double>(), 0.0);
   EXPECT_GT(l["unlearning"]["gold_seconds"].get<double>(), 0.0);
   EXPECT_GT(l["unlearning"]["speedup"].get<double>(), 0.0);
+  // Floors: the machine's rates from this run, the model's counted work, the ratio.
+  EXPECT_GT(j["machine"]["gemm_gflops"].get<double>(), 0.0);
+  EXPECT_GT(j["machine"]["copy_gbs"].get<double>(), 0.0);
+  EXPECT_GT(l["train_compulsory_gb_per_epoch"].get<double>(), 0.0);  // SpMM operands and Adam state
+  EXPECT_GT(l["train_floor_seconds"].get<double>(), 0.0);
+  EXPECT_GT(l["train_vs_floor"].get<double>(), 0.0);
+  // The same in CPU seconds (the yardsticks per CPU second, the epochs' process CPU time).
+  EXPECT_GT(j["machine"]["gemm_gflop_per_cpu_s"].get<double>(), 0.0);
+  EXPECT_GT(j["machine"]["copy_gb_per_cpu_s"].get<double>(), 0.0);
+  EXPECT_EQ(l["train_cpu_seconds"].size(), 2u);
+  EXPECT_GT(l["train_cpu_floor_seconds"].get<double>(), 0.0);
+  EXPECT_GT(l["eval_cpu_seconds"].get<double>(), 0.0);
+  // An epoch's CPU less one evaluation's: on the tiny set the two are close, so only the sign is certain.
+  EXPECT_GE(l["train_cpu_seconds_median"].get<double>(), 0.0);
+  EXPECT_GE(l["train_cpu_vs_floor"].get<double>(), 0.0);
+  EXPECT_GE(l["train_cores"].get<double>(), 0.0);
+  EXPECT_GT(l["eval_gemm_gflop"].get<double>(), 0.0);  // the score GEMMs
+  EXPECT_GT(j["models"][1]["train_gemm_gflop_per_epoch"].get<double>(), 0.0);  // FREEDOM's projections
+  EXPECT_NE(out.find("floor"), std::string::npos) << out;
+}
+
+// Counts the trace's complete events by name; fails on invalid JSON.
+std::map<std::string, int> trace_events(const std::string& path) {
+  std::ifstream in(path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  std::map<std::string, int> n;
+  for (const auto& e : j.at("traceEvents"))
+    if (e.at("ph") == "X") ++n[e.at("name").get<std::string>()];
+  return n;
+}
+
+TEST_F(CliBench, BusyEpochsAndTrace) {
+  const std::string json = (dir_ / "busy.json").string(), trace = (dir_ / "bench.trace.json").string();
+  std::string out;
+  ASSERT_EQ(run_cmd(bin_ + " bench --data " + data_ + " --models lightgcn,lightgcn/n_layers=1 --epochs 4 --busy" +
+                        " --trace " + trace + " --json " + json,
+                    out),
+            0)
+      << out;
+  std::ifstream in(json);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["models"].size(), 2u);
+  const auto& m = j["models"][0];
+  EXPECT_EQ(m["train_seconds"].size(), 1u);       // quiet epoch 2 (epoch 0 warms up)
+  EXPECT_EQ(m["busy_train_seconds"].size(), 2u);  // epochs 1 and 3
+  EXPECT_GT(m["busy_train_ratio"].get<double>(), 0.0);
+  EXPECT_EQ(j["models"][1]["model"], "lightgcn/n_layers=1");
+  EXPECT_EQ(j["models"][1]["config"]["n_layers"], "1");  // the entry's own override
+  const auto n = trace_events(trace);
+  for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:eval", "fwd:spmm", "bwd:spmm"})
+    EXPECT_GT(n.count(name) ? n.at(name) : 0, 0) << name;
+  EXPECT_NE(out.find("busy/quiet"), std::string::npos) << out;
+}
+
+TEST_F(CliBench, TrainAndUnlearnTrace) {
+  const std::string run = (dir_ / "run").string(), trace = (dir_ / "train.json").string();
+  std::string out;
+  ASSERT_EQ(run_cmd(bin_ + " train --data " + data_ + " --model lightgcn --epochs 1 --quiet --trace " + trace +
+                        " --out " + run,
+                    out),
+            0)
+      << out;
+  auto n = trace_events(trace);
+  for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:sample", "fwd:spmm", "bwd:spmm"})
+    EXPECT_GT(n.count(name) ? n.at(name) : 0, 0) << name;
+  const std::string req = (dir_ / "req.tsv").string(), utrace = (dir_ / "unlearn.json").string();
+  ASSERT_EQ(run_cmd(bin_ + " request --data " + data_ + " --kind user --fraction 0.1 --seed 1 --out " + req, out), 0)
+      << out;
+  ASSERT_EQ(run_cmd(bin_ + " unlearn --run " + run + " --request " + req + " --method mmrecun --epochs 1 --quiet" +
+                        " --trace " + utrace + " --out " + (dir_ / "unlearned").string(),
+                    out),
+            0)
+      << out;
+  n = trace_events(utrace);  // the unlearning loop's ops (forward and backward of the forget and retain terms)
+  for (const char* name : {"fwd:spmm", "bwd:spmm", "fwd:gather_rows", "bwd:gather_rows"})
+    EXPECT_GT(n.count(name) ? n.at(name) : 0, 0) << name;
 }
 
 TEST_F(CliBench, TrainProfileTable) {
