@@ -41,7 +41,9 @@ std::vector<unlearning::Request> prefix(const std::vector<unlearning::Request>& 
 }  // namespace
 
 void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set) {
-  if (opt.epochs > 0 || opt.until_forgotten || opt.method == Method::Gold) return;
+  if (opt.epochs > 0 || opt.until_forgotten || opt.method == Method::Gold || opt.method == Method::Sisa ||
+      opt.method == Method::Influence)
+    return;
   switch (opt.method) {
     case Method::MMRecUn:
       if (has_forget_set) {
@@ -53,6 +55,8 @@ void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set) {
     case Method::Finetune: opt.epochs = 5; break;
     case Method::NegGrad: opt.epochs = 1; break;
     case Method::Gold: break;
+    case Method::Sisa: break;
+    case Method::Influence: break;
   }
 }
 
@@ -70,6 +74,17 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
   LETHE_CHECK(fs::is_directory(data_dir), job.run_dir << "/run.json: data directory '" << data_dir
                                                       << "' not found (moved? give the data set's directory explicitly)");
+  {
+    models::Config c = models::default_config(info.model);
+    c.merge(info.config);
+    const int64_t shards = c.get_int("shards");
+    LETHE_CHECK(job.options.method != Method::Sisa || shards > 1,
+                "unlearn job: " << job.run_dir << " is not sharded, and sisa retrains the shards a request touches; "
+                                << "train a sharded original first (`lethe train ... --shards 4`) and unlearn that run");
+    LETHE_CHECK(shards == 1 || job.options.method == Method::Sisa || job.options.method == Method::Gold,
+                "unlearn job: " << job.run_dir << " is sharded (" << shards << " shards); unlearn it with --method sisa "
+                                << "(or gold), or give " << method_name(job.options.method) << " a run trained without --shards");
+  }
   const Device dev = parse_device(job.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(), "unlearn job: device " << job.device << ": no usable CUDA device in this build");
   const datasets::Dataset ds = datasets::load_mmrec(data_dir);
