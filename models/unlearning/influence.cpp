@@ -8,7 +8,7 @@
 // restricted to P, the ID-table rows of the forget set's users and items; lambda is the damping. The retain
 // sum runs over the rows of D_r whose user or item is in P (the terms that read a row of P directly; every
 // term for a model without propagation). H_r v is a central difference of two gradients, solved by conjugate
-// gradients. Triples: each row with one negative drawn once from the seed, as the training loss samples them.
+// gradients; the damping grows tenfold (and the solve restarts) while CG meets non-positive curvature. Triples: each row with one negative drawn once from the seed, as the training loss samples them.
 #include <chrono>
 #include <cmath>
 
@@ -173,8 +173,7 @@ CgResult conjugate_gradient(const std::function<std::vector<double>(const std::v
   while (r.iterations < max_iter) {
     const std::vector<double> ap = apply(p);
     const double pap = dot(p, ap);
-    LETHE_CHECK(pap > 0, "influence: the damped Hessian is not positive definite along a CG direction (p'Hp = "
-                             << pap << "); raise the damping");
+    if (!(pap > 0)) throw NotPositiveDefinite("conjugate gradient: p'Ap = " + std::to_string(pap) + " <= 0");
     const double a = rr / pap;
     for (size_t k = 0; k < n; ++k) r.x[k] += a * p[k], res[k] -= a * ap[k];
     ++r.iterations;
@@ -195,27 +194,44 @@ UnlearnResult run_influence(models::Model& model, const RequestView& view, const
   r.extra["feature_rows_reset"] = reset_feature_parameters(model, view);
   InfluenceObjective obj(model, view, opt);
   const std::vector<double> g = obj.forget_gradient();
-  const double lambda = opt.damping;
-  const CgResult cg = conjugate_gradient(
-      [&](const std::vector<double>& v) {
-        std::vector<double> hv = obj.hvp(v);
-        for (size_t k = 0; k < hv.size(); ++k) hv[k] += lambda * v[k];
-        return hv;
-      },
-      g, opt.cg_max_iter, opt.cg_tol);
+  // The BPR Hessian is indefinite: when CG meets a direction without positive curvature, the damping grows
+  // tenfold and the solve restarts (Levenberg-style), up to lambda = 1e6.
+  double lambda = opt.damping;
+  int64_t restarts = 0, products = 0;
+  CgResult cg;
+  for (;;) {
+    try {
+      cg = conjugate_gradient(
+          [&](const std::vector<double>& v) {
+            ++products;
+            std::vector<double> hv = obj.hvp(v);
+            for (size_t k = 0; k < hv.size(); ++k) hv[k] += lambda * v[k];
+            return hv;
+          },
+          g, opt.cg_max_iter, opt.cg_tol);
+      break;
+    } catch (const NotPositiveDefinite&) {
+      LETHE_CHECK(lambda < 1e6, "influence: the damped Hessian has no positive curvature along a CG direction even "
+                                "with damping " << lambda);
+      lambda = lambda > 0 ? lambda * 10 : 1e-3;
+      ++restarts;
+    }
+  }
   std::vector<double> x = obj.get();
   double step = 0;
   for (size_t k = 0; k < x.size(); ++k) x[k] += cg.x[k], step += cg.x[k] * cg.x[k];
   obj.set(x);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.epochs_run = 1;
-  r.steps = cg.iterations;
+  r.steps = products;
   r.stop_reason = cg.residual <= opt.cg_tol ? "cg converged" : "cg max iterations";
   r.extra["restricted_dim"] = obj.dim();
   r.extra["retain_rows"] = obj.retain_rows();
   r.extra["cg_iterations"] = cg.iterations;
   r.extra["cg_relative_residual"] = cg.residual;
   r.extra["damping"] = lambda;
+  r.extra["damping_restarts"] = restarts;
+  r.extra["hessian_vector_products"] = products;
   r.extra["step_norm"] = std::sqrt(step);
   EpochLog el;
   el.seconds = r.seconds;

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "datasets/sampler.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "models/model.h"
 #include "models/sharded.h"
@@ -41,6 +42,9 @@ class Batches {
 // The hooks of each method on the trainer (mmrecun.cpp, baselines.cpp). They keep references to `batches`
 // and `opt`, which must outlive the training call.
 training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt);
+// MMRecUn's reverse term with the ranking gate: -mean over the triples of gate * ln sigmoid(s(u,j) - s(u,i)),
+// gate = 1 where s(u,i) > s(u,j) at this step (a constant: no gradient through it), else 0.
+autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j);
 training::TrainHooks neggrad_hooks(Batches& batches);
 training::TrainHooks forward_only_hooks(Batches& batches);  // finetune, and mmrecun without a forget set
 
@@ -106,6 +110,11 @@ struct CgResult {
   std::vector<double> x;
   int64_t iterations = 0;
   double residual = 0.0;  // ||b - A x|| / ||b||
+};
+// Thrown by conjugate_gradient when a search direction p has p'Ap <= 0.
+class NotPositiveDefinite : public Error {
+ public:
+  using Error::Error;
 };
 // Solves A x = b (A symmetric positive definite, given by its products) from x = 0; stops at a relative
 // residual <= tol or after max_iter products.

@@ -178,3 +178,25 @@ TEST(Influence, OnlyTheForgetSetRowsMove) {
 
 }  // namespace
 }  // namespace lethe::unlearning::testing
+
+namespace lethe::unlearning::testing {
+namespace {
+
+TEST(Influence, ConjugateGradientSolvesDefiniteSystemsAndRefusesIndefiniteOnes) {
+  auto apply = [](const std::vector<std::vector<double>>& a) {
+    return [a](const std::vector<double>& v) {
+      std::vector<double> out(v.size(), 0.0);
+      for (size_t r = 0; r < v.size(); ++r)
+        for (size_t c = 0; c < v.size(); ++c) out[r] += a[r][c] * v[c];
+      return out;
+    };
+  };
+  const detail::CgResult cg = detail::conjugate_gradient(apply({{4, 1}, {1, 3}}), {1, 2}, 10, 1e-14);
+  EXPECT_NEAR(cg.x[0], 1.0 / 11.0, 1e-14);  // [4 1; 1 3]^-1 [1 2] = [1/11, 7/11]
+  EXPECT_NEAR(cg.x[1], 7.0 / 11.0, 1e-14);
+  EXPECT_LE(cg.iterations, 2);
+  EXPECT_THROW(detail::conjugate_gradient(apply({{1, 0}, {0, -2}}), {0, 1}, 10, 1e-14), detail::NotPositiveDefinite);
+}
+
+}  // namespace
+}  // namespace lethe::unlearning::testing
