@@ -78,6 +78,9 @@ lethe::apps::Register reg(
       sub.add_flag("--unconfined", c->unconfined,
                    "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "
                    "users and items");
+      sub.add_flag("--rank-gate", o.rank_gate,
+                   "mmrecun: the reverse term acts only on forget triples whose forgotten item still outranks its "
+                   "negative (TRU-style ranking gate, docs/unlearning.md)");
       sub.add_flag("--no-landing", c->no_landing,
                    "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
       sub.add_option("--alpha", o.alpha, "weight of the reverse (forget) term")->default_val(o.alpha);

@@ -44,6 +44,9 @@ struct UnlearnOptions {
   // gradient, so unconfined steps shake the whole model away from gold.
   // See docs/unlearning.md, "Confined updates". false: every parameter moves (the paper's plain form).
   bool confine = true;
+  // MMRecUn, TRU-style ranking gate: the reverse term acts only on forget triples whose forgotten item still
+  // ranks above its negative (docs/unlearning.md, "Ranking gate").
+  bool rank_gate = false;
   int64_t batch_size = 2048;       // B_f and B_r
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
