@@ -184,7 +184,16 @@ json run_audit_job(const AuditJob& job) {
     const training::RunInfo ri = training::read_run_info(d);
     LETHE_CHECK(ri.summary.contains("unlearning"),
                 what_of(n) << " run " << d << " is not an unlearned run (no summary.unlearning in run.json)");
-    check_lineage(what_of(n) + " run", d, job.original_dir, files);
+    const bool other_original = n == "gold" && !job.gold_original_dir.empty();
+    check_lineage(what_of(n) + " run", d, other_original ? job.gold_original_dir : job.original_dir, files);
+  }
+  if (!job.gold_original_dir.empty()) {
+    LETHE_CHECK(!job.gold_dir.empty(), "audit job: the gold's original run is given, but no gold run");
+    const training::RunInfo gi = training::read_run_info(job.gold_original_dir);
+    LETHE_CHECK(gi.fingerprint == info.fingerprint && gi.model == info.model,
+                "audit job: the gold's original run " << job.gold_original_dir << " (" << gi.model << ", data "
+                                                      << gi.fingerprint << ") was not trained on the original's data with "
+                                                      << "its backbone (" << info.model << ", data " << info.fingerprint << ")");
   }
   std::optional<formats::StagedDir> out;
   if (!job.out_dir.empty()) {
@@ -212,6 +221,7 @@ json run_audit_job(const AuditJob& job) {
   json rd = json::object();
   rd["original"] = abs_path(job.original_dir);
   for (const auto& [n, d] : runs) rd[n] = abs_path(d);
+  if (!job.gold_original_dir.empty()) rd["gold_original"] = abs_path(job.gold_original_dir);
   rep["runs"] = rd;
   if (out) {
     write_report(out->path(), rep);
