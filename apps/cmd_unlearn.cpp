@@ -2,7 +2,7 @@
 // (models/unlearning/unlearn_run.h): checkpoint, config, log, timing and method info. The work is the
 // library's unlearn pipeline (models/unlearning/pipeline.h); this file binds the options into its
 // UnlearnJob and owns every flag's spelling.
-//   lethe unlearn --run RUN_DIR --request FILE --method mmrecun|gold|finetune|neggrad
+//   lethe unlearn --run RUN_DIR --request FILE --method mmrecun|gold|finetune|neggrad|sisa|influence
 //                 [--epochs N | --until-forgotten] [--max-epochs N] [--alpha A --beta B] --out DIR [--force]
 // Several --request files (or --request-list LIST) are sequential requests: step k is written to
 // OUT/step-NN and audited against the original model in OUT/step-NN/audit.
@@ -61,8 +61,8 @@ lethe::apps::Register reg(
       sub.add_option_function<std::string>(
              "--method",
              [c](const std::string& m) { c->job.options.method = lethe::unlearning::parse_method(m); },
-             "mmrecun | gold | finetune | neggrad (default mmrecun)")
-          ->check(CLI::IsMember({"mmrecun", "gold", "finetune", "neggrad"}));
+             "mmrecun | gold | finetune | neggrad | sisa | influence (default mmrecun; sisa needs a run trained with --shards)")
+          ->check(CLI::IsMember({"mmrecun", "gold", "finetune", "neggrad", "sisa", "influence"}));
       auto* ep = sub.add_option("--epochs", o.epochs, "fixed number of unlearning epochs (> 0)")
                      ->check(CLI::PositiveNumber);
       auto* uf =
@@ -81,6 +81,9 @@ lethe::apps::Register reg(
       sub.add_flag("--unconfined", c->unconfined,
                    "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "
                    "users and items");
+      sub.add_flag("--rank-gate", o.rank_gate,
+                   "mmrecun: the reverse term acts only on forget triples whose forgotten item still outranks its "
+                   "negative (TRU-style ranking gate, docs/unlearning.md)");
       sub.add_flag("--no-landing", c->no_landing,
                    "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
       sub.add_option("--alpha", o.alpha, "weight of the reverse (forget) term")->default_val(o.alpha);
@@ -92,6 +95,12 @@ lethe::apps::Register reg(
       sub.add_option("--batch-size", o.batch_size, "forget and retain batch size")
           ->default_val(o.batch_size)
           ->check(CLI::PositiveNumber);
+      sub.add_option("--damping", o.damping, "influence: the damping lambda of (H + lambda I)")->default_val(o.damping);
+      sub.add_option("--cg-iterations", o.cg_max_iter, "influence: conjugate-gradient iterations at most")
+          ->default_val(o.cg_max_iter)
+          ->check(CLI::PositiveNumber);
+      sub.add_option("--cg-tol", o.cg_tol, "influence: relative residual that stops the conjugate gradient")
+          ->default_val(o.cg_tol);
       sub.add_option("--seed", o.seed, "sampling seed")->default_val(o.seed);
       sub.add_option("--data", j.data_dir, "data set directory (default: the run's)");
       sub.add_option("--device", j.device, "cpu, cuda or cuda:N")->default_val(j.device);

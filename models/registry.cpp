@@ -8,6 +8,7 @@
 #include <map>
 
 #include "engine/error.h"
+#include "models/sharded.h"
 #include "models/zoo.h"
 
 namespace lethe::models {
@@ -118,6 +119,9 @@ std::unique_ptr<Model> create_model(const std::string& name, const Config& confi
   // Keys the given config lacks (a partial config, or a run written before a key existed) take the defaults.
   Config full = default_config(name);
   full.merge(config);
+  const int64_t shards = full.get_int("shards");
+  LETHE_CHECK(shards >= 1, "config: shards must be >= 1, got " << shards);
+  if (shards > 1) return std::make_unique<ShardedModel>(name, full, data, seed, dev);
   return find(name).make(full, data, seed, dev);
 }
 

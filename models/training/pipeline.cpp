@@ -18,6 +18,7 @@
 #include "models/model.h"
 #include "models/registry.h"
 #include "models/training/checkpoint.h"
+#include "models/training/shards.h"
 
 namespace fs = std::filesystem;
 
@@ -240,12 +241,34 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   opt.checkpoint_every = job.checkpoint_every;
   opt.resume = resume.file;
   auto model = models::create_model(job.model, cfg, td, opt.seed, dev);
-  Trainer trainer(*model, td, ds.valid, ds.test, opt, &log);
+  auto* sharded = dynamic_cast<models::ShardedModel*>(model.get());
+  LETHE_CHECK(!sharded || (resume.file.empty() && job.checkpoint_every == 0),
+              "train job: a sharded run (shards = " << cfg.get_int("shards")
+                                                   << ") trains its shards one by one and has no resume checkpoints; "
+                                                      "drop --resume / --checkpoint-every");
   TrainResult res;
+  std::vector<ShardResult> shard_results;
+  std::optional<Trainer> trainer;
   try {
-    res = trainer.train();  // leaves the best-valid parameters in the model
+    if (sharded) {  // SISA: each shard on the one trainer (docs/unlearning.md, "SISA")
+      shard_results = train_shards(*sharded, td, ds.valid, ds.test, opt, &log);
+      for (const ShardResult& s : shard_results) {
+        res.epochs_run += s.result.epochs_run;
+        res.train_seconds += s.result.train_seconds;
+        res.eval_seconds += s.result.eval_seconds;
+      }
+      res.stop_reason = "shards";
+    } else {
+      trainer.emplace(*model, td, ds.valid, ds.test, opt, &log);
+      res = trainer->train();  // leaves the best-valid parameters in the model
+    }
   } catch (const NonFiniteLoss& e) {
     LETHE_CHECK(false, "train job: " << e.what() << "; no run directory was written");
+  }
+  if (!trainer) {  // a sharded model is evaluated combined
+    TrainOptions eval_opt = opt;
+    eval_opt.out_dir.clear();
+    trainer.emplace(*model, td, ds.valid, ds.test, eval_opt, &log);
   }
 
   RunInfo& info = outcome.info;
@@ -266,11 +289,20 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   info.summary["train_seconds"] = res.train_seconds;
   info.summary["eval_seconds"] = res.eval_seconds;
   info.summary["train_seconds_per_epoch"] = res.epochs_run > 0 ? res.train_seconds / res.epochs_run : 0.0;
+  if (sharded) {
+    nlohmann::json shards = nlohmann::json::array();
+    for (const ShardResult& s : shard_results)
+      shards.push_back({{"shard", s.shard}, {"train_rows", s.train_rows}, {"best_epoch", s.result.best_epoch},
+                        {"epochs_run", s.result.epochs_run}, {"stop_reason", s.result.stop_reason},
+                        {"train_seconds", s.result.train_seconds}});
+    info.summary["shards"] = shards;
+    info.summary["shard_combiner"] = sharded->combiner();
+  }
   write_run(out.path(), info, *model, td, res.best_epoch);
 
   // Final report: the best checkpoint on test (and valid), as MMRec reports best_test_upon_valid.
-  outcome.valid = trainer.evaluate("valid");
-  outcome.test = trainer.evaluate("test");
+  outcome.valid = trainer->evaluate("valid");
+  outcome.test = trainer->evaluate("test");
   outcome.topks = opt.topks;
   nlohmann::json extra;
   extra["model"] = job.model;

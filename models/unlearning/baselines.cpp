@@ -1,5 +1,6 @@
 // The baselines MMRecUn is measured against (docs/unlearning.md, "Baselines"), on the same loop:
-//   gold      retrain from scratch on D_r with the original configuration and early stopping (exact);
+//   gold      retrain from scratch on D_r with the original configuration and early stopping (exact; a
+//             sharded original retrains every shard);
 //   finetune  the forward term L_fwd(B_r) alone, from the original parameters;
 //   neggrad   gradient ascent on the forget set alone: minimise +ln sigmoid(s(u, i) - s(u, j)).
 #include <chrono>
@@ -7,6 +8,7 @@
 #include "autograd/ops.h"
 #include "engine/error.h"
 #include "models/losses.h"
+#include "models/training/shards.h"
 #include "models/unlearning/method_parts.h"
 
 namespace lethe::unlearning::detail {
@@ -44,8 +46,19 @@ UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string&
   to.progress = false;
   if (opt.epochs > 0) to.epochs = opt.epochs;  // only to shorten tests; the default keeps the original's
   auto fresh = models::create_model(model_name, config, view.retain, to.seed, dev);
-  training::Trainer tr(*fresh, view.retain, view.current.valid, view.current.test, to, &log);
-  const training::TrainResult res = tr.train();
+  training::TrainResult res;
+  if (auto* sm = dynamic_cast<models::ShardedModel*>(fresh.get())) {  // a sharded original: every shard
+    for (const training::ShardResult& s : training::train_shards(*sm, view.retain, view.current.valid, view.current.test, to, &log)) {
+      res.epochs_run += s.result.epochs_run;
+      res.train_seconds += s.result.train_seconds;
+      res.eval_seconds += s.result.eval_seconds;
+      res.epochs.insert(res.epochs.end(), s.result.epochs.begin(), s.result.epochs.end());
+    }
+    res.stop_reason = "shards retrained";
+  } else {
+    training::Trainer tr(*fresh, view.retain, view.current.valid, view.current.test, to, &log);
+    res = tr.train();
+  }
   model = std::move(fresh);
   r.epochs_run = res.epochs_run;
   r.stop_reason = res.stop_reason;

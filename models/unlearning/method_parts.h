@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "datasets/sampler.h"
+#include "engine/error.h"
 #include "engine/rng.h"
 #include "models/model.h"
+#include "models/sharded.h"
 #include "models/training/trainer.h"
 #include "models/unlearning/methods.h"
 #include "models/unlearning/request_view.h"
@@ -39,6 +42,9 @@ class Batches {
 // The hooks of each method on the trainer (mmrecun.cpp, baselines.cpp). They keep references to `batches`
 // and `opt`, which must outlive the training call.
 training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt);
+// MMRecUn's reverse term with the ranking gate: -mean over the triples of gate * ln sigmoid(s(u,j) - s(u,i)),
+// gate = 1 where s(u,i) > s(u,j) at this step (a constant: no gradient through it), else 0.
+autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j);
 training::TrainHooks neggrad_hooks(Batches& batches);
 training::TrainHooks forward_only_hooks(Batches& batches);  // finetune, and mmrecun without a forget set
 
@@ -63,5 +69,58 @@ int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, co
 UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string& model_name,
                        const models::Config& config, const RequestView& view, const UnlearnOptions& opt,
                        std::ostream& log);
+
+// SISA: the shards of the sharded model that the request touches, retrained from scratch on their rows of D_r
+// with the original configuration; every other shard keeps its parameters (sisa.cpp).
+UnlearnResult run_sisa(std::unique_ptr<models::Model>& model, const models::Config& config, const RequestView& view,
+                       const UnlearnOptions& opt, std::ostream& log);
+// The shards a request touches: those holding a user of the step's forget set, or every shard when the
+// request changed features a sharded backbone reads (erased or dropped rows).
+std::vector<int64_t> touched_shards(models::ShardedModel& model, const RequestView& view);
+
+// Influence (influence.cpp): the restricted objective, flattened over P = the ID-table rows of the forget
+// set's users and items (user rows first, each row's d entries in order).
+class InfluenceObjective {
+ public:
+  // Calls model.pre_epoch once with a fixed generator: every evaluation sees one training view.
+  InfluenceObjective(models::Model& model, const RequestView& view, const UnlearnOptions& opt);
+  int64_t dim() const { return dim_; }
+  int64_t retain_rows() const { return retain_rows_; }
+  std::vector<double> forget_gradient();   // grad_P sum_{D_f} l
+  std::vector<double> retain_gradient();   // grad_P sum_{S} l, S = the rows of D_r touching P
+  double retain_value();                   // sum_{S} l
+  std::vector<double> hvp(const std::vector<double>& v);  // H_r v, central difference of retain_gradient
+  std::vector<double> get() const;         // the current values of P
+  void set(const std::vector<double>& x);
+
+ private:
+  struct Table {
+    autograd::Var param;
+    std::vector<int32_t> ids;
+  };
+  autograd::Var sum_loss(const std::vector<models::Batch>& batches);
+  std::vector<double> gradient(const std::vector<models::Batch>& batches);
+  models::Model& model_;
+  std::vector<Table> tables_;
+  std::vector<models::Batch> retain_, forget_;
+  int64_t dim_ = 0, retain_rows_ = 0;
+};
+
+struct CgResult {
+  std::vector<double> x;
+  int64_t iterations = 0;
+  double residual = 0.0;  // ||b - A x|| / ||b||
+};
+// Thrown by conjugate_gradient when a search direction p has p'Ap <= 0.
+class NotPositiveDefinite : public Error {
+ public:
+  using Error::Error;
+};
+// Solves A x = b (A symmetric positive definite, given by its products) from x = 0; stops at a relative
+// residual <= tol or after max_iter products.
+CgResult conjugate_gradient(const std::function<std::vector<double>(const std::vector<double>&)>& apply,
+                            const std::vector<double>& b, int64_t max_iter, double tol);
+
+UnlearnResult run_influence(models::Model& model, const RequestView& view, const UnlearnOptions& opt);
 
 }  // namespace lethe::unlearning::detail

@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "engine/profile.h"
+#include "models/sharded.h"
 #include "models/unlearning/method_parts.h"
 #include "models/unlearning/stop_rules.h"
 
@@ -83,7 +84,9 @@ Method parse_method(const std::string& s) {
   if (s == "gold") return Method::Gold;
   if (s == "finetune") return Method::Finetune;
   if (s == "neggrad") return Method::NegGrad;
-  LETHE_CHECK(false, "unknown unlearning method '" << s << "' (mmrecun, gold, finetune, neggrad)");
+  if (s == "sisa") return Method::Sisa;
+  if (s == "influence") return Method::Influence;
+  LETHE_CHECK(false, "unknown unlearning method '" << s << "' (mmrecun, gold, finetune, neggrad, sisa, influence)");
   return Method::MMRecUn;
 }
 
@@ -93,17 +96,31 @@ const char* method_name(Method m) {
     case Method::Gold: return "gold";
     case Method::Finetune: return "finetune";
     case Method::NegGrad: return "neggrad";
+    case Method::Sisa: return "sisa";
+    case Method::Influence: return "influence";
   }
   return "?";
 }
 
 void check_options(const UnlearnOptions& opt, const RequestView& view) {
-  if (opt.method == Method::Gold) {  // gold retrains with the original configuration and early stopping
-    LETHE_CHECK(!opt.until_forgotten,
-                "unlearning: gold retrains with the original early stopping; until-forgotten does not apply");
+  if (opt.method == Method::Gold || opt.method == Method::Sisa) {  // retraining with the original early stopping
+    LETHE_CHECK(!opt.until_forgotten, "unlearning: " << method_name(opt.method)
+                                                     << " retrains with the original early stopping; until-forgotten "
+                                                        "does not apply");
     return;
   }
   const bool has_forget = !view.step_forget.empty();
+  if (opt.method == Method::Influence) {  // one closed-form step: no epochs, no stop rule
+    LETHE_CHECK(has_forget, "unlearning: influence needs a forget set of interactions; a "
+                                << request_kind_name(view.kind) << " request has none");
+    LETHE_CHECK(opt.epochs == 0 && !opt.until_forgotten,
+                "unlearning: influence is one step (a conjugate-gradient solve); epochs and until-forgotten do not apply");
+    LETHE_CHECK(opt.damping >= 0 && std::isfinite(opt.damping), "unlearning: damping must be >= 0, got " << opt.damping);
+    LETHE_CHECK(opt.cg_max_iter >= 1, "unlearning: CG iterations must be >= 1, got " << opt.cg_max_iter);
+    LETHE_CHECK(opt.cg_tol > 0, "unlearning: CG tolerance must be > 0, got " << opt.cg_tol);
+    LETHE_CHECK(opt.batch_size >= 1, "unlearning: batch size must be >= 1");
+    return;
+  }
   LETHE_CHECK(opt.epochs > 0 || opt.until_forgotten,
               "unlearning: give a number of epochs (> 0) or the until-forgotten rule");
   LETHE_CHECK(!(opt.epochs > 0 && opt.until_forgotten),
@@ -130,7 +147,16 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   LETHE_CHECK(model != nullptr, "unlearning: no model");
   std::ostream& log = opt.log ? *opt.log : std::cout;
   check_options(opt, view);
+  const bool sharded = dynamic_cast<models::ShardedModel*>(model.get()) != nullptr;
+  LETHE_CHECK(opt.method != Method::Sisa || sharded,
+              "unlearning: sisa needs a sharded original (train it with `lethe train --shards K`); this "
+                  << model_name << " model has one shard");
+  LETHE_CHECK(!sharded || opt.method == Method::Sisa || opt.method == Method::Gold,
+              "unlearning: a sharded model (" << config.get_int("shards") << " shards) is unlearned by sisa or gold, not "
+                                              << method_name(opt.method));
   if (opt.method == Method::Gold) return detail::run_gold(model, model_name, config, view, opt, log);
+  if (opt.method == Method::Sisa) return detail::run_sisa(model, config, view, opt, log);
+  if (opt.method == Method::Influence) return detail::run_influence(*model, view, opt);
 
   const bool has_forget = !view.step_forget.empty();
   const auto t0 = Clock::now();

@@ -5,6 +5,8 @@
 //   finetune  L_fwd(B_r) alone, from the original parameters                      baselines.cpp
 //   neggrad   gradient ascent on the forget set alone                             baselines.cpp
 //   gold      retrain from scratch on D_r with the original configuration         baselines.cpp
+//   sisa      retrain only the shards of a sharded model that the request touches  sisa.cpp
+//   influence one damped Newton step on the forget set's rows (influence function)  influence.cpp
 //
 // Before any step every method rebuilds every structure derived from the data from D_r
 // (Model::set_data(view.retain)) and erases removed features from the parameters, so no forgotten edge or
@@ -25,8 +27,8 @@
 
 namespace lethe::unlearning {
 
-enum class Method { MMRecUn, Gold, Finetune, NegGrad };
-Method parse_method(const std::string& s);  // "mmrecun", "gold", "finetune", "neggrad"
+enum class Method { MMRecUn, Gold, Finetune, NegGrad, Sisa, Influence };
+Method parse_method(const std::string& s);  // "mmrecun", "gold", "finetune", "neggrad", "sisa", "influence"
 const char* method_name(Method m);
 
 struct UnlearnOptions {
@@ -42,6 +44,9 @@ struct UnlearnOptions {
   // gradient, so unconfined steps shake the whole model away from gold.
   // See docs/unlearning.md, "Confined updates". false: every parameter moves (the paper's plain form).
   bool confine = true;
+  // MMRecUn, TRU-style ranking gate: the reverse term acts only on forget triples whose forgotten item still
+  // ranks above its negative (docs/unlearning.md, "Ranking gate").
+  bool rank_gate = false;
   int64_t batch_size = 2048;       // B_f and B_r
   int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
@@ -50,6 +55,11 @@ struct UnlearnOptions {
   // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
   // where the forget recall meets the reference (bisection; docs/unlearning.md, "Landing").
   bool landing = true;
+  // influence: the damping lambda of (H_r + lambda I) (docs/unlearning.md, "Influence") and the conjugate
+  // gradient's limits.
+  double damping = 1.0;
+  int64_t cg_max_iter = 30;
+  double cg_tol = 1e-4;
   uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
   bool quiet = false;
   std::ostream* log = nullptr;     // progress lines (default std::cout)

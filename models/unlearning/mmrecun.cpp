@@ -5,7 +5,8 @@
 //   L_rev(B_f) = mean over forget triples (u, i, j) of -ln sigmoid(s(u, j) - s(u, i)): push each forgotten
 //                item i below an ordinary item j the user never interacted with, and no further;
 //   L_fwd(B_r) = the backbone's own training loss on a retain batch (BPR plus its regularisers).
-// Both terms share the step's one forward. One epoch is one pass over D_f. What moves, and how fast, is
+// With the ranking gate (TRU-style, docs/unlearning.md, "Ranking gate") a triple enters L_rev only while its
+// forgotten item still outranks its negative. Both terms share the step's one forward. One epoch is one pass over D_f. What moves, and how fast, is
 // decided per row of the ID tables (confine_to_forget_rows, apply_share_factors below).
 #include <algorithm>
 #include <tuple>
@@ -18,6 +19,17 @@
 
 namespace lethe::unlearning::detail {
 
+autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j) {
+  const std::vector<double> si = s_i.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();
+  const std::vector<double> sj = s_j.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();
+  std::vector<double> gate(si.size());
+  for (size_t k = 0; k < gate.size(); ++k) gate[k] = si[k] > sj[k] ? 1.0 : 0.0;
+  const autograd::Var g = autograd::constant(
+      Tensor::from_vector(gate, s_i.shape()).astype(s_i.dtype()).to(s_i.device()));
+  // the forgotten item i is the "negative": -mean(gate * ln sigmoid(s_j - s_i))
+  return autograd::neg(autograd::mean(autograd::mul(g, autograd::logsigmoid(autograd::sub(s_j, s_i)))));
+}
+
 training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) {
   training::TrainHooks h;
   h.begin_epoch = [&batches](int64_t, Rng& rng) { return batches.begin_forget_epoch(rng); };
@@ -27,7 +39,7 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) 
     const autograd::Var u = autograd::gather_rows(f.users, bf.users);
     const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
     const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
-    const autograd::Var l_rev = models::bpr_loss_logsigmoid(s_j, s_i);  // the forgotten item is the "negative"
+    const autograd::Var l_rev = opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
     autograd::Var loss = autograd::scale(l_rev, opt.alpha);
     if (opt.beta > 0) loss = autograd::add(loss, autograd::scale(m.loss(f, batches.next_retain()), opt.beta));
     return loss;

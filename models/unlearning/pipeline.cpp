@@ -41,7 +41,9 @@ std::vector<unlearning::Request> prefix(const std::vector<unlearning::Request>& 
 }  // namespace
 
 void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set) {
-  if (opt.epochs > 0 || opt.until_forgotten || opt.method == Method::Gold) return;
+  if (opt.epochs > 0 || opt.until_forgotten || opt.method == Method::Gold || opt.method == Method::Sisa ||
+      opt.method == Method::Influence)
+    return;
   switch (opt.method) {
     case Method::MMRecUn:
       if (has_forget_set) {
@@ -53,6 +55,8 @@ void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set) {
     case Method::Finetune: opt.epochs = 5; break;
     case Method::NegGrad: opt.epochs = 1; break;
     case Method::Gold: break;
+    case Method::Sisa: break;
+    case Method::Influence: break;
   }
 }
 
@@ -70,6 +74,17 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
   LETHE_CHECK(fs::is_directory(data_dir), job.run_dir << "/run.json: data directory '" << data_dir
                                                       << "' not found (moved? give the data set's directory explicitly)");
+  {
+    models::Config c = models::default_config(info.model);
+    c.merge(info.config);
+    const int64_t shards = c.get_int("shards");
+    LETHE_CHECK(job.options.method != Method::Sisa || shards > 1,
+                "unlearn job: " << job.run_dir << " is not sharded, and sisa retrains the shards a request touches; "
+                                << "train a sharded original first (`lethe train ... --shards 4`) and unlearn that run");
+    LETHE_CHECK(shards == 1 || job.options.method == Method::Sisa || job.options.method == Method::Gold,
+                "unlearn job: " << job.run_dir << " is sharded (" << shards << " shards); unlearn it with --method sisa "
+                                << "(or gold), or give " << method_name(job.options.method) << " a run trained without --shards");
+  }
   const Device dev = parse_device(job.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(), "unlearn job: device " << job.device << ": no usable CUDA device in this build");
   const datasets::Dataset ds = datasets::load_mmrec(data_dir);
@@ -169,7 +184,16 @@ json run_audit_job(const AuditJob& job) {
     const training::RunInfo ri = training::read_run_info(d);
     LETHE_CHECK(ri.summary.contains("unlearning"),
                 what_of(n) << " run " << d << " is not an unlearned run (no summary.unlearning in run.json)");
-    check_lineage(what_of(n) + " run", d, job.original_dir, files);
+    const bool other_original = n == "gold" && !job.gold_original_dir.empty();
+    check_lineage(what_of(n) + " run", d, other_original ? job.gold_original_dir : job.original_dir, files);
+  }
+  if (!job.gold_original_dir.empty()) {
+    LETHE_CHECK(!job.gold_dir.empty(), "audit job: the gold's original run is given, but no gold run");
+    const training::RunInfo gi = training::read_run_info(job.gold_original_dir);
+    LETHE_CHECK(gi.fingerprint == info.fingerprint && gi.model == info.model,
+                "audit job: the gold's original run " << job.gold_original_dir << " (" << gi.model << ", data "
+                                                      << gi.fingerprint << ") was not trained on the original's data with "
+                                                      << "its backbone (" << info.model << ", data " << info.fingerprint << ")");
   }
   std::optional<formats::StagedDir> out;
   if (!job.out_dir.empty()) {
@@ -197,6 +221,7 @@ json run_audit_job(const AuditJob& job) {
   json rd = json::object();
   rd["original"] = abs_path(job.original_dir);
   for (const auto& [n, d] : runs) rd[n] = abs_path(d);
+  if (!job.gold_original_dir.empty()) rd["gold_original"] = abs_path(job.gold_original_dir);
   rep["runs"] = rd;
   if (out) {
     write_report(out->path(), rep);

@@ -36,6 +36,9 @@ struct AuditJob {
   std::vector<std::string> request_files;  // the requests, in order (as given to `lethe unlearn`)
   std::string original_dir;
   std::string gold_dir;                    // optional
+  // The original run the gold was retrained from, when it is not original_dir: a sharded original (sisa)
+  // audited against the gold of the plain original trained on the same data. Default: original_dir.
+  std::string gold_original_dir;
   std::vector<std::pair<std::string, std::string>> compare;  // name -> unlearned run directory
   std::string data_dir;                    // default: the original run's data directory
   std::string out_dir;                     // report.json / report.md; empty: nothing written

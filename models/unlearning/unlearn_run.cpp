@@ -211,7 +211,9 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
   u["options"] = {{"alpha", opt.alpha},       {"beta", opt.beta},         {"lr", opt.lr},
                   {"batch_size", opt.batch_size}, {"epochs", opt.epochs}, {"until_forgotten", opt.until_forgotten},
                   {"max_epochs", opt.max_epochs}, {"seed", opt.seed}, {"own_rows_lr_factor", opt.own_rows_lr_factor}, {"landing", opt.landing},
-                  {"reference", reference_name(opt.reference)}, {"confine", opt.confine}};
+                  {"reference", reference_name(opt.reference)}, {"confine", opt.confine},
+                  {"damping", opt.damping}, {"cg_max_iter", opt.cg_max_iter}, {"cg_tol", opt.cg_tol},
+                  {"rank_gate", opt.rank_gate}};
   u["extra"] = result.extra;
   info.summary = json::object();
   info.summary["unlearning"] = u;

@@ -87,3 +87,27 @@ TEST(CliUnlearn, UnlearnAuditAndRefusals) {
   EXPECT_FALSE(fs::exists(dir / "x"));
   fs::remove_all(dir);
 }
+
+// `lethe train --shards K` writes a sharded run that `lethe unlearn --method sisa` unlearns; sisa on a plain run
+// fails, says how to get a sharded one, and writes nothing.
+TEST(CliUnlearn, ShardedTrainAndSisa) {
+  const fs::path dir = fresh("sisa");
+  fs::create_directories(dir);
+  const std::string bin = LETHE_BIN_PATH, d = dir.string();
+  std::string out;
+  ASSERT_EQ(run(bin + " gen --preset tiny --seed 4 --out " + d + "/data", out), 0) << out;
+  ASSERT_EQ(run(bin + " train --data " + d + "/data --model lightgcn --epochs 2 --shards 2 --quiet --out " + d + "/sharded", out), 0)
+      << out;
+  ASSERT_EQ(run(bin + " train --data " + d + "/data --model lightgcn --epochs 2 --quiet --out " + d + "/plain", out), 0) << out;
+  const nlohmann::json info = nlohmann::json::parse(std::ifstream(d + "/sharded/run.json"));
+  EXPECT_EQ(info["summary"]["shards"].size(), 2u) << info.dump();
+  ASSERT_EQ(run(bin + " request --data " + d + "/data --kind user --fraction 0.05 --seed 1 --out " + d + "/req.tsv", out), 0) << out;
+  ASSERT_EQ(run(bin + " unlearn --run " + d + "/sharded --request " + d + "/req.tsv --method sisa --quiet --out " + d + "/sisa", out), 0)
+      << out;
+  const nlohmann::json un = nlohmann::json::parse(std::ifstream(d + "/sisa/run.json"));
+  EXPECT_FALSE(un["summary"]["unlearning"]["extra"]["touched_shards"].empty()) << un.dump();
+  EXPECT_NE(run(bin + " unlearn --run " + d + "/plain --request " + d + "/req.tsv --method sisa --quiet --out " + d + "/no", out), 0);
+  EXPECT_NE(out.find("--shards"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(d + "/no"));
+  fs::remove_all(dir);
+}
