@@ -149,7 +149,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   check_options(opt, view);
   const bool sharded = dynamic_cast<models::ShardedModel*>(model.get()) != nullptr;
   LETHE_CHECK(opt.method != Method::Sisa || sharded,
-              "unlearning: sisa needs a sharded original (train it with `lethe train --shards K`); this "
+              "unlearning: sisa needs a sharded original (config key shards > 1); this "
                   << model_name << " model has one shard");
   LETHE_CHECK(!sharded || opt.method == Method::Sisa || opt.method == Method::Gold,
               "unlearning: a sharded model (" << config.get_int("shards") << " shards) is unlearned by sisa or gold, not "

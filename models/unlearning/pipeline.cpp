@@ -80,10 +80,10 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
     const int64_t shards = c.get_int("shards");
     LETHE_CHECK(job.options.method != Method::Sisa || shards > 1,
                 "unlearn job: " << job.run_dir << " is not sharded, and sisa retrains the shards a request touches; "
-                                << "train a sharded original first (`lethe train ... --shards 4`) and unlearn that run");
+                                << "train a sharded original first (config key shards > 1, e.g. 4) and unlearn that run");
     LETHE_CHECK(shards == 1 || job.options.method == Method::Sisa || job.options.method == Method::Gold,
-                "unlearn job: " << job.run_dir << " is sharded (" << shards << " shards); unlearn it with --method sisa "
-                                << "(or gold), or give " << method_name(job.options.method) << " a run trained without --shards");
+                "unlearn job: " << job.run_dir << " is sharded (" << shards << " shards); unlearn it with method sisa "
+                                << "(or gold), or give " << method_name(job.options.method) << " a run trained with shards = 1");
   }
   const Device dev = parse_device(job.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(), "unlearn job: device " << job.device << ": no usable CUDA device in this build");

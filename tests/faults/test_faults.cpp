@@ -187,7 +187,7 @@ std::string complete_train_run(const fs::path& dir, uint64_t seed) {
     // One line per epoch since the start (a resumed run's log holds the epochs before the resume too).
     if (lines_of(dir / "train_log.jsonl") != rj["summary"]["last_epoch"].get<int64_t>() + 1)
       return "train_log.jsonl lines";
-    json::parse(slurp(dir / "metrics.json"));
+    if (!json::parse(slurp(dir / "metrics.json")).is_object()) return "metrics.json is not an object";
     lethe::training::load_run(dir.string());  // fingerprint and parameters
   } catch (const std::exception& e) {
     return std::string("unreadable: ") + e.what();

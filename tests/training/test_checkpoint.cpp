@@ -208,7 +208,12 @@ TEST(RunDir, TrainWriteLoadAndServe) {
   Trainer tr(*model, td, ds.valid, ds.test, opt);
   const TrainResult res = tr.train();
   EXPECT_EQ(res.epochs_run, 2);
-  RunInfo info{"bpr", fs::absolute(ddir).string(), data_fingerprint(td), opt.seed, "cpu", cfg, {}};
+  RunInfo info;
+  info.model = "bpr";
+  info.data_dir = fs::absolute(ddir).string();
+  info.fingerprint = data_fingerprint(td);
+  info.seed = opt.seed;
+  info.config = cfg;
   write_run(opt.out_dir, info, *model, td, res.best_epoch);
   const auto test = tr.evaluate("test");
   write_metrics(opt.out_dir, "test", test.metrics, opt.topks);

@@ -168,7 +168,9 @@ TEST(Influence, OnlyTheForgetSetRowsMove) {
     if (name == t.model->item_table())
       for (int32_t i : rows.items) may[static_cast<size_t>(i)] = 1;
     for (size_t e = 0; e < a.size(); ++e) {
-      if (!may[e / static_cast<size_t>(d)]) ASSERT_EQ(a[e], b[e]) << name << " entry " << e;
+      if (!may[e / static_cast<size_t>(d)]) {
+        ASSERT_EQ(a[e], b[e]) << name << " entry " << e;
+      }
     }
   }
   // Influence is one step: epochs and the until-forgotten rule are refused.

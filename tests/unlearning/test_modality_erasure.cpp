@@ -94,8 +94,9 @@ void expect_no_surviving_row(models::Model& m, const RequestView& view, const st
     }
   }
   // Every feature-bearing model must have had rows to check (else the test would pass vacuously).
-  if (!m.modality_uses().empty() && !m.modality_uses().front().parameters.empty())
+  if (!m.modality_uses().empty() && !m.modality_uses().front().parameters.empty()) {
     EXPECT_GT(checked, 0) << what << ": no parameter row was checked";
+  }
 }
 
 TEST(ModalityErasure, NoErasedOrDroppedRowSurvivesInAnyParameter) {
@@ -121,7 +122,7 @@ TEST(ModalityErasure, NoErasedOrDroppedRowSurvivesInAnyParameter) {
     s.seed = 5;
     reqs.push_back({"item-drop", s});
   }
-  for (const std::string model : models::model_names()) {
+  for (const std::string& model : models::model_names()) {
     for (const Req& r : reqs) {
       const std::string what = model + " / " + r.name;
       SCOPED_TRACE(what);
