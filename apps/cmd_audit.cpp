@@ -20,9 +20,10 @@ lethe::apps::Register reg(
       sub.add_option("--original", job->original_dir, "run directory of the original model")->required();
       sub.add_option("--gold", job->gold_dir,
                      "run directory of the gold retrain (lethe unlearn --method gold)");
-      sub.add_option("--gold-original", job->gold_original_dir,
-                     "the original run the gold was retrained from, when it is not --original (a sharded original "
-                     "audited against the plain original's gold on the same data)");
+      sub.add_option(
+          "--gold-original", job->gold_original_dir,
+          "the original run the gold was retrained from, when it is not --original (a sharded original "
+          "audited against the plain original's gold on the same data)");
       sub.add_option_function<std::vector<std::string>>(
           "--compare",
           [job](const std::vector<std::string>& v) {

@@ -1,9 +1,9 @@
 // `lethe demo`: the whole unlearning story on a tiny generated multi-modal data set, end to end:
 // generate data -> train the original model -> issue a 5% user request -> MMRecUn and gold -> audit ->
 // print the report table. Everything lands in --out (data/, original/, request.tsv, mmrecun/, gold/,
-// finetune/, audit/report.json and audit/report.md, and the marker DEMO that lets the next demo replace them).
-// Each run directory is written whole or not at all by the library's pipelines (models/training/pipeline.h,
-// models/unlearning/pipeline.h).
+// finetune/, audit/report.json and audit/report.md, and the marker DEMO that lets the next demo replace
+// them). Each run directory is written whole or not at all by the library's pipelines
+// (models/training/pipeline.h, models/unlearning/pipeline.h).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -12,14 +12,14 @@
 
 #include "apps/command.h"
 #include "datasets/mmrec_io.h"
+#include "datasets/synthetic.h"
 #include "engine/error.h"
 #include "engine/formats/atomic_file.h"
-#include "models/unlearning/requests.h"
-#include "datasets/synthetic.h"
 #include "models/model.h"
 #include "models/training/pipeline.h"
 #include "models/unlearning/pipeline.h"
 #include "models/unlearning/report.h"
+#include "models/unlearning/requests.h"
 
 namespace fs = std::filesystem;
 
@@ -41,19 +41,24 @@ int run_demo(const DemoArgs& a) {
   const auto t_all = std::chrono::steady_clock::now();
   // A previous demo's output (marked by OUT/DEMO) is replaced; any other non-empty directory is refused.
   if (fs::exists(a.out) && !fs::is_empty(a.out)) {
-    LETHE_CHECK(fs::exists(a.out + "/DEMO"),
-                "demo: " << a.out << " exists, is not empty and is not a previous demo's output; remove it or pass --out DIR");
-    for (const char* p : {"data", "original", "request.tsv", "mmrecun", "gold", "finetune", "audit", "report.json",
-                          "report.md", "DEMO"})
+    LETHE_CHECK(
+        fs::exists(a.out + "/DEMO"),
+        "demo: " << a.out
+                 << " exists, is not empty and is not a previous demo's output; remove it or pass --out DIR");
+    for (const char* p : {"data", "original", "request.tsv", "mmrecun", "gold", "finetune", "audit",
+                          "report.json", "report.md", "DEMO"})
       fs::remove_all(fs::path(a.out) / p);
     std::cout << "replacing the previous demo output in " << a.out << "\n";
   }
   fs::create_directories(a.out);
-  formats::write_file_atomic(a.out + "/DEMO", "Output of `lethe demo`; the next run in this directory replaces it.\n");
+  formats::write_file_atomic(a.out + "/DEMO",
+                             "Output of `lethe demo`; the next run in this directory replaces it.\n");
   const auto names = models::model_names();
-  LETHE_CHECK(std::find(names.begin(), names.end(), a.model) != names.end(), "demo: unknown model '" << a.model << "'");
+  LETHE_CHECK(std::find(names.begin(), names.end(), a.model) != names.end(),
+              "demo: unknown model '" << a.model << "'");
   const uint64_t seed = static_cast<uint64_t>(a.seed);
-  const std::string data_dir = a.out + "/data", orig_dir = a.out + "/original", req_file = a.out + "/request.tsv";
+  const std::string data_dir = a.out + "/data", orig_dir = a.out + "/original",
+                    req_file = a.out + "/request.tsv";
 
   // 1. data
   auto t0 = std::chrono::steady_clock::now();
@@ -63,12 +68,13 @@ int run_demo(const DemoArgs& a) {
     datasets::write_mmrec(gen, data_dir);
   }
   const datasets::Dataset ds = datasets::load_mmrec(data_dir);
-  std::cout << " " << ds.n_users << " users, " << ds.n_items << " items, " << ds.train.size() << " train rows, "
-            << ds.features.size() << " modalities (" << since(t0) << " s)\n";
+  std::cout << " " << ds.n_users << " users, " << ds.n_items << " items, " << ds.train.size()
+            << " train rows, " << ds.features.size() << " modalities (" << since(t0) << " s)\n";
 
   // 2. original model
   t0 = std::chrono::steady_clock::now();
-  std::cout << "[2/7] training the original " << a.model << " model (MMRec loop, early stopping) ..." << std::flush;
+  std::cout << "[2/7] training the original " << a.model << " model (MMRec loop, early stopping) ..."
+            << std::flush;
   training::TrainJob tj;
   tj.data_dir = data_dir;
   tj.model = a.model;
@@ -106,10 +112,12 @@ int run_demo(const DemoArgs& a) {
     std::ostringstream sink;
     return unlearning::run_unlearn_job(job, a.verbose ? std::cout : sink).back();
   };
-  std::cout << "[4/7] MMRecUn (reverse BPR on the forget set + forward BPR on the retain set, until forgotten) ..."
-            << std::flush;
+  std::cout
+      << "[4/7] MMRecUn (reverse BPR on the forget set + forward BPR on the retain set, until forgotten) ..."
+      << std::flush;
   const unlearning::UnlearnResult mu = unlearn_with(unlearning::Method::MMRecUn, a.out + "/mmrecun");
-  std::cout << " " << mu.epochs_run << " epochs, stopped by " << mu.stop_reason << " (" << mu.seconds << " s)\n";
+  std::cout << " " << mu.epochs_run << " epochs, stopped by " << mu.stop_reason << " (" << mu.seconds
+            << " s)\n";
   std::cout << "[5/7] gold: retraining from scratch on the retain set ..." << std::flush;
   const unlearning::UnlearnResult gd = unlearn_with(unlearning::Method::Gold, a.out + "/gold");
   std::cout << " " << gd.epochs_run << " epochs (" << gd.stop_reason << ", " << gd.seconds << " s)\n";
@@ -127,23 +135,26 @@ int run_demo(const DemoArgs& a) {
   aj.compare = {{"mmrecun", a.out + "/mmrecun"}, {"finetune", a.out + "/finetune"}};
   aj.out_dir = a.out + "/audit";
   const nlohmann::json rep = unlearning::run_audit_job(aj);
-  std::cout << unlearning::format_report_table(rep) << "\nreport: " << aj.out_dir << "/report.md, " << aj.out_dir
-            << "/report.json (total " << since(t_all) << " s)\n"
-            << "Times are wall-clock on this machine (noisy when it is shared). On tiny data the retain set is two\n"
-            << "training batches, so retraining is cheap; the speed-up grows with |D_r| / |D_f| (docs/unlearning.md).\n";
+  std::cout << unlearning::format_report_table(rep) << "\nreport: " << aj.out_dir << "/report.md, "
+            << aj.out_dir << "/report.json (total " << since(t_all) << " s)\n"
+            << "Times are wall-clock on this machine (noisy when it is shared). On tiny data the retain set "
+               "is two\n"
+            << "training batches, so retraining is cheap; the speed-up grows with |D_r| / |D_f| "
+               "(docs/unlearning.md).\n";
   return 0;
 }
 
-lethe::apps::Register reg("demo", "Generate tiny data, train, forget 5% of the users with MMRecUn and gold, audit",
-                         [](CLI::App& sub) -> lethe::apps::Runner {
-                           auto a = std::make_shared<DemoArgs>();
-                           sub.add_option("--out", a->out, "output directory (must not exist or be empty)")
-                               ->default_val("lethe-demo");
-                           sub.add_option("--model", a->model, "backbone (lightgcn, freedom, ...)")->default_val("freedom");
-                           sub.add_option("--seed", a->seed, "seed of the data, training and request")->default_val(2024);
-                           sub.add_option("--fraction", a->fraction, "fraction of users to forget")->default_val(0.05);
-                           sub.add_flag("--verbose", a->verbose, "per-epoch log lines");
-                           return [a] { return run_demo(*a); };
-                         });
+lethe::apps::Register reg(
+    "demo", "Generate tiny data, train, forget 5% of the users with MMRecUn and gold, audit",
+    [](CLI::App& sub) -> lethe::apps::Runner {
+      auto a = std::make_shared<DemoArgs>();
+      sub.add_option("--out", a->out, "output directory (must not exist or be empty)")
+          ->default_val("lethe-demo");
+      sub.add_option("--model", a->model, "backbone (lightgcn, freedom, ...)")->default_val("freedom");
+      sub.add_option("--seed", a->seed, "seed of the data, training and request")->default_val(2024);
+      sub.add_option("--fraction", a->fraction, "fraction of users to forget")->default_val(0.05);
+      sub.add_flag("--verbose", a->verbose, "per-epoch log lines");
+      return [a] { return run_demo(*a); };
+    });
 
 }  // namespace

@@ -26,14 +26,15 @@ int run_recommend(const RecArgs& a) {
   return 0;
 }
 
-lethe::apps::Register reg("recommend", "Top-k recommendations for one user from a trained run",
-                         [](CLI::App& sub) -> lethe::apps::Runner {
-                           auto a = std::make_shared<RecArgs>();
-                           sub.add_option("--run", a->run, "run directory written by `lethe train`")->required();
-                           sub.add_option("--user", a->user, "user id")->required();
-                           sub.add_option("--k", a->k, "number of items");
-                           sub.add_flag("--include-seen", a->include_seen, "also rank the user's training items");
-                           return [a] { return run_recommend(*a); };
-                         });
+lethe::apps::Register reg(
+    "recommend", "Top-k recommendations for one user from a trained run",
+    [](CLI::App& sub) -> lethe::apps::Runner {
+      auto a = std::make_shared<RecArgs>();
+      sub.add_option("--run", a->run, "run directory written by `lethe train`")->required();
+      sub.add_option("--user", a->user, "user id")->required();
+      sub.add_option("--k", a->k, "number of items");
+      sub.add_flag("--include-seen", a->include_seen, "also rank the user's training items");
+      return [a] { return run_recommend(*a); };
+    });
 
 }  // namespace

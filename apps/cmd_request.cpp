@@ -21,10 +21,10 @@ struct RequestArgs {
 };
 
 void print_resolution(const lethe::unlearning::Request& req, const lethe::unlearning::Resolution& res) {
-  std::cout << "kind " << lethe::unlearning::request_kind_name(req.kind) << (req.drop ? " (drop)" : "") << ", rows "
-            << req.size() << "\nforget " << res.forget.size() << " train rows, retain " << res.retain.size()
-            << "\naffected users " << res.affected_users.size() << ", dropped items " << res.dropped_items.size()
-            << "\n";
+  std::cout << "kind " << lethe::unlearning::request_kind_name(req.kind) << (req.drop ? " (drop)" : "")
+            << ", rows " << req.size() << "\nforget " << res.forget.size() << " train rows, retain "
+            << res.retain.size() << "\naffected users " << res.affected_users.size() << ", dropped items "
+            << res.dropped_items.size() << "\n";
   for (auto& [m, v] : res.erased) std::cout << "erased " << m << " rows " << v.size() << "\n";
 }
 
@@ -32,7 +32,8 @@ lethe::apps::Register reg("request", "Generate or check an unlearning request fi
   auto a = std::make_shared<RequestArgs>();
   sub.add_option("--data", a->data, "data set directory")->required();
   sub.add_option("--kind", a->kind, "user | item | interaction | modality")->default_val("user");
-  sub.add_option("--fraction", a->fraction, "fraction of the population to forget, in (0, 1]")->default_val(0.05);
+  sub.add_option("--fraction", a->fraction, "fraction of the population to forget, in (0, 1]")
+      ->default_val(0.05);
   sub.add_option("--select", a->select, "random | core (most active first) | edge (least active first)")
       ->default_val("random");
   sub.add_option("--seed", a->seed, "random seed")->default_val(0);
@@ -76,8 +77,8 @@ lethe::apps::Register reg("request", "Generate or check an unlearning request fi
     Request req = generate_request(ds, spec);
     Resolution res = resolve(ds, req);  // generated requests always resolve; this is the same check
     std::ostringstream c;
-    c << "lethe request: kind " << a->kind << ", fraction " << a->fraction << ", select " << a->select << ", seed "
-      << a->seed << ", data " << ds.name;
+    c << "lethe request: kind " << a->kind << ", fraction " << a->fraction << ", select " << a->select
+      << ", seed " << a->seed << ", data " << ds.name;
     write_request(req, a->out, c.str());
     std::cout << "wrote " << a->out << "\n";
     print_resolution(req, res);

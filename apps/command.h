@@ -1,5 +1,6 @@
 // Sub-command registry for the `lethe` CLI. Each apps/cmd_<name>.cpp registers itself with
-//   static lethe::apps::Register reg("name", "one-line help", [](CLI::App& sub) -> std::function<int()> {...});
+//   static lethe::apps::Register reg("name", "one-line help", [](CLI::App& sub) -> std::function<int()>
+//   {...});
 // The setup function declares the sub-command's options on `sub` and returns the function that runs it.
 #pragma once
 

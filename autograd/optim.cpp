@@ -84,13 +84,15 @@ void Adam::set_row_lr_factors(const Var& param, const Tensor& rows, const std::v
               "Adam: " << factors.size() << " row factors for " << rows.numel() << " rows");
   std::vector<double> fm1(factors.size());
   for (size_t k = 0; k < factors.size(); ++k) {
-    LETHE_CHECK(factors[k] > 0 && std::isfinite(factors[k]), "Adam: row learning-rate factor must be > 0, got " << factors[k]);
+    LETHE_CHECK(factors[k] > 0 && std::isfinite(factors[k]),
+                "Adam: row learning-rate factor must be > 0, got " << factors[k]);
     fm1[k] = factors[k] - 1.0;
   }
   set_row_lr_factor(param, rows, 1.0);
   RowLr& r = row_lr_.back();
   const Var& p = params_[r.param];
-  r.factor_minus_one = Tensor::from_vector(fm1, Shape{static_cast<int64_t>(fm1.size())}).astype(p.dtype()).to(p.device());
+  r.factor_minus_one =
+      Tensor::from_vector(fm1, Shape{static_cast<int64_t>(fm1.size())}).astype(p.dtype()).to(p.device());
 }
 
 void Adam::step() {
@@ -116,8 +118,9 @@ void Adam::step() {
     Tensor& value = params_[row_lr_[k].param].mutable_value();
     const Tensor change = ops::sub(ops::gather_rows(value, row_lr_[k].rows), before[k]);
     const RowLr& r = row_lr_[k];
-    ops::scatter_add_rows(value, r.rows, r.factor_minus_one.defined() ? ops::scale_rows(change, r.factor_minus_one)
-                                                                      : ops::scale(change, r.factor - 1.0));
+    ops::scatter_add_rows(value, r.rows,
+                          r.factor_minus_one.defined() ? ops::scale_rows(change, r.factor_minus_one)
+                                                       : ops::scale(change, r.factor - 1.0));
   }
 }
 

@@ -1,8 +1,9 @@
 // Per-user CSR item lists (UserItems) for the in-memory data set of datasets/dataset.h.
 #include "datasets/dataset.h"
-#include "engine/error.h"
 
 #include <algorithm>
+
+#include "engine/error.h"
 
 namespace lethe::datasets {
 

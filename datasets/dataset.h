@@ -16,13 +16,16 @@ struct Interactions {
   std::vector<int32_t> users, items;
   size_t size() const { return users.size(); }
   bool empty() const { return users.empty(); }
-  void push(int32_t u, int32_t i) { users.push_back(u); items.push_back(i); }
+  void push(int32_t u, int32_t i) {
+    users.push_back(u);
+    items.push_back(i);
+  }
 };
 
 struct FeatureTable {
-  Tensor values;            // F32 [n_items, width] on CPU
-  std::string source_dtype; // dtype on disk: "f16", "f32" or "f64"
-  std::string file;         // file it came from ("" when generated)
+  Tensor values;             // F32 [n_items, width] on CPU
+  std::string source_dtype;  // dtype on disk: "f16", "f32" or "f64"
+  std::string file;          // file it came from ("" when generated)
 };
 
 struct Dataset {

@@ -52,14 +52,16 @@ int64_t parse_id(std::string_view s, const std::string& where, const char* field
 
 fs::path find_inter(const fs::path& dir) {
   std::string name = dir.filename().string();
-  if (name.empty() || name == ".") name = fs::absolute(dir).lexically_normal().parent_path().filename().string();
+  if (name.empty() || name == ".")
+    name = fs::absolute(dir).lexically_normal().parent_path().filename().string();
   fs::path p = dir / (name + ".inter");
   if (fs::is_regular_file(p)) return p;
   std::vector<fs::path> found;
   for (auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".inter") found.push_back(e.path());
-  LETHE_CHECK(found.size() == 1, dir.string() << ": expected " << name << ".inter or exactly one *.inter file, found "
-                                              << found.size());
+  LETHE_CHECK(found.size() == 1, dir.string()
+                                     << ": expected " << name << ".inter or exactly one *.inter file, found "
+                                     << found.size());
   return found[0];
 }
 
@@ -67,7 +69,6 @@ const std::regex& feat_name_re() {
   static const std::regex re(R"(^([a-z0-9]+)_feat\.npy$)");
   return re;
 }
-
 
 // The count of ids in [0, n) without a row, and a warning when most of the range is empty (a table sized by
 // the largest id then holds mostly nothing; an id of 2,000,000,000 asks for billions of rows).
@@ -147,7 +148,8 @@ Dataset parse_inter(std::istream& in, const std::string& file, const ReadOptions
     split[xs[0] - '0'].push(static_cast<int32_t>(u), static_cast<int32_t>(i));
   }
   const char* names[3] = {"train (x_label 0)", "valid (x_label 1)", "test (x_label 2)"};
-  for (int s = 0; s < 3; ++s) LETHE_CHECK(!split[s].empty(), file << ": split " << names[s] << " has no rows");
+  for (int s = 0; s < 3; ++s)
+    LETHE_CHECK(!split[s].empty(), file << ": split " << names[s] << " has no rows");
 
   const std::string fname = fs::path(file).filename().string();
   Dataset ds;
@@ -180,7 +182,8 @@ Dataset parse_inter(std::istream& in, const std::string& file, const ReadOptions
   }
   if (dropped > 0)
     ds.warnings.push_back(fname + ": " + std::to_string(dropped) + " valid/test rows of " +
-                          std::to_string(cold_users.size()) + " users with no train row dropped (cold start)");
+                          std::to_string(cold_users.size()) +
+                          " users with no train row dropped (cold start)");
   ds.train = std::move(split[0]);
   ds.valid = std::move(split[1]);
   ds.test = std::move(split[2]);
@@ -200,8 +203,9 @@ Dataset load_mmrec(const std::string& dir_str, const ReadOptions& opt) {
   for (auto& e : fs::directory_iterator(dir)) {
     std::string fname = e.path().filename().string();
     if (!std::regex_match(fname, feat_name_re())) continue;
-    LETHE_CHECK(e.is_regular_file(), e.path().string() << ": is not a regular file (a feature file must be a .npy "
-                                                          "file; rename or remove it)");
+    LETHE_CHECK(e.is_regular_file(), e.path().string()
+                                         << ": is not a regular file (a feature file must be a .npy "
+                                            "file; rename or remove it)");
     feats.push_back(e.path());
   }
   std::sort(feats.begin(), feats.end());
@@ -211,11 +215,12 @@ Dataset load_mmrec(const std::string& dir_str, const ReadOptions& opt) {
     std::regex_match(fname, m, feat_name_re());
     formats::NpyArray a = formats::read_npy(p.string());
     LETHE_CHECK(a.values.ndim() == 2, p.string() << ": feature file must be 2-D [n_items, width], got shape "
-                                                  << shape_str(a.values.shape()));
-    LETHE_CHECK(a.values.dim(0) == ds.n_items, p.string() << ": " << a.values.dim(0) << " rows but the data set has "
-                                                          << ds.n_items << " items (max itemID + 1)");
-    LETHE_CHECK(a.values.dim(1) > 0, p.string() << ": feature file has 0 columns (shape "
-                                                << shape_str(a.values.shape()) << ")");
+                                                 << shape_str(a.values.shape()));
+    LETHE_CHECK(a.values.dim(0) == ds.n_items, p.string()
+                                                   << ": " << a.values.dim(0) << " rows but the data set has "
+                                                   << ds.n_items << " items (max itemID + 1)");
+    LETHE_CHECK(a.values.dim(1) > 0,
+                p.string() << ": feature file has 0 columns (shape " << shape_str(a.values.shape()) << ")");
     check_finite(a.values, p.string());
     ds.features[m[1].str()] = FeatureTable{a.values, a.dtype, p.string()};
   }
@@ -231,8 +236,8 @@ void write_mmrec(const Dataset& ds, const std::string& dir_str) {
     LETHE_CHECK(std::regex_match(m + "_feat.npy", feat_name_re()),
                 "write_mmrec: modality name '" << m << "' must match [a-z0-9]+");
     LETHE_CHECK(t.values.ndim() == 2 && t.values.dim(0) == ds.n_items,
-                "write_mmrec: modality '" << m << "' has shape " << shape_str(t.values.shape()) << ", expected ["
-                                          << ds.n_items << ", width]");
+                "write_mmrec: modality '" << m << "' has shape " << shape_str(t.values.shape())
+                                          << ", expected [" << ds.n_items << ", width]");
   }
   const bool exists = fs::exists(dir);
   fs::path target = dir;
@@ -305,11 +310,12 @@ nlohmann::json summary_json(const Dataset& ds) {
   j["users_with_train"] = std::unordered_set<int32_t>(ds.train.users.begin(), ds.train.users.end()).size();
   j["items_in_train"] = std::unordered_set<int32_t>(ds.train.items.begin(), ds.train.items.end()).size();
   const double cells = static_cast<double>(ds.n_users) * static_cast<double>(ds.n_items);
-  j["density"] = cells > 0 ? static_cast<double>(ds.train.size() + ds.valid.size() + ds.test.size()) / cells : 0.0;
+  j["density"] =
+      cells > 0 ? static_cast<double>(ds.train.size() + ds.valid.size() + ds.test.size()) / cells : 0.0;
   nlohmann::json mods = nlohmann::json::object();
   for (auto& [m, t] : ds.features)
-    mods[m] = {{"rows", t.values.rows()}, {"width", t.values.cols()}, {"dtype", t.source_dtype},
-               {"file", t.file}};
+    mods[m] = {
+        {"rows", t.values.rows()}, {"width", t.values.cols()}, {"dtype", t.source_dtype}, {"file", t.file}};
   j["modalities"] = mods;
   j["warnings"] = ds.warnings;
   return j;

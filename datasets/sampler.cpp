@@ -1,9 +1,10 @@
 // BPR batches with rejection-sampled negatives (docs/datasets.md, "BPR batches"); see datasets/sampler.h.
 #include "datasets/sampler.h"
-#include "engine/error.h"
 
 #include <algorithm>
 #include <numeric>
+
+#include "engine/error.h"
 
 namespace lethe::datasets {
 
@@ -20,7 +21,9 @@ std::vector<int32_t> unique_users(const Interactions& x) { return sorted_unique(
 
 BprSampler::BprSampler(Interactions positives, UserItems exclude, std::vector<int32_t> neg_pool,
                        int64_t batch_size)
-    : pos_(std::move(positives)), exclude_(std::move(exclude)), pool_(std::move(neg_pool)),
+    : pos_(std::move(positives)),
+      exclude_(std::move(exclude)),
+      pool_(std::move(neg_pool)),
       batch_size_(batch_size) {
   LETHE_CHECK(batch_size_ > 0, "BprSampler: batch size must be positive, got " << batch_size_);
   LETHE_CHECK(pos_.users.size() == pos_.items.size(), "BprSampler: users and items differ in length");

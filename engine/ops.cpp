@@ -390,7 +390,8 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double l
   same_all("adam_step", param, m);
   same_all("adam_step", param, v);
   LETHE_CHECK(step >= 1, "adam_step: step must be >= 1, got " << step);
-  prof::count_bytes(7.0 * static_cast<double>(param.numel()) * static_cast<double>(dtype_size(param.dtype())));
+  prof::count_bytes(7.0 * static_cast<double>(param.numel()) *
+                    static_cast<double>(dtype_size(param.dtype())));
   LETHE_DISPATCH(param.device(), adam_step, param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step);
 }
 

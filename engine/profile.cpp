@@ -59,20 +59,20 @@ struct State {
   std::mutex mu;
   std::unordered_map<std::string, Stat> stats;
   int64_t start_ns = 0;
-  int64_t stop_ns = -1;  // -1 while running
+  int64_t stop_ns = -1;           // -1 while running
   std::atomic<bool> sync{false};  // synchronise the CUDA device at scope boundaries
-  bool profile_on = false;         // enable(true) holds (scopes also run while a trace records)
+  bool profile_on = false;        // enable(true) holds (scopes also run while a trace records)
   // Trace.
   std::atomic<bool> tracing{false};
   int64_t trace_start_ns = 0;
   std::vector<Event> events;
   int64_t dropped = 0;
-  std::unordered_set<std::string> names;  // node-based: pointers to elements stay valid
+  std::unordered_set<std::string> names;           // node-based: pointers to elements stay valid
   std::vector<std::pair<int32_t, pid_t>> threads;  // (small id, kernel tid) in order of first event
 #ifdef LETHE_WITH_CUDA
-  bool gpu = false;                       // CUDA events are recorded for this trace
-  std::string gpu_error;                  // why recording stopped, if it did
-  std::vector<cudaEvent_t> gpu_events;    // [0] = the reference event recorded at start_trace
+  bool gpu = false;                     // CUDA events are recorded for this trace
+  std::string gpu_error;                // why recording stopped, if it did
+  std::vector<cudaEvent_t> gpu_events;  // [0] = the reference event recorded at start_trace
 #endif
 };
 
@@ -82,7 +82,8 @@ State& state() {
 }
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -198,7 +199,9 @@ namespace {
 std::atomic<int64_t> g_flops{0}, g_bytes{0};
 }
 
-void count_gemm_flops(double flops) { g_flops.fetch_add(static_cast<int64_t>(flops), std::memory_order_relaxed); }
+void count_gemm_flops(double flops) {
+  g_flops.fetch_add(static_cast<int64_t>(flops), std::memory_order_relaxed);
+}
 void count_bytes(double bytes) { g_bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed); }
 Work work() {
   return {static_cast<double>(g_flops.load(std::memory_order_relaxed)),
@@ -275,18 +278,21 @@ void write_trace(const std::string& path) {
   out += "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":\"lethe\",\"dropped_events\":";
   out += std::to_string(s.dropped);
   out += "},\"traceEvents\":[\n";
-  std::snprintf(buf, sizeof buf, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":\"lethe (host)\"}}",
+  std::snprintf(buf, sizeof buf,
+                "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":\"lethe (host)\"}}",
                 pid);
   out += buf;
   for (const auto& [id, ktid] : s.threads) {
     std::snprintf(buf, sizeof buf,
-                  ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s (tid %d)\"}}",
+                  ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s "
+                  "(tid %d)\"}}",
                   pid, id, id == 1 ? "main" : "thread", static_cast<int>(ktid));
     out += buf;
   }
   if (!gpu_us.empty()) {
     std::snprintf(buf, sizeof buf,
-                  ",\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":\"GPU (CUDA events, default "
+                  ",\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":\"GPU (CUDA "
+                  "events, default "
                   "stream)\"}}",
                   pid + 1);
     out += buf;
@@ -297,31 +303,39 @@ void write_trace(const std::string& path) {
     json_escape(name, *e.name);
     const double ts = static_cast<double>(e.t0_ns) * 1e-3;
     if (e.dur_ns < 0) {  // instant
-      std::snprintf(buf, sizeof buf, ",\n{\"name\":\"%s\",\"cat\":\"mark\",\"ph\":\"i\",\"s\":\"p\",\"ts\":%.3f,\"pid\":%d,\"tid\":%d}",
-                    name.c_str(), ts, pid, e.tid);
+      std::snprintf(
+          buf, sizeof buf,
+          ",\n{\"name\":\"%s\",\"cat\":\"mark\",\"ph\":\"i\",\"s\":\"p\",\"ts\":%.3f,\"pid\":%d,\"tid\":%d}",
+          name.c_str(), ts, pid, e.tid);
       out += buf;
       continue;
     }
     const double dur = static_cast<double>(e.dur_ns) * 1e-3;
-    std::snprintf(buf, sizeof buf, ",\n{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":%d",
-                  name.c_str(), category(*e.name), ts, dur, pid, e.tid);
+    std::snprintf(
+        buf, sizeof buf,
+        ",\n{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":%d",
+        name.c_str(), category(*e.name), ts, dur, pid, e.tid);
     out += buf;
     if (e.thread_cpu_ns >= 0) {
-      std::snprintf(buf, sizeof buf, ",\"tts\":%.3f,\"tdur\":%.3f", static_cast<double>(e.thread_cpu_ns) * 1e-3,
+      std::snprintf(buf, sizeof buf, ",\"tts\":%.3f,\"tdur\":%.3f",
+                    static_cast<double>(e.thread_cpu_ns) * 1e-3,
                     static_cast<double>(e.thread_cpu_dur_ns) * 1e-3);
       out += buf;
     }
     if (e.process_cpu_dur_ns >= 0) {
-      std::snprintf(buf, sizeof buf, ",\"args\":{\"process_cpu_ms\":%.4f,\"cores_busy\":%.2f}",
-                    static_cast<double>(e.process_cpu_dur_ns) * 1e-6,
-                    e.dur_ns > 0 ? static_cast<double>(e.process_cpu_dur_ns) / static_cast<double>(e.dur_ns) : 0.0);
+      std::snprintf(
+          buf, sizeof buf, ",\"args\":{\"process_cpu_ms\":%.4f,\"cores_busy\":%.2f}",
+          static_cast<double>(e.process_cpu_dur_ns) * 1e-6,
+          e.dur_ns > 0 ? static_cast<double>(e.process_cpu_dur_ns) / static_cast<double>(e.dur_ns) : 0.0);
       out += buf;
     }
     out += "}";
     if (e.gpu_begin > 0 && e.gpu_end > 0 && !gpu_us.empty()) {
       const double g0 = gpu_us[static_cast<size_t>(e.gpu_begin)], g1 = gpu_us[static_cast<size_t>(e.gpu_end)];
-      std::snprintf(buf, sizeof buf, ",\n{\"name\":\"%s\",\"cat\":\"gpu\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":1}",
-                    name.c_str(), g0, std::max(0.0, g1 - g0), pid + 1);
+      std::snprintf(
+          buf, sizeof buf,
+          ",\n{\"name\":\"%s\",\"cat\":\"gpu\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":1}",
+          name.c_str(), g0, std::max(0.0, g1 - g0), pid + 1);
       out += buf;
     }
   }
@@ -433,8 +447,8 @@ void report(std::ostream& os, size_t top) {
   const std::vector<Entry> es = entries();
   const double wall = wall_seconds();
   char line[256];
-  std::snprintf(line, sizeof line, "profile: %.3f s wall%s (scopes nest: phases contain the ops they run)\n", wall,
-                state().sync.load() ? ", device synchronised at every scope" : "");
+  std::snprintf(line, sizeof line, "profile: %.3f s wall%s (scopes nest: phases contain the ops they run)\n",
+                wall, state().sync.load() ? ", device synchronised at every scope" : "");
   os << line;
   std::snprintf(line, sizeof line, "%-28s %10s %12s %12s %8s\n", "name", "calls", "total s", "ms/call",
                 "% wall");

@@ -1,13 +1,14 @@
 // A process-wide, opt-in profiler: wall time and call counts per name ("fwd:matmul", "bwd:spmm",
 // "phase:forward", and the engine's heavy kernels "kernel:gemm", "kernel:topk_rows", ... wherever they are
-// called from: autograd ops, the optimizer, the evaluator), accumulated by RAII scopes and printed as a sorted table; optionally every scope as
-// an event of a Chrome trace file (start_trace / write_trace: `lethe train|unlearn|bench --trace FILE`).
+// called from: autograd ops, the optimizer, the evaluator), accumulated by RAII scopes and printed as a
+// sorted table; optionally every scope as an event of a Chrome trace file (start_trace / write_trace: `lethe
+// train|unlearn|bench --trace FILE`).
 //
 //   LETHE_PROFILE_SCOPE("phase:sample");           // a literal name
 //   LETHE_PROFILE_SCOPE("bwd:", node.op);          // prefix + name (both must outlive the process: literals)
 //
-// Off by default: a disabled scope costs one relaxed atomic load. `lethe train|unlearn --profile` turns it on.
-// Scopes nest (a phase contains the ops it runs), so the per-name totals overlap; the table's percentages
+// Off by default: a disabled scope costs one relaxed atomic load. `lethe train|unlearn --profile` turns it
+// on. Scopes nest (a phase contains the ops it runs), so the per-name totals overlap; the table's percentages
 // are of the wall time since enable(). In CUDA builds with NVTX (LETHE_WITH_NVTX) each enabled scope is also
 // an NVTX range (visible in Nsight Systems), and with sync_device the device is synchronised at both ends of
 // each scope so that asynchronous kernels are charged to the scope that launched them (this slows the run:
@@ -103,9 +104,9 @@ class Scope {
   const char* prefix_ = nullptr;
   const char* name_ = nullptr;
   int64_t t0_ns_ = 0;
-  int64_t thread_cpu0_ns_ = -1;   // tracing: the thread's and the process's CPU clocks at begin
+  int64_t thread_cpu0_ns_ = -1;  // tracing: the thread's and the process's CPU clocks at begin
   int64_t process_cpu0_ns_ = -1;
-  int32_t gpu_begin_ = -1;        // tracing with CUDA: index of the begin event
+  int32_t gpu_begin_ = -1;  // tracing with CUDA: index of the begin event
   bool active_ = false;
 };
 

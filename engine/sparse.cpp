@@ -229,7 +229,8 @@ void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, 
   LETHE_CHECK(y.dim(0) == out && y.dim(1) == x.dim(1), "spmm: output "
                                                            << sig(y) << " does not match " << a.describe()
                                                            << (trans_a ? "^T" : "") << " x " << sig(x));
-  {  // compulsory bytes: A (values, column indices, row pointers), X read once, Y written (and read if beta != 0)
+  {  // compulsory bytes: A (values, column indices, row pointers), X read once, Y written (and read if beta
+     // != 0)
     const double es = static_cast<double>(dtype_size(x.dtype()));
     const double a_bytes = static_cast<double>(a.nnz()) * (es + 4.0) + 4.0 * static_cast<double>(a.rows + 1);
     const double y_bytes = static_cast<double>(y.numel()) * es * (beta != 0.0 ? 2.0 : 1.0);

@@ -37,8 +37,8 @@ class Bpr final : public Model {
   }
   Forward forward(bool) override { return {user_, item_, {}}; }
   autograd::Var loss(const Forward& f, const Batch& b) override {
-    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
-                  n = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var u = autograd::gather_rows(f.users, b.users),
+                        p = autograd::gather_rows(f.items, b.pos), n = autograd::gather_rows(f.items, b.neg);
     const autograd::Var mf = bpr_loss_mmrec(autograd::rowdot(u, p), autograd::rowdot(u, n));
     return autograd::add(mf, autograd::scale(emb_loss({u, p, n}), reg_weight_));
   }

@@ -40,7 +40,8 @@ YAML::Node scalar_node(const std::string& key, const std::string& text) {
   YAML::Node n = parse_value(key, text);
   if (n.IsSequence()) {
     LETHE_CHECK(n.size() == 1, "config: key '" << key << "' is a list of " << n.size()
-                                               << " values (a grid); set a single value, e.g. " << key << "=...");
+                                               << " values (a grid); set a single value, e.g. " << key
+                                               << "=...");
     n = n[0];
   }
   LETHE_CHECK(n.IsScalar(), "config: key '" << key << "' must be a scalar, got '" << text << "'");
@@ -75,7 +76,8 @@ Config config_from_node(const YAML::Node& root, const std::string& where, const 
     } catch (const YAML::Exception&) {
       LETHE_CHECK(false, where << ", line " << line << ": a key is not a string");
     }
-    LETHE_CHECK(!kv.second.IsMap(), where << ", line " << line << ": key '" << key << "': nested mappings are not supported");
+    LETHE_CHECK(!kv.second.IsMap(),
+                where << ", line " << line << ": key '" << key << "': nested mappings are not supported");
     c.set(key, emit(kv.second));
     c.set_origin(key, source.empty() ? std::string() : source + ", line " + std::to_string(line), line);
   }
@@ -135,8 +137,8 @@ Config Config::from_yaml_string(const std::string& text, const std::string& sour
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    LETHE_CHECK(false, (source.empty() ? std::string("config") : "config '" + source + "'") << ": line "
-                                                                                      << e.mark.line + 1 << ": " << e.msg);
+    LETHE_CHECK(false, (source.empty() ? std::string("config") : "config '" + source + "'")
+                           << ": line " << e.mark.line + 1 << ": " << e.msg);
   }
   return config_from_node(root, source.empty() ? std::string("config") : "config '" + source + "'", source);
 }
@@ -178,10 +180,12 @@ int64_t Config::get_int(const std::string& key, int64_t def) const {
   if (it == values_.end()) return def;
   // Accept "1e3"-style integers but not fractions, and nothing outside int64 (the cast would be undefined).
   const double d = as<double>(key, it->second, "an integer");
-  LETHE_CHECK(std::isfinite(d) && d >= -9.2e18 && d <= 9.2e18,
-              "config: key '" << key << "' must be an integer of at most 18 digits, got '" << it->second << "'");
+  LETHE_CHECK(
+      std::isfinite(d) && d >= -9.2e18 && d <= 9.2e18,
+      "config: key '" << key << "' must be an integer of at most 18 digits, got '" << it->second << "'");
   const auto i = static_cast<int64_t>(d);
-  LETHE_CHECK(static_cast<double>(i) == d, "config: key '" << key << "' must be an integer, got '" << it->second << "'");
+  LETHE_CHECK(static_cast<double>(i) == d,
+              "config: key '" << key << "' must be an integer, got '" << it->second << "'");
   return i;
 }
 
@@ -206,10 +210,12 @@ std::vector<double> Config::get_doubles(const std::string& key, const std::vecto
     } else if (n.IsScalar()) {
       out.push_back(n.as<double>());
     } else {
-      LETHE_CHECK(false, "config: key '" << key << "' must be a number or a list of numbers, got '" << it->second << "'");
+      LETHE_CHECK(false, "config: key '" << key << "' must be a number or a list of numbers, got '"
+                                         << it->second << "'");
     }
   } catch (const YAML::Exception&) {
-    LETHE_CHECK(false, "config: key '" << key << "' must be a number or a list of numbers, got '" << it->second << "'");
+    LETHE_CHECK(false, "config: key '" << key << "' must be a number or a list of numbers, got '"
+                                       << it->second << "'");
   }
   return out;
 }
@@ -264,9 +270,10 @@ void Config::check_keys(const std::set<std::string>& known, const std::string& w
   if (!first) return;
   const std::string& k = *first;
   const std::string where = origin(k), near = closest_key(k, known);
-  LETHE_CHECK(false, "config: unknown key '" << k << "'" << (where.empty() ? "" : " (" + where + ")") << " for " << what
-                                             << (near.empty() ? std::string("; see models/configs/*.yaml for the keys")
-                                                              : "; did you mean '" + near + "'?"));
+  LETHE_CHECK(false, "config: unknown key '"
+                         << k << "'" << (where.empty() ? "" : " (" + where + ")") << " for " << what
+                         << (near.empty() ? std::string("; see models/configs/*.yaml for the keys")
+                                          : "; did you mean '" + near + "'?"));
 }
 
 std::vector<std::string> Config::differing_keys(const Config& a, const Config& b) {

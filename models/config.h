@@ -19,7 +19,7 @@ class Config {
   // `source` names the text in messages and origins ("models/configs/bpr.yaml"); empty: "config".
   static Config from_yaml_string(const std::string& text, const std::string& source = "");
   void set(const std::string& key, const std::string& value);  // value is parsed as YAML ("0.1", "[1.0, 50]")
-  void set_from_assignment(const std::string& kv);            // "key=value"
+  void set_from_assignment(const std::string& kv);             // "key=value"
   bool has(const std::string& key) const;
   double get_double(const std::string& key, double def) const;
   int64_t get_int(const std::string& key, int64_t def) const;

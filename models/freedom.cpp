@@ -45,9 +45,10 @@ struct BatchRows {
 // pos then neg as they come, duplicates included, so that nothing is read back to the host per batch.
 BatchRows batch_rows(const Batch& b, int32_t n_items) {
   const int64_t n = b.size();
-  LETHE_CHECK(b.pos.dtype() == DType::I32 && b.neg.dtype() == DType::I32 && b.pos.numel() == n && b.neg.numel() == n,
-              "freedom: batch pos / neg must be I32 [" << n << "], got " << b.pos.describe() << " / "
-                                                       << b.neg.describe());
+  LETHE_CHECK(
+      b.pos.dtype() == DType::I32 && b.neg.dtype() == DType::I32 && b.pos.numel() == n && b.neg.numel() == n,
+      "freedom: batch pos / neg must be I32 [" << n << "], got " << b.pos.describe() << " / "
+                                               << b.neg.describe());
   BatchRows r;
   if (!b.pos.device().is_cpu()) {
     r.rows = ops::concat_rows({b.pos, b.neg});
@@ -62,8 +63,8 @@ BatchRows batch_rows(const Batch& b, int32_t n_items) {
   std::vector<int32_t> slot(static_cast<size_t>(n_items), -1);
   for (int64_t i = 0; i < n; ++i) {
     LETHE_CHECK(pp[i] >= 0 && pp[i] < n_items && pn[i] >= 0 && pn[i] < n_items,
-                "freedom: batch item out of range [0, " << n_items << ") at position " << i << ": pos " << pp[i]
-                                                        << ", neg " << pn[i]);
+                "freedom: batch item out of range [0, " << n_items << ") at position " << i << ": pos "
+                                                        << pp[i] << ", neg " << pn[i]);
     slot[static_cast<size_t>(pp[i])] = 0;
     slot[static_cast<size_t>(pn[i])] = 0;
   }
@@ -102,8 +103,9 @@ class Freedom final : public Model {
     LETHE_CHECK(projection == "batch" || projection == "dense",
                 "freedom: feature_projection must be 'batch' or 'dense', got '" << projection << "'");
     batch_projection_ = projection == "batch";
-    LETHE_CHECK(feat_dim == dim, "freedom: feat_embed_dim (" << feat_dim << ") must equal embedding_size (" << dim
-                                                             << "): the projected features are scored against users");
+    LETHE_CHECK(feat_dim == dim, "freedom: feat_embed_dim ("
+                                     << feat_dim << ") must equal embedding_size (" << dim
+                                     << "): the projected features are scored against users");
     dtype_ = model_dtype(c);
     n_users_ = d.n_users;
     n_items_ = d.n_items;
@@ -132,8 +134,8 @@ class Freedom final : public Model {
   void set_data(const TrainData& d) override {
     check_train_data(d, "freedom");
     LETHE_CHECK(d.n_users == n_users_ && d.n_items == n_items_,
-                "freedom: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_
-                                     << " / " << n_items_);
+                "freedom: data has " << d.n_users << " users / " << d.n_items << " items, the model "
+                                     << n_users_ << " / " << n_items_);
     train_ = d.train;
     norm_adj_ = datasets::bipartite_sym_adj(d.train, d.n_users, d.n_items, 1e-7).astype(dtype_).to(device_);
     // The frozen item graph comes from the raw features of `d` (not the fine-tuned tables), like MMRec's
@@ -182,7 +184,8 @@ class Freedom final : public Model {
   autograd::Var loss(const Forward& f, const Batch& b) override {
     const FreedomAux& aux = aux_of<FreedomAux>(f, "freedom");
     const autograd::Var u = autograd::gather_rows(f.users, b.users);
-    const autograd::Var mf = bpr_rows_logsigmoid(u, autograd::gather_rows(f.items, b.pos), autograd::gather_rows(f.items, b.neg));
+    const autograd::Var mf =
+        bpr_rows_logsigmoid(u, autograd::gather_rows(f.items, b.pos), autograd::gather_rows(f.items, b.neg));
     autograd::Var mf_t, mf_v;
     if (aux.text_feats.defined()) {  // dense: gather the batch's rows of the projected tables
       const autograd::Var& ft = aux.text_feats;
@@ -206,7 +209,7 @@ class Freedom final : public Model {
   datasets::Interactions train_;
   Csr norm_adj_, masked_adj_, mm_adj_;
   std::string image_modality_, text_modality_;  // the data modalities filling the two slots
-  uint64_t mm_key_ = 0;  // item_graph_key of the inputs mm_adj_ was built from
+  uint64_t mm_key_ = 0;                         // item_graph_key of the inputs mm_adj_ was built from
   int64_t knn_k_ = 10, n_mm_layers_ = 1, n_ui_layers_ = 2;
   int32_t n_users_ = 0, n_items_ = 0;
   double mm_image_weight_ = 0.1, dropout_ = 0.8, reg_weight_ = 1e-3;

@@ -35,11 +35,13 @@ Csr freedom_mm_adj(const Tensor& image, const Tensor& text, int64_t k, double im
   return Csr::from_coo(sv.rows, sv.cols, r, c, v);  // overlapping entries are summed
 }
 
-Csr freedom_pruned_adj(const datasets::Interactions& train, int32_t n_users, int32_t n_items, double dropout, Rng& rng) {
+Csr freedom_pruned_adj(const datasets::Interactions& train, int32_t n_users, int32_t n_items, double dropout,
+                       Rng& rng) {
   for (size_t r = 0; r < train.size(); ++r)
-    LETHE_CHECK(train.users[r] >= 0 && train.users[r] < n_users && train.items[r] >= 0 && train.items[r] < n_items,
-                "freedom_pruned_adj: pair (" << train.users[r] << ", " << train.items[r] << ") outside [0, " << n_users
-                                             << ") x [0, " << n_items << ")");
+    LETHE_CHECK(
+        train.users[r] >= 0 && train.users[r] < n_users && train.items[r] >= 0 && train.items[r] < n_items,
+        "freedom_pruned_adj: pair (" << train.users[r] << ", " << train.items[r] << ") outside [0, "
+                                     << n_users << ") x [0, " << n_items << ")");
   LETHE_CHECK(dropout >= 0.0 && dropout < 1.0, "freedom_pruned_adj: dropout " << dropout << " not in [0, 1)");
   Interactions e = datasets::unique_pairs(train);
   const size_t E = e.size();
@@ -71,7 +73,8 @@ Csr freedom_pruned_adj(const datasets::Interactions& train, int32_t n_users, int
   }
   std::vector<float> v(kept.size());
   for (size_t k = 0; k < kept.size(); ++k)
-    v[k] = static_cast<float>(1.0 / std::sqrt(ku[kept.users[k]] + 1e-7) / std::sqrt(ki[kept.items[k]] + 1e-7));
+    v[k] =
+        static_cast<float>(1.0 / std::sqrt(ku[kept.users[k]] + 1e-7) / std::sqrt(ki[kept.items[k]] + 1e-7));
   return datasets::symmetric_from_edges(kept, v, n_users, n_items);
 }
 

@@ -23,6 +23,7 @@ Csr freedom_mm_adj(const Tensor& image, const Tensor& text, int64_t k, double im
 // in (0, 1) from rng, keep the largest keys (same distribution as torch.multinomial without replacement).
 // The kept U x I subgraph is normalised with its own degrees, 1/sqrt((d'_u + 1e-7)(d'_i + 1e-7)), and
 // returned as the symmetric N x N matrix.
-Csr freedom_pruned_adj(const datasets::Interactions& train, int32_t n_users, int32_t n_items, double dropout, Rng& rng);
+Csr freedom_pruned_adj(const datasets::Interactions& train, int32_t n_users, int32_t n_items, double dropout,
+                       Rng& rng);
 
 }  // namespace lethe::models

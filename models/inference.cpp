@@ -18,16 +18,17 @@ Recommender Recommender::load(const std::string& path) {
   auto need = [&](const char* name, DType dt, int nd) -> const Tensor& {
     const Tensor* t = st.find(name);
     LETHE_CHECK(t, file << ": tensor '" << name << "' is missing");
-    LETHE_CHECK(t->dtype() == dt && t->ndim() == nd,
-                file << ": tensor '" << name << "' is " << t->describe() << ", expected " << dtype_name(dt) << " with "
-                     << nd << " dimension(s)");
+    LETHE_CHECK(t->dtype() == dt && t->ndim() == nd, file << ": tensor '" << name << "' is " << t->describe()
+                                                          << ", expected " << dtype_name(dt) << " with " << nd
+                                                          << " dimension(s)");
     return *t;
   };
   Recommender r;
   r.model_ = st.metadata.count("model") ? st.metadata.at("model") : "";
   const Tensor& u = need("users", DType::F32, 2);
   const Tensor& it = need("items", DType::F32, 2);
-  LETHE_CHECK(u.dim(1) == it.dim(1), file << ": users have dimension " << u.dim(1) << ", items " << it.dim(1));
+  LETHE_CHECK(u.dim(1) == it.dim(1),
+              file << ": users have dimension " << u.dim(1) << ", items " << it.dim(1));
   r.n_users_ = static_cast<int32_t>(u.dim(0));
   r.n_items_ = static_cast<int32_t>(it.dim(0));
   r.dim_ = u.dim(1);
@@ -39,18 +40,21 @@ Recommender Recommender::load(const std::string& path) {
                   r.seen_indptr_.back() == static_cast<int32_t>(r.seen_items_.size()),
               file << ": seen_indptr / seen_items do not form a CSR over " << r.n_users_ << " users");
   for (int32_t i : r.seen_items_)
-    LETHE_CHECK(i >= 0 && i < r.n_items_, file << ": seen item id " << i << " outside [0, " << r.n_items_ << ")");
+    LETHE_CHECK(i >= 0 && i < r.n_items_,
+                file << ": seen item id " << i << " outside [0, " << r.n_items_ << ")");
   r.dropped_.assign(static_cast<size_t>(r.n_items_), 0);
   if (const Tensor* d = st.find("item_dropped")) {
     const auto v = d->astype(DType::I32).to_vector<int32_t>();
-    LETHE_CHECK(static_cast<int32_t>(v.size()) == r.n_items_, file << ": item_dropped has " << v.size() << " flags");
+    LETHE_CHECK(static_cast<int32_t>(v.size()) == r.n_items_,
+                file << ": item_dropped has " << v.size() << " flags");
     for (size_t i = 0; i < v.size(); ++i) r.dropped_[i] = v[i] != 0;
   }
   return r;
 }
 
 std::vector<float> Recommender::scores(int32_t user) const {
-  LETHE_CHECK(user >= 0 && user < n_users_, "recommend: user id " << user << " outside [0, " << n_users_ << ")");
+  LETHE_CHECK(user >= 0 && user < n_users_,
+              "recommend: user id " << user << " outside [0, " << n_users_ << ")");
   std::vector<float> s(static_cast<size_t>(n_items_));
   const float* u = users_.data() + static_cast<size_t>(user) * dim_;
   for (int32_t i = 0; i < n_items_; ++i) {
@@ -63,7 +67,8 @@ std::vector<float> Recommender::scores(int32_t user) const {
 }
 
 std::vector<int32_t> Recommender::seen(int32_t user) const {
-  LETHE_CHECK(user >= 0 && user < n_users_, "recommend: user id " << user << " outside [0, " << n_users_ << ")");
+  LETHE_CHECK(user >= 0 && user < n_users_,
+              "recommend: user id " << user << " outside [0, " << n_users_ << ")");
   return {seen_items_.begin() + seen_indptr_[user], seen_items_.begin() + seen_indptr_[user + 1]};
 }
 

@@ -87,8 +87,9 @@ int64_t ParamList::count() const {
 
 autograd::Var lightgcn_propagate(const Csr& adj, const autograd::Var& ego, int64_t n_layers) {
   LETHE_CHECK(n_layers >= 0, "lightgcn: n_layers must be >= 0, got " << n_layers);
-  LETHE_CHECK(adj.rows == ego.rows() && adj.cols == ego.rows(),
-              "lightgcn: adjacency " << adj.rows << "x" << adj.cols << " does not match " << ego.rows() << " nodes");
+  LETHE_CHECK(
+      adj.rows == ego.rows() && adj.cols == ego.rows(),
+      "lightgcn: adjacency " << adj.rows << "x" << adj.cols << " does not match " << ego.rows() << " nodes");
   if (n_layers == 0) return ego;
   std::vector<autograd::Var> layers{ego};
   for (int64_t l = 0; l < n_layers; ++l) layers.push_back(autograd::spmm(adj, layers.back()));
@@ -128,8 +129,8 @@ const Tensor& raw_feature(const TrainData& data, const std::string& modality) {
   LETHE_CHECK(it != data.features.end(), "model data: feature table '" << modality << "' is missing");
   const Tensor& t = it->second;
   LETHE_CHECK(t.ndim() == 2 && t.rows() == data.n_items,
-              "model data: feature table '" << modality << "' must be [n_items=" << data.n_items << ", width], got "
-                                            << shape_str(t.shape()));
+              "model data: feature table '" << modality << "' must be [n_items=" << data.n_items
+                                            << ", width], got " << shape_str(t.shape()));
   return t;
 }
 
@@ -147,13 +148,17 @@ Tensor index_tensor(const std::vector<int32_t>& v, Device dev) {
 void check_train_data(const TrainData& data, const std::string& model) {
   LETHE_CHECK(data.n_users > 0 && data.n_items > 0,
               model << ": n_users and n_items must be > 0, got " << data.n_users << ", " << data.n_items);
-  LETHE_CHECK(data.train.users.size() == data.train.items.size(), model << ": train users/items lengths differ");
+  LETHE_CHECK(data.train.users.size() == data.train.items.size(),
+              model << ": train users/items lengths differ");
   LETHE_CHECK(data.item_dropped.empty() || static_cast<int32_t>(data.item_dropped.size()) == data.n_items,
-              model << ": item_dropped has " << data.item_dropped.size() << " flags for " << data.n_items << " items");
+              model << ": item_dropped has " << data.item_dropped.size() << " flags for " << data.n_items
+                    << " items");
   for (size_t k = 0; k < data.train.size(); ++k) {
     const int32_t u = data.train.users[k], i = data.train.items[k];
-    LETHE_CHECK(u >= 0 && u < data.n_users, model << ": train user id " << u << " out of range [0, " << data.n_users << ")");
-    LETHE_CHECK(i >= 0 && i < data.n_items, model << ": train item id " << i << " out of range [0, " << data.n_items << ")");
+    LETHE_CHECK(u >= 0 && u < data.n_users,
+                model << ": train user id " << u << " out of range [0, " << data.n_users << ")");
+    LETHE_CHECK(i >= 0 && i < data.n_items,
+                model << ": train item id " << i << " out of range [0, " << data.n_items << ")");
   }
 }
 
@@ -200,7 +205,8 @@ int64_t config_nonneg_int(const Config& c, const std::string& key) {
 
 double config_in_range(const Config& c, const std::string& key, double lo, double hi) {
   const double v = c.get_double(key);
-  LETHE_CHECK(v >= lo && v <= hi, "config: key '" << key << "' must be in [" << lo << ", " << hi << "], got " << v);
+  LETHE_CHECK(v >= lo && v <= hi,
+              "config: key '" << key << "' must be in [" << lo << ", " << hi << "], got " << v);
   return v;
 }
 

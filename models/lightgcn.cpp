@@ -45,11 +45,12 @@ class LightGcn final : public Model {
     return {autograd::slice_rows(all, 0, n_users_), autograd::slice_rows(all, n_users_, n), {}};
   }
   autograd::Var loss(const Forward& f, const Batch& b) override {
-    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
-                  n = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var u = autograd::gather_rows(f.users, b.users),
+                        p = autograd::gather_rows(f.items, b.pos), n = autograd::gather_rows(f.items, b.neg);
     const autograd::Var mf = bpr_loss_mmrec(autograd::rowdot(u, p), autograd::rowdot(u, n));
-    const autograd::Var reg = emb_loss({autograd::gather_rows(user_, b.users), autograd::gather_rows(item_, b.pos),
-                                  autograd::gather_rows(item_, b.neg)});
+    const autograd::Var reg =
+        emb_loss({autograd::gather_rows(user_, b.users), autograd::gather_rows(item_, b.pos),
+                  autograd::gather_rows(item_, b.neg)});
     return autograd::add(mf, autograd::scale(reg, reg_weight_));
   }
 

@@ -1,11 +1,12 @@
 // MGCN. Behaviour-guided purifier: x_m = item_emb * sigmoid(gate_m(f_m)), f_m = m_trs(table_m)
 // (trainable feature tables); content = LightGCN over D^-1/2 A D^-1/2 (no epsilon, n_ui_layers, mean incl.
 // layer 0); per modality x_m <- S_m^{n_layers} x_m (frozen sym-normalised cosine kNN of the raw features),
-// E_m = [R x_m; x_m] (R: the normalised user-item block); behaviour-aware fuser: a = softmax_rows([q(E_v), q(E_t)])
-// (q = Linear -> tanh -> Linear(no bias)), common = a_v E_v + a_t E_t, sep_m = sigmoid(prefer_m(content)) *
-// (E_m - common), side = (sep_v + sep_t + common) / 3, final = content + side.
+// E_m = [R x_m; x_m] (R: the normalised user-item block); behaviour-aware fuser: a = softmax_rows([q(E_v),
+// q(E_t)]) (q = Linear -> tanh -> Linear(no bias)), common = a_v E_v + a_t E_t, sep_m =
+// sigmoid(prefer_m(content)) * (E_m - common), side = (sep_v + sep_t + common) / 3, final = content + side.
 // Loss = BPR (logsigmoid) + reg_weight (1/2 sum sq of u, p, n) / train_batch_size
-//        + cl_loss [InfoNCE(side_items[p], content_items[p]) + InfoNCE(side_users[u], content_users[u])], tau 0.2.
+//        + cl_loss [InfoNCE(side_items[p], content_items[p]) + InfoNCE(side_users[u], content_users[u])], tau
+//        0.2.
 // See docs/models.md, "MGCN".
 #include "datasets/graphs.h"
 #include "engine/error.h"
@@ -78,8 +79,8 @@ class Mgcn final : public Model {
   void set_data(const TrainData& d) override {
     check_train_data(d, "mgcn");
     LETHE_CHECK(d.n_users == n_users_ && d.n_items == n_items_,
-                "mgcn: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_ << " / "
-                                  << n_items_);
+                "mgcn: data has " << d.n_users << " users / " << d.n_items << " items, the model " << n_users_
+                                  << " / " << n_items_);
     norm_adj_ = datasets::bipartite_sym_adj(d.train, d.n_users, d.n_items, 0.0).astype(dtype_).to(device_);
     r_ = datasets::user_item_matrix(d.train, d.n_users, d.n_items, true).astype(dtype_).to(device_);
     // Frozen item graphs from the raw features of `d`; dropped items get no edges.
@@ -90,11 +91,13 @@ class Mgcn final : public Model {
     const uint64_t text_key = item_graph_key({&text}, active, static_cast<uint64_t>(knn_k_));
     // A modality's graph is rebuilt only when its inputs changed (a modality request rebuilds just that one).
     if (image_adj_.rows == 0 || image_key != image_key_) {
-      image_adj_ = datasets::knn_graph(image, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      image_adj_ =
+          datasets::knn_graph(image, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
       image_key_ = image_key;
     }
     if (text_adj_.rows == 0 || text_key != text_key_) {
-      text_adj_ = datasets::knn_graph(text, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      text_adj_ =
+          datasets::knn_graph(text, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
       text_key_ = text_key;
     }
   }
@@ -105,7 +108,8 @@ class Mgcn final : public Model {
     autograd::Var x_v = autograd::mul(item_, autograd::sigmoid(gate_v_(f_v)));
     autograd::Var x_t = autograd::mul(item_, autograd::sigmoid(gate_t_(f_t)));
     // User-item view.
-    const autograd::Var content = lightgcn_propagate(norm_adj_, autograd::concat_rows({user_, item_}), n_ui_layers_);
+    const autograd::Var content =
+        lightgcn_propagate(norm_adj_, autograd::concat_rows({user_, item_}), n_ui_layers_);
     // Item-item views.
     for (int64_t l = 0; l < n_layers_; ++l) {
       x_v = autograd::spmm(image_adj_, x_v);
@@ -115,11 +119,14 @@ class Mgcn final : public Model {
     const autograd::Var e_t = autograd::concat_rows({autograd::spmm(r_, x_t), x_t});
     // Behaviour-aware fuser.
     auto query = [&](const autograd::Var& e) { return query_2_(autograd::tanh(query_1_(e))); };  // [N, 1]
-    const autograd::Var att = autograd::softmax_rows(autograd::concat_cols({query(e_v), query(e_t)}));  // [N, 2]
+    const autograd::Var att =
+        autograd::softmax_rows(autograd::concat_cols({query(e_v), query(e_t)}));  // [N, 2]
     const autograd::Var common = autograd::add(autograd::scale_rows(e_v, autograd::slice_cols(att, 0, 1)),
-                                   autograd::scale_rows(e_t, autograd::slice_cols(att, 1, 2)));
-    const autograd::Var sep_v = autograd::mul(autograd::sigmoid(gate_image_prefer_(content)), autograd::sub(e_v, common));
-    const autograd::Var sep_t = autograd::mul(autograd::sigmoid(gate_text_prefer_(content)), autograd::sub(e_t, common));
+                                               autograd::scale_rows(e_t, autograd::slice_cols(att, 1, 2)));
+    const autograd::Var sep_v =
+        autograd::mul(autograd::sigmoid(gate_image_prefer_(content)), autograd::sub(e_v, common));
+    const autograd::Var sep_t =
+        autograd::mul(autograd::sigmoid(gate_text_prefer_(content)), autograd::sub(e_t, common));
     const autograd::Var side = autograd::scale(autograd::add(autograd::add(sep_v, sep_t), common), 1.0 / 3.0);
     const autograd::Var all = autograd::add(content, side);
     const int64_t n = n_users_ + n_items_;
@@ -137,18 +144,21 @@ class Mgcn final : public Model {
 
   autograd::Var loss(const Forward& f, const Batch& b) override {
     const MgcnAux& aux = aux_of<MgcnAux>(f, "mgcn");
-    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
-                  ng = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var u = autograd::gather_rows(f.users, b.users),
+                        p = autograd::gather_rows(f.items, b.pos), ng = autograd::gather_rows(f.items, b.neg);
     const autograd::Var mf = bpr_rows_logsigmoid(u, p, ng);
     const autograd::Var reg = autograd::scale(half_sq_reg({u, p, ng}, batch_size_), reg_weight_);
     const int64_t n = n_users_ + n_items_;
     const autograd::Var& side = aux.side;
     const autograd::Var& content = aux.content;
-    const autograd::Var cl_items = info_nce(autograd::gather_rows(autograd::slice_rows(side, n_users_, n), b.pos),
-                                      autograd::gather_rows(autograd::slice_rows(content, n_users_, n), b.pos), kTau);
-    const autograd::Var cl_users = info_nce(autograd::gather_rows(autograd::slice_rows(side, 0, n_users_), b.users),
-                                      autograd::gather_rows(autograd::slice_rows(content, 0, n_users_), b.users), kTau);
-    return autograd::add(autograd::add(mf, reg), autograd::scale(autograd::add(cl_items, cl_users), cl_weight_));
+    const autograd::Var cl_items =
+        info_nce(autograd::gather_rows(autograd::slice_rows(side, n_users_, n), b.pos),
+                 autograd::gather_rows(autograd::slice_rows(content, n_users_, n), b.pos), kTau);
+    const autograd::Var cl_users =
+        info_nce(autograd::gather_rows(autograd::slice_rows(side, 0, n_users_), b.users),
+                 autograd::gather_rows(autograd::slice_rows(content, 0, n_users_), b.users), kTau);
+    return autograd::add(autograd::add(mf, reg),
+                         autograd::scale(autograd::add(cl_items, cl_users), cl_weight_));
   }
 
  private:
@@ -157,7 +167,7 @@ class Mgcn final : public Model {
   Linear image_trs_, text_trs_, query_1_, query_2_, gate_v_, gate_t_, gate_image_prefer_, gate_text_prefer_;
   Csr norm_adj_, r_, image_adj_, text_adj_;
   std::string image_modality_, text_modality_;  // the data modalities filling the two slots
-  uint64_t image_key_ = 0, text_key_ = 0;  // item_graph_key of the inputs of each kNN graph
+  uint64_t image_key_ = 0, text_key_ = 0;       // item_graph_key of the inputs of each kNN graph
   int64_t knn_k_ = 10, n_layers_ = 1, n_ui_layers_ = 2, batch_size_ = 2048;
   int32_t n_users_ = 0, n_items_ = 0;
   double reg_weight_ = 1e-4, cl_weight_ = 0.01;

@@ -17,12 +17,13 @@ std::vector<int32_t> partition_users(int32_t n_users, int64_t shards, uint64_t s
   Rng rng = Rng(seed).fork(0x5157A);
   rng.shuffle(order);
   std::vector<int32_t> shard(order.size());
-  for (size_t p = 0; p < order.size(); ++p) shard[static_cast<size_t>(order[p])] = static_cast<int32_t>(p % static_cast<size_t>(shards));
+  for (size_t p = 0; p < order.size(); ++p)
+    shard[static_cast<size_t>(order[p])] = static_cast<int32_t>(p % static_cast<size_t>(shards));
   return shard;
 }
 
-ShardedModel::ShardedModel(const std::string& backbone, const Config& config, const TrainData& data, uint64_t seed,
-                           Device dev)
+ShardedModel::ShardedModel(const std::string& backbone, const Config& config, const TrainData& data,
+                           uint64_t seed, Device dev)
     : backbone_(backbone), sub_config_(config), seed_(seed) {
   config_ = config;
   device_ = dev;
@@ -42,7 +43,9 @@ ShardedModel::ShardedModel(const std::string& backbone, const Config& config, co
     shards_.push_back(create_model(backbone_, sub_config_, shard_data(data, s), shard_seed(s), dev));
 }
 
-uint64_t ShardedModel::shard_seed(int64_t k) const { return Rng(seed_).fork(0x5EED00 + static_cast<uint64_t>(k)).next_u64(); }
+uint64_t ShardedModel::shard_seed(int64_t k) const {
+  return Rng(seed_).fork(0x5EED00 + static_cast<uint64_t>(k)).next_u64();
+}
 
 TrainData ShardedModel::shard_data(const TrainData& data, int64_t k) const {
   LETHE_CHECK(data.n_users == static_cast<int32_t>(shard_of_user_.size()),
@@ -64,7 +67,8 @@ datasets::Interactions ShardedModel::shard_rows(const datasets::Interactions& ro
 }
 
 void ShardedModel::reset_shard(int64_t k, const TrainData& data) {
-  shards_.at(static_cast<size_t>(k)) = create_model(backbone_, sub_config_, shard_data(data, k), shard_seed(k), device_);
+  shards_.at(static_cast<size_t>(k)) =
+      create_model(backbone_, sub_config_, shard_data(data, k), shard_seed(k), device_);
 }
 
 std::vector<std::pair<std::string, autograd::Var>> ShardedModel::parameters() {
@@ -93,8 +97,9 @@ void ShardedModel::set_data(const TrainData& data) {
 }
 
 Forward ShardedModel::forward(bool training) {
-  LETHE_CHECK(!training, "sharding: a sharded model has no joint training view; its shards train one by one "
-                         "(training::train_shards)");
+  LETHE_CHECK(!training,
+              "sharding: a sharded model has no joint training view; its shards train one by one "
+              "(training::train_shards)");
   const int64_t k = num_shards();
   std::vector<autograd::Var> users, items;
   for (int64_t s = 0; s < k; ++s) {
@@ -113,7 +118,9 @@ Forward ShardedModel::forward(bool training) {
 }
 
 autograd::Var ShardedModel::loss(const Forward&, const Batch&) {
-  LETHE_CHECK(false, "sharding: a sharded model has no joint loss; its shards train one by one (training::train_shards)");
+  LETHE_CHECK(
+      false,
+      "sharding: a sharded model has no joint loss; its shards train one by one (training::train_shards)");
   return {};
 }
 

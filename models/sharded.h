@@ -20,7 +20,8 @@ class ShardedModel : public Model {
  public:
   // `config` holds shards = K > 1; the sub-models are `backbone` with shards = 1, shard k initialised from
   // shard_seed(seed, k) on shard_data(data, k).
-  ShardedModel(const std::string& backbone, const Config& config, const TrainData& data, uint64_t seed, Device dev);
+  ShardedModel(const std::string& backbone, const Config& config, const TrainData& data, uint64_t seed,
+               Device dev);
 
   std::string name() const override { return backbone_; }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override;

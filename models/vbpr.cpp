@@ -55,8 +55,8 @@ class Vbpr final : public Model {
     return {user_, items, {}};
   }
   autograd::Var loss(const Forward& f, const Batch& b) override {
-    const autograd::Var u = autograd::gather_rows(f.users, b.users), p = autograd::gather_rows(f.items, b.pos),
-                  n = autograd::gather_rows(f.items, b.neg);
+    const autograd::Var u = autograd::gather_rows(f.users, b.users),
+                        p = autograd::gather_rows(f.items, b.pos), n = autograd::gather_rows(f.items, b.neg);
     const autograd::Var mf = bpr_loss_mmrec(autograd::rowdot(u, p), autograd::rowdot(u, n));
     return autograd::add(mf, autograd::scale(emb_loss({u, p, n}), reg_weight_));
   }
@@ -65,7 +65,7 @@ class Vbpr final : public Model {
   ParamList params_;
   autograd::Var user_, item_;
   Linear lin_;
-  Tensor features_;  // [I, text + image]
+  Tensor features_;                             // [I, text + image]
   std::string text_modality_, image_modality_;  // the data modalities filling the two slots
   double reg_weight_ = 0;
   DType dtype_ = DType::F32;

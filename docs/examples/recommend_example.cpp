@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
     const auto rec = lethe::models::Recommender::load(argv[1]);
     const int32_t user = std::atoi(argv[2]);
     const int64_t k = argc > 3 ? std::atoll(argv[3]) : 10;
-    std::printf("%s: %d users, %d items, dimension %lld\n", rec.model_name().c_str(), rec.n_users(), rec.n_items(),
-                static_cast<long long>(rec.dim()));
+    std::printf("%s: %d users, %d items, dimension %lld\n", rec.model_name().c_str(), rec.n_users(),
+                rec.n_items(), static_cast<long long>(rec.dim()));
     for (const auto& [item, score] : rec.top_k(user, k)) std::printf("item %d\tscore %.4f\n", item, score);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -77,11 +77,11 @@ void blas_call(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
                int lda, const T* b, int ldb, T beta, T* c, int ldc) {
   const OneOpenmpThread one;
   if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, lda,
-                b, ldb, beta, c, ldc);
+    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
+                a, lda, b, ldb, beta, c, ldc);
   } else {
-    cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, lda,
-                b, ldb, beta, c, ldc);
+    cblas_dgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
+                a, lda, b, ldb, beta, c, ldc);
   }
 }
 
@@ -109,7 +109,8 @@ void gemm_panels(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T 
 
 }  // namespace
 
-void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha, double beta) {
+void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
+          double beta) {
   const int64_t m = c.dim(0), n = c.dim(1);
   const int64_t k = trans_a ? a.dim(0) : a.dim(1);
   if (m == 0 || n == 0) return;
@@ -126,8 +127,8 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   const int ldc = static_cast<int>(std::max<int64_t>(1, n));
   // OpenBLAS writes C without reading it when beta == 0, so an uninitialised C is fine.
   if (c.dtype() == DType::F32) {
-    gemm_panels<float>(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a.data<float>(), lda, b.data<float>(),
-                       ldb, static_cast<float>(beta), c.data<float>(), ldc);
+    gemm_panels<float>(trans_a, trans_b, m, n, k, static_cast<float>(alpha), a.data<float>(), lda,
+                       b.data<float>(), ldb, static_cast<float>(beta), c.data<float>(), ldc);
   } else {
     gemm_panels<double>(trans_a, trans_b, m, n, k, alpha, a.data<double>(), lda, b.data<double>(), ldb, beta,
                         c.data<double>(), ldc);

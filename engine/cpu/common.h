@@ -30,10 +30,14 @@ decltype(auto) dispatch_index(DType t, const char* op, F&& f) {
 template <class F>
 decltype(auto) dispatch_all(DType t, const char* /*op*/, F&& f) {
   switch (t) {
-    case DType::F32: return f(float{});
-    case DType::F64: return f(double{});
-    case DType::I32: return f(int32_t{});
-    case DType::I64: break;
+    case DType::F32:
+      return f(float{});
+    case DType::F64:
+      return f(double{});
+    case DType::I32:
+      return f(int32_t{});
+    case DType::I64:
+      break;
   }
   return f(int64_t{});
 }

@@ -8,9 +8,9 @@
 
 namespace lethe::cpu {
 
-using detail::kParallelMin;
 using detail::dispatch_all;
 using detail::dispatch_float;
+using detail::kParallelMin;
 
 namespace {
 
@@ -155,7 +155,8 @@ void unary(ops::Unary op, const Tensor& x, Tensor& y) {
   if (x.dtype() == DType::F32 && f32_loop != nullptr) {
     const float* px = x.data<float>();
     float* py = y.data<float>();
-    detail::parallel_elements(x.numel(), [&](int64_t lo, int64_t hi) { f32_loop(px + lo, py + lo, hi - lo); });
+    detail::parallel_elements(x.numel(),
+                              [&](int64_t lo, int64_t hi) { f32_loop(px + lo, py + lo, hi - lo); });
     return;
   }
   dispatch_float(x.dtype(), "unary", [&](auto t) {
@@ -164,15 +165,33 @@ void unary(ops::Unary op, const Tensor& x, Tensor& y) {
     T* py = y.data<T>();
     const int64_t n = x.numel();
     switch (op) {
-      case ops::Unary::Neg: unary_loop(px, py, n, [](T v) { return -v; }); break;
-      case ops::Unary::Log: unary_loop(px, py, n, [](T v) { return std::log(v); }); break;
-      case ops::Unary::Sigmoid: unary_loop(px, py, n, [](T v) { return sigmoid(v); }); break;
-      case ops::Unary::Tanh: unary_loop(px, py, n, [](T v) { return detail::vtanh(v); }); break;
-      case ops::Unary::LogSigmoid: unary_loop(px, py, n, [](T v) { return log_sigmoid(v); }); break;
-      case ops::Unary::Relu: unary_loop(px, py, n, [](T v) { return v > T(0) ? v : T(0); }); break;
-      case ops::Unary::Square: unary_loop(px, py, n, [](T v) { return v * v; }); break;
-      case ops::Unary::Sqrt: unary_loop(px, py, n, [](T v) { return std::sqrt(v); }); break;
-      case ops::Unary::Rsqrt: unary_loop(px, py, n, [](T v) { return T(1) / std::sqrt(v); }); break;
+      case ops::Unary::Neg:
+        unary_loop(px, py, n, [](T v) { return -v; });
+        break;
+      case ops::Unary::Log:
+        unary_loop(px, py, n, [](T v) { return std::log(v); });
+        break;
+      case ops::Unary::Sigmoid:
+        unary_loop(px, py, n, [](T v) { return sigmoid(v); });
+        break;
+      case ops::Unary::Tanh:
+        unary_loop(px, py, n, [](T v) { return detail::vtanh(v); });
+        break;
+      case ops::Unary::LogSigmoid:
+        unary_loop(px, py, n, [](T v) { return log_sigmoid(v); });
+        break;
+      case ops::Unary::Relu:
+        unary_loop(px, py, n, [](T v) { return v > T(0) ? v : T(0); });
+        break;
+      case ops::Unary::Square:
+        unary_loop(px, py, n, [](T v) { return v * v; });
+        break;
+      case ops::Unary::Sqrt:
+        unary_loop(px, py, n, [](T v) { return std::sqrt(v); });
+        break;
+      case ops::Unary::Rsqrt:
+        unary_loop(px, py, n, [](T v) { return T(1) / std::sqrt(v); });
+        break;
     }
   });
 }
@@ -187,18 +206,30 @@ void unary_backward(ops::Unary op, const Tensor& x, const Tensor& y, const Tenso
     T* po = gx.data<T>();
     const int64_t n = gy.numel();
     switch (op) {
-      case ops::Unary::Neg: unary_loop(pg, po, n, [](T g) { return -g; }); break;
-      case ops::Unary::Log: binary_loop(pg, px, po, n, [](T g, T v) { return g / v; }); break;
+      case ops::Unary::Neg:
+        unary_loop(pg, po, n, [](T g) { return -g; });
+        break;
+      case ops::Unary::Log:
+        binary_loop(pg, px, po, n, [](T g, T v) { return g / v; });
+        break;
       case ops::Unary::Sigmoid:
         binary_loop(pg, py, po, n, [](T g, T v) { return g * v * (T(1) - v); });
         break;
-      case ops::Unary::Tanh: binary_loop(pg, py, po, n, [](T g, T v) { return g * (T(1) - v * v); }); break;
+      case ops::Unary::Tanh:
+        binary_loop(pg, py, po, n, [](T g, T v) { return g * (T(1) - v * v); });
+        break;
       case ops::Unary::LogSigmoid:
         binary_loop(pg, px, po, n, [](T g, T v) { return g * sigmoid(-v); });
         break;
-      case ops::Unary::Relu: binary_loop(pg, px, po, n, [](T g, T v) { return v > T(0) ? g : T(0); }); break;
-      case ops::Unary::Square: binary_loop(pg, px, po, n, [](T g, T v) { return g * T(2) * v; }); break;
-      case ops::Unary::Sqrt: binary_loop(pg, py, po, n, [](T g, T v) { return g * T(0.5) / v; }); break;
+      case ops::Unary::Relu:
+        binary_loop(pg, px, po, n, [](T g, T v) { return v > T(0) ? g : T(0); });
+        break;
+      case ops::Unary::Square:
+        binary_loop(pg, px, po, n, [](T g, T v) { return g * T(2) * v; });
+        break;
+      case ops::Unary::Sqrt:
+        binary_loop(pg, py, po, n, [](T g, T v) { return g * T(0.5) / v; });
+        break;
       case ops::Unary::Rsqrt:
         binary_loop(pg, py, po, n, [](T g, T v) { return g * T(-0.5) * v * v * v; });
         break;

@@ -5,8 +5,8 @@
 
 namespace lethe::cpu {
 
-using detail::kParallelMin;
 using detail::dispatch_float;
+using detail::kParallelMin;
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1, double beta2,
                double eps, double weight_decay, int64_t step) {

@@ -27,9 +27,9 @@ struct Job {
   BlockFn fn = nullptr;
   void* ctx = nullptr;
   int64_t blocks = 0;
-  int limit = 0;                      // workers with index < limit may join
-  std::atomic<int64_t> next{0};       // next block to claim
-  std::atomic<int32_t> attached{0};   // workers inside this job's claim loop
+  int limit = 0;                     // workers with index < limit may join
+  std::atomic<int64_t> next{0};      // next block to claim
+  std::atomic<int32_t> attached{0};  // workers inside this job's claim loop
 };
 
 thread_local bool t_in_region = false;  // a worker thread, or a caller running its region

@@ -31,7 +31,8 @@ int pool_threads();
 // Runs f(b) for b in [0, blocks) through run_blocks.
 template <class F>
 void pool_for(int64_t blocks, F& f) {
-  run_blocks(blocks, [](void* ctx, int64_t b) { (*static_cast<F*>(ctx))(b); }, &f);
+  run_blocks(
+      blocks, [](void* ctx, int64_t b) { (*static_cast<F*>(ctx))(b); }, &f);
 }
 
 }  // namespace lethe::cpu::detail

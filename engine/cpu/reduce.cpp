@@ -9,13 +9,13 @@
 
 namespace lethe::cpu {
 
-using detail::kParallelMin;
 using detail::dispatch_float;
+using detail::kParallelMin;
 
 namespace {
 
-constexpr int64_t kChunk = 8192;     // elements per partial sum (fixed: determinism)
-constexpr int64_t kRowChunk = 512;   // rows per partial column sum
+constexpr int64_t kChunk = 8192;    // elements per partial sum (fixed: determinism)
+constexpr int64_t kRowChunk = 512;  // rows per partial column sum
 
 // Sum of f(p[i]) over n elements, as fixed-size chunk partials added in order.
 template <class T, class F>

@@ -15,9 +15,9 @@
 
 namespace lethe::cpu {
 
-using detail::kParallelMin;
 using detail::dispatch_float;
 using detail::dispatch_index;
+using detail::kParallelMin;
 
 namespace {
 // Throws when any index lies outside [0, n) (checked up front: no exceptions inside parallel regions).
@@ -25,8 +25,8 @@ template <class I>
 void check_indices(const char* op, const I* idx, int64_t count, int64_t n) {
   for (int64_t i = 0; i < count; ++i) {
     LETHE_CHECK(idx[i] >= 0 && static_cast<int64_t>(idx[i]) < n,
-                op << ": index " << static_cast<int64_t>(idx[i]) << " at position " << i << " out of range [0, "
-                   << n << ")");
+                op << ": index " << static_cast<int64_t>(idx[i]) << " at position " << i
+                   << " out of range [0, " << n << ")");
   }
 }
 }  // namespace
@@ -43,7 +43,8 @@ void gather_rows(const Tensor& src, const Tensor& idx, Tensor& out) {
     check_indices("gather_rows", pi, count, n);
     // A batch gather is a few hundred KiB: threads only pay off for much larger copies (feature rows).
     const bool parallel = count * static_cast<int64_t>(row_bytes) > (int64_t{8} << 20);
-    const int64_t grain = std::max<int64_t>(1, (int64_t{256} << 10) / static_cast<int64_t>(std::max<size_t>(row_bytes, 1)));
+    const int64_t grain =
+        std::max<int64_t>(1, (int64_t{256} << 10) / static_cast<int64_t>(std::max<size_t>(row_bytes, 1)));
     detail::parallel_blocks(count, grain, parallel, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i)
         std::memcpy(po + i * row_bytes, ps + static_cast<int64_t>(pi[i]) * row_bytes, row_bytes);
@@ -87,7 +88,8 @@ void copy_cols(const Tensor& src, int64_t src_col, Tensor& dst, int64_t dst_col,
   char* pd = static_cast<char*>(dst.raw());
   const size_t bytes = static_cast<size_t>(width) * es;
   detail::parallel_rows(rows, width, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
+    for (int64_t r = r0; r < r1; ++r)
+      std::memcpy(pd + (r * dw + dst_col) * es, ps + (r * sw + src_col) * es, bytes);
   });
 }
 

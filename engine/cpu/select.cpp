@@ -1,8 +1,8 @@
 // CPU selection kernels (the CUDA twin is engine/cuda/select.cu): per-row top-k and CSR masked fill.
 #include <algorithm>
-#include <functional>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <type_traits>
 #include <utility>
@@ -14,9 +14,9 @@
 
 namespace lethe::cpu {
 
-using detail::kParallelMin;
 using detail::dispatch_float;
 using detail::dispatch_index;
+using detail::kParallelMin;
 
 namespace {
 // Throws when any index lies outside [0, n) (checked up front: no exceptions inside parallel regions).
@@ -24,8 +24,8 @@ template <class I>
 void check_indices(const char* op, const I* idx, int64_t count, int64_t n) {
   for (int64_t i = 0; i < count; ++i) {
     LETHE_CHECK(idx[i] >= 0 && static_cast<int64_t>(idx[i]) < n,
-                op << ": index " << static_cast<int64_t>(idx[i]) << " at position " << i << " out of range [0, "
-                   << n << ")");
+                op << ": index " << static_cast<int64_t>(idx[i]) << " at position " << i
+                   << " out of range [0, " << n << ")");
   }
 }
 }  // namespace
@@ -35,11 +35,11 @@ void check_indices(const char* op, const I* idx, int64_t count, int64_t n) {
 //
 // Wide f32 rows (cols >= 16 k, e.g. a top 50 of 7,050 scores): a threshold t from a strided sample (every
 // 16th element; its (2k/16 + 1)-th largest, so that about 2k elements of the row lie above it), then one
-// vectorised pass collects the elements above t or NaN (vmath.h skips the blocks without any). When at least k
-// are collected, the k best of the row are among them (every other element is <= t, below all of them) and an
-// exact selection over the few candidates finishes the row; otherwise (an unlucky sample) the row takes the
-// general path. General path: a k-sized heap keeps the best seen so far; once full, a later element enters
-// only if it is above the worst kept value or NaN (an equal value has the higher index and loses).
+// vectorised pass collects the elements above t or NaN (vmath.h skips the blocks without any). When at least
+// k are collected, the k best of the row are among them (every other element is <= t, below all of them) and
+// an exact selection over the few candidates finishes the row; otherwise (an unlucky sample) the row takes
+// the general path. General path: a k-sized heap keeps the best seen so far; once full, a later element
+// enters only if it is above the worst kept value or NaN (an equal value has the higher index and loses).
 // Both paths give the same result as a full sort.
 void topk_rows(const Tensor& a, int64_t k, Tensor& values, Tensor& indices) {
   dispatch_float(a.dtype(), "topk_rows", [&](auto t) {
@@ -141,7 +141,8 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
   });
   for (int64_t r = 0; r < n; ++r) {
     const int64_t p = prow[r];
-    LETHE_CHECK(p >= 0 && p < prows, "masked_fill_csr_rows: pattern row " << p << " out of range [0, " << prows << ")");
+    LETHE_CHECK(p >= 0 && p < prows,
+                "masked_fill_csr_rows: pattern row " << p << " out of range [0, " << prows << ")");
     LETHE_CHECK(ip[p] >= 0 && ip[p] <= ip[p + 1] && ip[p + 1] <= nnz,
                 "masked_fill_csr_rows: bad indptr at pattern row " << p);
     for (int32_t j = ip[p]; j < ip[p + 1]; ++j)

@@ -17,10 +17,10 @@ inline float vexp(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;
   constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
-  constexpr float kMax = 88.72283905206835f;  // log(FLT_MAX): above, +inf
+  constexpr float kRound = 12582912.0f;          // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  constexpr float kMax = 88.72283905206835f;     // log(FLT_MAX): above, +inf
   constexpr float kMin = -103.972077083991796f;  // log of half the smallest subnormal: below, 0
-  float xc = x > kMax ? kMax : x;  // two plain selects (a nested one defeats GCC's vectoriser)
+  float xc = x > kMax ? kMax : x;                // two plain selects (a nested one defeats GCC's vectoriser)
   xc = xc < kMin ? kMin : xc;
   const float n = (xc * kLog2e + kRound) - kRound;  // nearest integer to x / ln 2, in [-150, 128]
   const float r = (xc - n * kLn2Hi) - n * kLn2Lo;   // |r| <= ln2 / 2
@@ -78,7 +78,7 @@ inline double vtanh(double x) { return std::tanh(x); }
 // (x86-64 with GCC: AVX-512, AVX2 + FMA, baseline), the best one picked when the program loads. Baseline
 // SSE2 spends ~1.7 ns per exp, AVX-512 ~0.35 ns. A clone may contract a * b + c into an FMA, so the last bit
 // can differ between machines, never between runs or thread counts on one machine.
-void exp_f32(const float* x, float* y, int64_t n);                    // y = exp(x)
+void exp_f32(const float* x, float* y, int64_t n);                     // y = exp(x)
 void exp_shift_f32(const float* x, float shift, float* y, int64_t n);  // y = exp(x - shift)
 void sigmoid_f32(const float* x, float* y, int64_t n);
 void tanh_f32(const float* x, float* y, int64_t n);

@@ -1,5 +1,6 @@
-// Reductions on CUDA: sum, sum of squares, per-column sums and row-wise dot products. Accumulation is in double for both F32 and F64, and every reduction runs in a fixed
-// order (block partials, then one block; no atomics), so results are deterministic run to run.
+// Reductions on CUDA: sum, sum of squares, per-column sums and row-wise dot products. Accumulation is in
+// double for both F32 and F64, and every reduction runs in a fixed order (block partials, then one block; no
+// atomics), so results are deterministic run to run.
 #include <cmath>
 
 #include "engine/cuda/common.cuh"
@@ -127,8 +128,8 @@ void rowdot(const Tensor& a, const Tensor& b, Tensor& out) {
   if (rows == 0) return;
   dispatch_float(a.dtype(), "rowdot", [&](auto tag) {
     using T = decltype(tag);
-    rowdot_kernel<T><<<grid_rows(rows, kRowWarps), kRowWarps * kWarp>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), rows,
-                                                                        cols);
+    rowdot_kernel<T>
+        <<<grid_rows(rows, kRowWarps), kRowWarps * kWarp>>>(ptr<T>(a), ptr<T>(b), ptr<T>(out), rows, cols);
     LETHE_CUDA_LAUNCH_CHECK();
   });
 }

@@ -158,8 +158,8 @@ void masked_fill_csr_rows(Tensor& a, const Tensor& indptr, const Tensor& cols, c
   const IdxPtr ip = idx_ptr(indptr), cp = idx_ptr(cols), rp = idx_ptr(rows);
   dispatch_float(a.dtype(), "masked_fill_csr_rows", [&](auto tag) {
     using T = decltype(tag);
-    masked_fill_kernel<T><<<grid_rows(n, 8), 8 * kWarp>>>(ptr<T>(a), n, a.cols(), ip, cp, rp,
-                                                          static_cast<T>(value));
+    masked_fill_kernel<T>
+        <<<grid_rows(n, 8), 8 * kWarp>>>(ptr<T>(a), n, a.cols(), ip, cp, rp, static_cast<T>(value));
     LETHE_CUDA_LAUNCH_CHECK();
   });
 }

@@ -89,12 +89,13 @@ void spmm(const Csr& a, bool trans_a, const Tensor& x, Tensor& y, double alpha, 
       scale(y, beta, y);
     return;
   }
-  // Csr keeps I32 indices and fewer than 2^31 rows, columns and entries (engine/sparse.cpp checks on building).
+  // Csr keeps I32 indices and fewer than 2^31 rows, columns and entries (engine/sparse.cpp checks on
+  // building).
   LETHE_ASSERT(a.indptr.dtype() == DType::I32 && a.indices.dtype() == DType::I32,
-              "cuda::spmm: CSR indices must be I32, got " << dtype_name(a.indptr.dtype()) << " / "
-                                                          << dtype_name(a.indices.dtype()));
+               "cuda::spmm: CSR indices must be I32, got " << dtype_name(a.indptr.dtype()) << " / "
+                                                           << dtype_name(a.indices.dtype()));
   LETHE_ASSERT(a.rows <= INT_MAX && a.cols <= INT_MAX && nnz <= INT_MAX,
-              "cuda::spmm: matrix too large for int32 CSR (" << a.describe() << ")");
+               "cuda::spmm: matrix too large for int32 CSR (" << a.describe() << ")");
   const DType dt = a.dtype();
   if (!trans_a) {
     csr_spmm(a.rows, a.cols, nnz, a.indptr.raw(), a.indices.raw(), a.values.raw(), dt, x, y, alpha, beta);

@@ -68,7 +68,8 @@ namespace {
 
 NpyArray parse_npy(std::istream& in, uint64_t file_size, const std::string& path) {
   char magic[8];
-  LETHE_CHECK(file_size >= 10 && in.read(magic, 8), path << ": truncated npy file (" << file_size << " bytes)");
+  LETHE_CHECK(file_size >= 10 && in.read(magic, 8),
+              path << ": truncated npy file (" << file_size << " bytes)");
   LETHE_CHECK(std::memcmp(magic, "\x93NUMPY", 6) == 0, path << ": not an npy file (bad magic)");
   const int major = static_cast<unsigned char>(magic[6]);
   LETHE_CHECK(major >= 1 && major <= 3, path << ": unsupported npy format version " << major);
@@ -84,21 +85,29 @@ NpyArray parse_npy(std::istream& in, uint64_t file_size, const std::string& path
     header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint64_t>(b[3]) << 24);
     prefix = 12;
   }
-  LETHE_CHECK(in && file_size >= prefix + header_len,
-              path << ": truncated npy file (header needs " << prefix + header_len << " bytes, file has "
-                   << file_size << ")");
+  LETHE_CHECK(in && file_size >= prefix + header_len, path << ": truncated npy file (header needs "
+                                                           << prefix + header_len << " bytes, file has "
+                                                           << file_size << ")");
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
 
   std::string descr = dict_value(header, "descr", path);
   std::string fortran = dict_value(header, "fortran_order", path);
   std::string shape_txt = dict_value(header, "shape", path);
-  LETHE_CHECK(fortran == "False", path << ": fortran_order " << fortran << " is not supported (C order only)");
+  LETHE_CHECK(fortran == "False",
+              path << ": fortran_order " << fortran << " is not supported (C order only)");
   size_t item = 0;
   std::string dtype;
-  if (descr == "'<f2'") { item = 2; dtype = "f16"; }
-  else if (descr == "'<f4'") { item = 4; dtype = "f32"; }
-  else if (descr == "'<f8'") { item = 8; dtype = "f64"; }
+  if (descr == "'<f2'") {
+    item = 2;
+    dtype = "f16";
+  } else if (descr == "'<f4'") {
+    item = 4;
+    dtype = "f32";
+  } else if (descr == "'<f8'") {
+    item = 8;
+    dtype = "f64";
+  }
   LETHE_CHECK(item != 0, path << ": unsupported dtype " << descr << " (expected '<f2', '<f4' or '<f8')");
 
   Shape shape;
@@ -140,8 +149,9 @@ NpyArray parse_npy(std::istream& in, uint64_t file_size, const std::string& path
   const uint64_t need = prefix + header_len + n * item;
   LETHE_CHECK(file_size >= need, path << ": truncated npy file (shape " << shape_txt << " needs " << need
                                       << " bytes, file has " << file_size << ")");
-  LETHE_CHECK(file_size == need, path << ": " << file_size - need << " bytes after the data of shape " << shape_txt
-                                      << " (the file has " << file_size << " bytes, the header describes " << need
+  LETHE_CHECK(file_size == need, path << ": " << file_size - need << " bytes after the data of shape "
+                                      << shape_txt << " (the file has " << file_size
+                                      << " bytes, the header describes " << need
                                       << "; corrupt or not written by NumPy)");
 
   NpyArray out;
@@ -190,16 +200,23 @@ NpyArray read_npy_bytes(const std::string& bytes, const std::string& name) {
 void write_npy(const std::string& path, const Tensor& values) {
   LETHE_CHECK(values.is_cpu() && values.dtype() == DType::F32 && (values.ndim() == 1 || values.ndim() == 2),
               "write_npy " << path << ": needs a 1-D or 2-D f32 host tensor, got " << values.describe());
-  std::string shape = values.ndim() == 1 ? "(" + std::to_string(values.dim(0)) + ",)"
-                                         : "(" + std::to_string(values.dim(0)) + ", " +
-                                               std::to_string(values.dim(1)) + ")";
+  std::string shape = values.ndim() == 1
+                          ? "(" + std::to_string(values.dim(0)) + ",)"
+                          : "(" + std::to_string(values.dim(0)) + ", " + std::to_string(values.dim(1)) + ")";
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad so that data starts on a 64-byte boundary; the header ends with '\n'.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
   write_file_atomic(path, [&](std::ostream& out) {
-    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    const unsigned char pre[10] = {0x93,
+                                   'N',
+                                   'U',
+                                   'M',
+                                   'P',
+                                   'Y',
+                                   1,
+                                   0,
                                    static_cast<unsigned char>(header.size() & 0xFF),
                                    static_cast<unsigned char>(header.size() >> 8)};
     out.write(reinterpret_cast<const char*>(pre), 10);

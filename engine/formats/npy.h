@@ -10,8 +10,8 @@
 namespace lethe::formats {
 
 struct NpyArray {
-  Tensor values;       // F32 on CPU, shape as in the file (float16 and float64 converted; f16 exactly)
-  std::string dtype;   // "f16", "f32" or "f64" (on disk)
+  Tensor values;      // F32 on CPU, shape as in the file (float16 and float64 converted; f16 exactly)
+  std::string dtype;  // "f16", "f32" or "f64" (on disk)
 };
 
 // Throws lethe::Error naming the file for: bad magic, unsupported version, malformed header, a dtype other

@@ -20,20 +20,29 @@ namespace {
 
 const char* st_dtype(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F64: return "F64";
-    case DType::I32: return "I32";
-    case DType::I64: return "I64";
+    case DType::F32:
+      return "F32";
+    case DType::F64:
+      return "F64";
+    case DType::I32:
+      return "I32";
+    case DType::I64:
+      return "I64";
   }
   return "?";
 }
 
 bool parse_st_dtype(const std::string& s, DType& t) {
-  if (s == "F32") t = DType::F32;
-  else if (s == "F64") t = DType::F64;
-  else if (s == "I32") t = DType::I32;
-  else if (s == "I64") t = DType::I64;
-  else return false;
+  if (s == "F32")
+    t = DType::F32;
+  else if (s == "F64")
+    t = DType::F64;
+  else if (s == "I32")
+    t = DType::I32;
+  else if (s == "I64")
+    t = DType::I64;
+  else
+    return false;
   return true;
 }
 
@@ -129,7 +138,12 @@ SafeTensors parse_safetensors(std::istream& in, uint64_t size, const std::string
   const uint64_t data_begin = 8 + htext.size(), data_size = size - data_begin;
   SafeTensors st;
   st.metadata = parse_metadata(j, path);
-  struct Entry { std::string name; DType dtype; Shape shape; uint64_t b, e; };
+  struct Entry {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    uint64_t b, e;
+  };
   std::vector<Entry> entries;
   for (auto& [name, e] : j.items()) {
     if (name == "__metadata__") continue;
@@ -143,8 +157,8 @@ SafeTensors parse_safetensors(std::istream& in, uint64_t size, const std::string
       for (int64_t d : x.shape) {
         LETHE_CHECK(d >= 0, path << ": tensor '" << name << "' has a negative dimension");
         LETHE_CHECK(d == 0 || numel <= data_size / static_cast<uint64_t>(d),
-                    path << ": tensor '" << name << "' has shape " << shape_str(x.shape) << ", larger than the "
-                         << data_size << "-byte data");
+                    path << ": tensor '" << name << "' has shape " << shape_str(x.shape)
+                         << ", larger than the " << data_size << "-byte data");
         numel *= static_cast<uint64_t>(d);
       }
       const auto off = e.at("data_offsets").get<std::vector<uint64_t>>();
@@ -152,9 +166,9 @@ SafeTensors parse_safetensors(std::istream& in, uint64_t size, const std::string
                   path << ": tensor '" << name << "' data_offsets outside the " << data_size << "-byte data");
       x.b = off[0];
       x.e = off[1];
-      LETHE_CHECK(x.e - x.b == numel * dtype_size(x.dtype),
-                  path << ": tensor '" << name << "' has " << (x.e - x.b) << " bytes for shape "
-                       << shape_str(x.shape) << " " << dt);
+      LETHE_CHECK(x.e - x.b == numel * dtype_size(x.dtype), path << ": tensor '" << name << "' has "
+                                                                 << (x.e - x.b) << " bytes for shape "
+                                                                 << shape_str(x.shape) << " " << dt);
       entries.push_back(std::move(x));
     } catch (const nlohmann::json::exception& ex) {
       LETHE_CHECK(false, path << ": malformed header entry for tensor '" << name << "': " << ex.what());

@@ -129,8 +129,9 @@ Metrics MetricAccumulator::result() const {
 
 double metric(const Metrics& m, const std::string& name) {
   auto it = m.find(name);
-  LETHE_CHECK(it != m.end(), "metrics: no metric named '" << name << "' (valid_metric must be one of "
-                                                           "Recall/NDCG/Precision/MAP @ an evaluated K)");
+  LETHE_CHECK(it != m.end(), "metrics: no metric named '" << name
+                                                          << "' (valid_metric must be one of "
+                                                             "Recall/NDCG/Precision/MAP @ an evaluated K)");
   return it->second;
 }
 

@@ -52,7 +52,8 @@ std::string data_fingerprint(const TrainData& d) {
   return buf;
 }
 
-void save_checkpoint(const std::string& path, Model& model, const CheckpointInfo& info, const autograd::Adam* opt,
+void save_checkpoint(const std::string& path, Model& model, const CheckpointInfo& info,
+                     const autograd::Adam* opt,
                      const std::vector<std::pair<std::string, Tensor>>& extra_tensors) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   auto params = model.parameters();
@@ -66,8 +67,9 @@ void save_checkpoint(const std::string& path, Model& model, const CheckpointInfo
   md["epoch"] = std::to_string(info.epoch);
   if (opt) {
     auto& o = const_cast<autograd::Adam&>(*opt);  // m()/v() have no const overloads; nothing is modified
-    LETHE_CHECK(o.m().size() == params.size() || o.m().empty(),
-                path << ": optimizer holds " << o.m().size() << " moments for " << params.size() << " parameters");
+    LETHE_CHECK(o.m().size() == params.size() || o.m().empty(), path << ": optimizer holds " << o.m().size()
+                                                                     << " moments for " << params.size()
+                                                                     << " parameters");
     for (size_t i = 0; i < o.m().size(); ++i) {
       if (o.m()[i].defined()) tensors.emplace_back("m/" + params[i].first, o.m()[i]);
       if (i < o.v().size() && o.v()[i].defined()) tensors.emplace_back("v/" + params[i].first, o.v()[i]);
@@ -88,9 +90,8 @@ CheckpointInfo info_from_metadata(const std::map<std::string, std::string>& md, 
     auto it = md.find(k);
     return it == md.end() ? std::string() : it->second;
   };
-  LETHE_CHECK(get("format") == kFormat,
-              path << ": not a Lethe checkpoint (metadata format = '" << get("format") << "', expected '" << kFormat
-                   << "')");
+  LETHE_CHECK(get("format") == kFormat, path << ": not a Lethe checkpoint (metadata format = '"
+                                             << get("format") << "', expected '" << kFormat << "')");
   CheckpointInfo info;
   info.model = get("model");
   info.config_yaml = get("config");
@@ -116,8 +117,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return info_from_metadata(formats::read_safetensors_metadata(path), path);
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::Adam* opt, const LoadOptions& lo,
-                               formats::SafeTensors* raw) {
+CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::Adam* opt,
+                               const LoadOptions& lo, formats::SafeTensors* raw) {
   formats::SafeTensors st = formats::read_safetensors(path);
   CheckpointInfo info = info_from_metadata(st.metadata, path);
   LETHE_CHECK(info.model == model.name(),
@@ -158,8 +159,14 @@ CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::
       const Tensor* tv = st.find("v/" + params[i].first);
       LETHE_CHECK(tm && tv, path << ": Adam state for parameter '" << params[i].first << "' is missing");
       const Device dev = params[i].second.value().device();
-      if (m[i].defined() && m[i].shape() == tm->shape()) m[i].copy_from(*tm); else m[i] = tm->to(dev);
-      if (vv[i].defined() && vv[i].shape() == tv->shape()) vv[i].copy_from(*tv); else vv[i] = tv->to(dev);
+      if (m[i].defined() && m[i].shape() == tm->shape())
+        m[i].copy_from(*tm);
+      else
+        m[i] = tm->to(dev);
+      if (vv[i].defined() && vv[i].shape() == tv->shape())
+        vv[i].copy_from(*tv);
+      else
+        vv[i] = tv->to(dev);
     }
     const std::string& steps = st.metadata.at("adam_steps");
     int64_t n = 0;
@@ -171,7 +178,8 @@ CheckpointInfo load_checkpoint(const std::string& path, Model& model, autograd::
       const std::string& lr = st.metadata.at("adam_lr");
       char* end = nullptr;
       const double v = std::strtod(lr.c_str(), &end);
-      LETHE_CHECK(end && *end == '\0' && !lr.empty(), path << ": metadata adam_lr '" << lr << "' is not a number");
+      LETHE_CHECK(end && *end == '\0' && !lr.empty(),
+                  path << ": metadata adam_lr '" << lr << "' is not a number");
       opt->set_lr(v);
     }
   }

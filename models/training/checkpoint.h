@@ -31,10 +31,10 @@ using models::TrainData;
 std::string data_fingerprint(const TrainData& data);
 
 struct CheckpointInfo {
-  std::string model;        // model name
-  std::string config_yaml;  // the model's configuration
-  std::string fingerprint;  // data_fingerprint of the training data
-  int64_t epoch = -1;       // last completed epoch (-1: before training)
+  std::string model;                         // model name
+  std::string config_yaml;                   // the model's configuration
+  std::string fingerprint;                   // data_fingerprint of the training data
+  int64_t epoch = -1;                        // last completed epoch (-1: before training)
   std::map<std::string, std::string> extra;  // further metadata (trainer state, ...)
 };
 
@@ -44,9 +44,9 @@ void save_checkpoint(const std::string& path, Model& model, const CheckpointInfo
                      const std::vector<std::pair<std::string, Tensor>>& extra_tensors = {});
 
 struct LoadOptions {
-  bool check_fingerprint = true;  // refuse a checkpoint trained on other data
+  bool check_fingerprint = true;     // refuse a checkpoint trained on other data
   std::string expected_fingerprint;  // empty: not checked even when check_fingerprint is set
-  bool load_optimizer = true;     // when `opt` is given and the file has Adam state
+  bool load_optimizer = true;        // when `opt` is given and the file has Adam state
 };
 // Loads parameters (bitwise) into `model` (on its device) and, when asked, Adam state into `opt`.
 // Fails (lethe::Error naming the file, expected and found values) on a model-name mismatch, a missing or

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "autograd/var.h"
@@ -37,22 +37,26 @@ void write_embeddings(const std::string& path, Model& model, const TrainData& da
   t.emplace_back("seen_indptr", Tensor::from_vector(seen.indptr, {static_cast<int64_t>(seen.indptr.size())}));
   t.emplace_back("seen_items", Tensor::from_vector(seen.items, {static_cast<int64_t>(seen.items.size())}));
   std::vector<int32_t> dropped(static_cast<size_t>(data.n_items), 0);
-  for (size_t i = 0; i < data.item_dropped.size() && i < dropped.size(); ++i) dropped[i] = data.item_dropped[i];
+  for (size_t i = 0; i < data.item_dropped.size() && i < dropped.size(); ++i)
+    dropped[i] = data.item_dropped[i];
   t.emplace_back("item_dropped", Tensor::from_vector(dropped, {static_cast<int64_t>(dropped.size())}));
-  formats::write_safetensors(path, t,
-                    {{"format", "lethe-embeddings"}, {"model", model.name()}, {"fingerprint", data_fingerprint(data)}});
+  formats::write_safetensors(
+      path, t,
+      {{"format", "lethe-embeddings"}, {"model", model.name()}, {"fingerprint", data_fingerprint(data)}});
 }
 
 std::string new_run_id() {
   std::random_device rd;
   const uint64_t t = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (t * 0x9E3779B97F4A7C15ull) ^ static_cast<uint64_t>(::getpid());
+  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ (t * 0x9E3779B97F4A7C15ull) ^
+               static_cast<uint64_t>(::getpid());
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
   return buf;
 }
 
-void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data, int64_t epoch) {
+void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data,
+               int64_t epoch) {
   fs::create_directories(dir);
   formats::write_file_atomic(dir + "/config.yaml", info.config.to_yaml());
   nlohmann::json j;
@@ -95,7 +99,8 @@ void write_metrics(const std::string& dir, const std::string& split, const eval:
 RunInfo read_run_info(const std::string& dir) {
   const std::string path = dir + "/run.json";
   std::ifstream in(path);
-  LETHE_CHECK(in.good(), path << ": cannot open (is " << dir << " a run directory written by `lethe train`?)");
+  LETHE_CHECK(in.good(),
+              path << ": cannot open (is " << dir << " a run directory written by `lethe train`?)");
   nlohmann::json j;
   try {
     in >> j;
@@ -134,10 +139,12 @@ LoadedRun load_run(const std::string& dir, const std::string& data_dir, std::opt
   check_memory(r.dataset, full, "loading run " + dir);
   r.train_data = models::make_train_data(r.dataset);
   const std::string fp = data_fingerprint(r.train_data);
-  LETHE_CHECK(fp == r.info.fingerprint, dir << ": the run was trained on data with fingerprint " << r.info.fingerprint
-                                            << ", but " << ddir << " has fingerprint " << fp
-                                            << " (users, items, training interactions or feature shapes differ)");
-  r.model = models::create_model(r.info.model, r.info.config, r.train_data, r.info.seed, dev.value_or(Device::cpu()));
+  LETHE_CHECK(fp == r.info.fingerprint,
+              dir << ": the run was trained on data with fingerprint " << r.info.fingerprint << ", but "
+                  << ddir << " has fingerprint " << fp
+                  << " (users, items, training interactions or feature shapes differ)");
+  r.model = models::create_model(r.info.model, r.info.config, r.train_data, r.info.seed,
+                                 dev.value_or(Device::cpu()));
   LoadOptions lo;
   lo.expected_fingerprint = r.info.fingerprint;
   load_checkpoint(dir + "/model.safetensors", *r.model, nullptr, lo);

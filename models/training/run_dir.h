@@ -36,7 +36,7 @@ struct RunInfo {
   std::string fingerprint;  // data_fingerprint of the training data
   uint64_t seed = 999;
   std::string device = "cpu";
-  Config config;            // merged configuration (config.yaml)
+  Config config;                                      // merged configuration (config.yaml)
   nlohmann::json summary = nlohmann::json::object();  // training summary (best epoch, times, ...)
   std::string run_id;              // random identity of this run (lineage checks); written when empty
   bool keep_eval_repeats = false;  // valid/test evaluated with MMRec's repeated rows (datasets::ReadOptions)
@@ -47,7 +47,8 @@ std::string new_run_id();
 
 // Writes config.yaml, run.json, model.safetensors (the model's current parameters) and
 // embeddings.safetensors (eval-time forward of the model on `data`).
-void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data, int64_t epoch);
+void write_run(const std::string& dir, const RunInfo& info, Model& model, const TrainData& data,
+               int64_t epoch);
 void write_embeddings(const std::string& path, Model& model, const TrainData& data);
 // metrics.json and metrics.md for one split; `extra` keys are added to the JSON object.
 void write_metrics(const std::string& dir, const std::string& split, const eval::Metrics& m,

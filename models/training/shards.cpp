@@ -9,7 +9,8 @@ namespace lethe::training {
 
 std::vector<ShardResult> train_shards(models::ShardedModel& model, const models::TrainData& data,
                                       const datasets::Interactions& valid, const datasets::Interactions& test,
-                                      const TrainOptions& opt, std::ostream* log, std::vector<int64_t> which) {
+                                      const TrainOptions& opt, std::ostream* log,
+                                      std::vector<int64_t> which) {
   LETHE_CHECK(opt.resume.empty() && opt.checkpoint_every == 0,
               "sharded training: resume and checkpoints are per run, not per shard; train without them");
   if (which.empty()) {

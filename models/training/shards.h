@@ -24,6 +24,7 @@ struct ShardResult {
 // out_dir, resume and checkpoint_every are replaced per shard: shard seeds, no files, no resume).
 std::vector<ShardResult> train_shards(models::ShardedModel& model, const models::TrainData& data,
                                       const datasets::Interactions& valid, const datasets::Interactions& test,
-                                      const TrainOptions& opt, std::ostream* log, std::vector<int64_t> which = {});
+                                      const TrainOptions& opt, std::ostream* log,
+                                      std::vector<int64_t> which = {});
 
 }  // namespace lethe::training

@@ -61,7 +61,8 @@ std::vector<std::vector<double>> pair_features(const AuditModel& m, const datase
         const float v = row[pairs.items[k]];
         int64_t lower = 0;
         for (int64_t i = 0; i < n_items; ++i) lower += row[i] < v;
-        out[k] = {static_cast<double>(v), static_cast<double>(lower) / std::max<int64_t>(1, n_items - 1), (v - mean) / sd};
+        out[k] = {static_cast<double>(v), static_cast<double>(lower) / std::max<int64_t>(1, n_items - 1),
+                  (v - mean) / sd};
       }
     }
   }
@@ -115,7 +116,8 @@ json metrics_json(const eval::Metrics& m) {
 // ---- small pieces ----------------------------------------------------------------------------------------
 
 void Logistic::fit(const std::vector<std::vector<double>>& x, const std::vector<int>& y, int iterations) {
-  LETHE_CHECK(!x.empty() && x.size() == y.size(), "logistic regression: " << x.size() << " rows, " << y.size() << " labels");
+  LETHE_CHECK(!x.empty() && x.size() == y.size(),
+              "logistic regression: " << x.size() << " rows, " << y.size() << " labels");
   const size_t n = x.size(), f = x[0].size();
   mean.assign(f, 0.0);
   scale.assign(f, 1.0);
@@ -170,7 +172,8 @@ double balanced_accuracy(const std::vector<int>& y, const std::vector<int>& pred
       tn += pred[k] == 0;
     }
   }
-  LETHE_CHECK(p > 0 && n > 0, "balanced accuracy needs both classes (" << p << " positive, " << n << " negative rows)");
+  LETHE_CHECK(p > 0 && n > 0,
+              "balanced accuracy needs both classes (" << p << " positive, " << n << " negative rows)");
   return 0.5 * (tp / p + tn / n);
 }
 
@@ -223,8 +226,8 @@ AuditModel audit_model(const std::string& name, models::Model& model) {
 namespace {
 
 // Users (of `users`) whose top 20 holds at least one flagged item.
-int64_t users_with_flagged_in_top20(const eval::Evaluator& ev, const AuditModel& m, const std::vector<int32_t>& users,
-                                    const std::vector<uint8_t>& flagged) {
+int64_t users_with_flagged_in_top20(const eval::Evaluator& ev, const AuditModel& m,
+                                    const std::vector<int32_t>& users, const std::vector<uint8_t>& flagged) {
   std::vector<int32_t> top;
   ev.top_k(m.users, m.items, users, 20, top);
   int64_t n = 0;
@@ -234,20 +237,23 @@ int64_t users_with_flagged_in_top20(const eval::Evaluator& ev, const AuditModel&
   return n;
 }
 
-// Erased-feature audit of one model: for each declared parameter fed by a modality with erased or dropped rows,
-// the mean over those rows of |P[i] - raw[i]| / |replacement[i] - raw[i]| (rows whose replacement equals the
-// raw row are skipped), and the minimum over rows.
+// Erased-feature audit of one model: for each declared parameter fed by a modality with erased or dropped
+// rows, the mean over those rows of |P[i] - raw[i]| / |replacement[i] - raw[i]| (rows whose replacement
+// equals the raw row are skipped), and the minimum over rows.
 json erased_rows_json(const AuditModel& m, const RequestView& view) {
   json out = json::object();
   for (const models::ModalityUse& use : m.modality_uses) {
     std::vector<int32_t> rows = view.dropped_items;
-    if (auto it = view.erased.find(use.modality); it != view.erased.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
+    if (auto it = view.erased.find(use.modality); it != view.erased.end())
+      rows.insert(rows.end(), it->second.begin(), it->second.end());
     if (rows.empty() || !view.original.features.count(use.modality)) continue;
     const Tensor& raw_t = view.original.features.at(use.modality).values;
-    const std::vector<float> raw = raw_t.to_vector<float>(), repl = view.retain.features.at(use.modality).to_vector<float>();
+    const std::vector<float> raw = raw_t.to_vector<float>(),
+                             repl = view.retain.features.at(use.modality).to_vector<float>();
     const int64_t w = raw_t.cols();
     for (const std::string& name : use.parameters) {
-      const auto p = std::find_if(m.params.begin(), m.params.end(), [&](const auto& np) { return np.first == name; });
+      const auto p =
+          std::find_if(m.params.begin(), m.params.end(), [&](const auto& np) { return np.first == name; });
       if (p == m.params.end() || p->second.cols() != w) continue;
       const std::vector<float> v = p->second.astype(DType::F32).to_vector<float>();
       double sum = 0, lo = INFINITY;
@@ -265,7 +271,11 @@ json erased_rows_json(const AuditModel& m, const RequestView& view) {
         lo = std::min(lo, ratio);
         ++n;
       }
-      if (n > 0) out[name] = {{"modality", use.modality}, {"rows", n}, {"mean_distance_ratio", sum / n}, {"min_distance_ratio", lo}};
+      if (n > 0)
+        out[name] = {{"modality", use.modality},
+                     {"rows", n},
+                     {"mean_distance_ratio", sum / n},
+                     {"min_distance_ratio", lo}};
     }
   }
   return out;
@@ -273,8 +283,8 @@ json erased_rows_json(const AuditModel& m, const RequestView& view) {
 
 // Mean rank percentile (1 = ranked first, 0 = last) of the flagged items over the users' full rankings,
 // mask = D_r train items.
-double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& users, const std::vector<int32_t>& items,
-                            const datasets::UserItems& mask) {
+double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& users,
+                            const std::vector<int32_t>& items, const datasets::UserItems& mask) {
   const int64_t d = m.users.cols(), n_items = m.items.rows();
   const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
   double sum = 0;
@@ -292,7 +302,8 @@ double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& use
       if (mask.contains(u, it)) continue;
       int64_t below = 0;
       for (int64_t i = 0; i < n_items; ++i)
-        below += !mask.contains(u, static_cast<int32_t>(i)) && s[static_cast<size_t>(i)] < s[static_cast<size_t>(it)];
+        below += !mask.contains(u, static_cast<int32_t>(i)) &&
+                 s[static_cast<size_t>(i)] < s[static_cast<size_t>(it)];
       sum += candidates > 1 ? static_cast<double>(below) / static_cast<double>(candidates - 1) : 0.0;
       ++n;
     }
@@ -302,12 +313,12 @@ double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& use
 
 // What every model is measured against: the targets, users and evaluators derived from the view once.
 struct AuditTargets {
-  datasets::UserItems mask;              // D_r train items per user (masked in every ranking)
-  datasets::Interactions retain_test;    // original test rows outside the request
+  datasets::UserItems mask;            // D_r train items per user (masked in every ranking)
+  datasets::Interactions retain_test;  // original test rows outside the request
   datasets::UserItems retain_targets;
-  std::vector<int32_t> eval_users;       // users with retain test rows, in order
-  std::vector<int32_t> active, inactive; // fairness split: the most active 20% of eval_users by D_r degree
-  datasets::Interactions affected_test;  // test rows of the forget set's users
+  std::vector<int32_t> eval_users;        // users with retain test rows, in order
+  std::vector<int32_t> active, inactive;  // fairness split: the most active 20% of eval_users by D_r degree
+  datasets::Interactions affected_test;   // test rows of the forget set's users
   datasets::UserItems forget_targets, affected_targets;
   std::vector<int32_t> users_with_data;  // RelItems population: every user with D_r train rows
   std::vector<uint8_t> forgotten_item;   // item-request flags
@@ -318,7 +329,8 @@ struct AuditTargets {
 AuditTargets audit_targets(const RequestView& view, const AuditOptions& opt) {
   const datasets::Dataset& ds = view.original;
   AuditTargets t;
-  std::vector<uint8_t> forgotten_user(static_cast<size_t>(ds.n_users), 0), affected(static_cast<size_t>(ds.n_users), 0);
+  std::vector<uint8_t> forgotten_user(static_cast<size_t>(ds.n_users), 0),
+      affected(static_cast<size_t>(ds.n_users), 0);
   t.forgotten_item.assign(static_cast<size_t>(ds.n_items), 0);
   for (int32_t u : view.forgotten_users) forgotten_user[static_cast<size_t>(u)] = 1;
   for (int32_t i : view.forgotten_items) t.forgotten_item[static_cast<size_t>(i)] = 1;
@@ -328,7 +340,8 @@ AuditTargets audit_targets(const RequestView& view, const AuditOptions& opt) {
     return !forgotten_user[static_cast<size_t>(u)] && !t.forgotten_item[static_cast<size_t>(i)] &&
            (view.retain.item_dropped.empty() || !view.retain.item_dropped[static_cast<size_t>(i)]);
   });
-  LETHE_CHECK(!t.retain_test.empty(), "audit: no test interactions outside the request to measure retain utility on");
+  LETHE_CHECK(!t.retain_test.empty(),
+              "audit: no test interactions outside the request to measure retain utility on");
   t.mask = datasets::UserItems::build(view.retain.train, ds.n_users);
   t.eval_users = eval::users_in_order(t.retain_test);
   t.retain_targets = datasets::UserItems::build(t.retain_test, ds.n_users);
@@ -340,13 +353,15 @@ AuditTargets audit_targets(const RequestView& view, const AuditOptions& opt) {
   t.active.assign(by_activity.begin(), by_activity.begin() + n_active);
   t.inactive.assign(by_activity.begin() + n_active, by_activity.end());
 
-  t.affected_test = filter_pairs(ds.test, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
+  t.affected_test =
+      filter_pairs(ds.test, [&](int32_t u, int32_t) { return affected[static_cast<size_t>(u)] != 0; });
   t.forget_targets = datasets::UserItems::build(view.forget, ds.n_users);
   t.affected_targets = datasets::UserItems::build(t.affected_test, ds.n_users);
 
   for (int32_t u = 0; u < ds.n_users; ++u)
     if (t.mask.degree(u) > 0) t.users_with_data.push_back(u);
-  for (const auto& [mname, items] : view.erased) t.erased_items.insert(t.erased_items.end(), items.begin(), items.end());
+  for (const auto& [mname, items] : view.erased)
+    t.erased_items.insert(t.erased_items.end(), items.begin(), items.end());
   std::sort(t.erased_items.begin(), t.erased_items.end());
   t.erased_items.erase(std::unique(t.erased_items.begin(), t.erased_items.end()), t.erased_items.end());
   for (size_t k : subsample(t.eval_users.size(), 500, opt.seed + 6)) t.rank_users.push_back(t.eval_users[k]);
@@ -362,14 +377,18 @@ struct MembershipAttack {
   bool usable() const { return !forget.empty() && !heldout.empty(); }
 };
 
-MembershipAttack train_membership_attack(const RequestView& view, const AuditModel& original, const AuditOptions& opt) {
+MembershipAttack train_membership_attack(const RequestView& view, const AuditModel& original,
+                                         const AuditOptions& opt) {
   MembershipAttack a;
   if (!view.has_forget_set()) return a;
   const datasets::Dataset& ds = view.original;
   const datasets::Interactions heldout_all = concat(ds.valid, ds.test);
-  const datasets::Interactions members = take(view.retain.train, subsample(view.retain.train.size(), opt.mia_max_pairs, opt.seed + 1));
-  const datasets::Interactions nonmembers = take(heldout_all, subsample(heldout_all.size(), opt.mia_max_pairs, opt.seed + 2));
-  LETHE_CHECK(!nonmembers.empty(), "audit: no held-out (valid / test) pairs to train the membership attack on");
+  const datasets::Interactions members =
+      take(view.retain.train, subsample(view.retain.train.size(), opt.mia_max_pairs, opt.seed + 1));
+  const datasets::Interactions nonmembers =
+      take(heldout_all, subsample(heldout_all.size(), opt.mia_max_pairs, opt.seed + 2));
+  LETHE_CHECK(!nonmembers.empty(),
+              "audit: no held-out (valid / test) pairs to train the membership attack on");
   std::vector<std::vector<double>> x = pair_features(original, members);
   const std::vector<std::vector<double>> xn = pair_features(original, nonmembers);
   std::vector<int> y(x.size(), 1);
@@ -413,8 +432,8 @@ struct GoldReference {
   const AuditModel* model = nullptr;
   datasets::Interactions tau_pairs;  // Kendall's tau sample of forget pairs
   std::vector<double> tau_scores;
-  std::vector<int32_t> top;          // top 20 per eval user
-  int64_t relitems = -1;             // users with a forgotten item in their top 20 (item requests)
+  std::vector<int32_t> top;  // top 20 per eval user
+  int64_t relitems = -1;     // users with a forgotten item in their top 20 (item requests)
 };
 
 // Mean Jaccard@20 of two [users x 20] top lists.
@@ -443,8 +462,10 @@ json audit_row(const AuditModel& m, const RequestView& view, const AuditTargets&
     r["forget_recall@20"] = eval::metric(fr.metrics, "Recall@20");
     r["forget_users"] = fr.users;
     if (!t.affected_test.empty()) {
-      const eval::EvalResult tr = ev_nodrop.evaluate(m.users, m.items, t.affected_targets, view.affected_users);
-      r[view.kind == unlearning::RequestKind::User ? "forgotten_users_test_recall@20" : "affected_users_test_recall@20"] =
+      const eval::EvalResult tr =
+          ev_nodrop.evaluate(m.users, m.items, t.affected_targets, view.affected_users);
+      r[view.kind == unlearning::RequestKind::User ? "forgotten_users_test_recall@20"
+                                                   : "affected_users_test_recall@20"] =
           eval::metric(tr.metrics, "Recall@20");
     }
   }
@@ -455,7 +476,8 @@ json audit_row(const AuditModel& m, const RequestView& view, const AuditTargets&
     ev.top_k(m.users, m.items, t.eval_users, 20, top);
     r["jaccard@20_vs_gold"] = mean_jaccard20(top, gold.top, t.eval_users.size());
     r["kendall_tau_forget_vs_gold"] =
-        gold.tau_pairs.size() >= 2 ? json(kendall_tau_b(pair_scores(m, gold.tau_pairs), gold.tau_scores)) : json(nullptr);
+        gold.tau_pairs.size() >= 2 ? json(kendall_tau_b(pair_scores(m, gold.tau_pairs), gold.tau_scores))
+                                   : json(nullptr);
   }
   if (!view.forgotten_items.empty()) {
     const int64_t n = users_with_flagged_in_top20(ev_nodrop, m, t.users_with_data, t.forgotten_item);
@@ -464,16 +486,22 @@ json audit_row(const AuditModel& m, const RequestView& view, const AuditTargets&
         gold.relitems > 0 ? json(static_cast<double>(n) / static_cast<double>(gold.relitems)) : json(nullptr);
   }
   if (!view.erased.empty() || !view.dropped_items.empty()) r["erased_features"] = erased_rows_json(m, view);
-  if (!t.erased_items.empty()) r["erased_items_rank_percentile"] = mean_rank_percentile(m, t.rank_users, t.erased_items, t.mask);
+  if (!t.erased_items.empty())
+    r["erased_items_rank_percentile"] = mean_rank_percentile(m, t.rank_users, t.erased_items, t.mask);
   r["time_s"] = m.time_s >= 0 ? json(m.time_s) : json(nullptr);
   // The original's time is its training: no speed-up to report for it.
   const AuditModel* g = gold.model;
-  r["speedup_vs_gold"] = (g && m.name != "original" && g->time_s > 0 && m.time_s > 0) ? json(g->time_s / m.time_s) : json(nullptr);
+  r["speedup_vs_gold"] = (g && m.name != "original" && g->time_s > 0 && m.time_s > 0)
+                             ? json(g->time_s / m.time_s)
+                             : json(nullptr);
   r["epochs"] = m.epochs >= 0 ? json(m.epochs) : json(nullptr);
   if (!m.stop_reason.empty()) r["stop_reason"] = m.stop_reason;
-  const double n_act = eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.active).metrics, "NDCG@20");
+  const double n_act =
+      eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.active).metrics, "NDCG@20");
   const double n_rest =
-      t.inactive.empty() ? 0.0 : eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.inactive).metrics, "NDCG@20");
+      t.inactive.empty()
+          ? 0.0
+          : eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.inactive).metrics, "NDCG@20");
   r["fairness"] = {{"ndcg@20_active20", n_act}, {"ndcg@20_rest", n_rest}, {"gap", n_act - n_rest}};
   return r;
 }
@@ -483,26 +511,30 @@ double params_max_diff(const AuditModel& a, const AuditModel& b) {
   if (a.params.size() != b.params.size()) return INFINITY;
   double d = 0;
   for (size_t k = 0; k < a.params.size(); ++k) {
-    if (a.params[k].first != b.params[k].first || a.params[k].second.shape() != b.params[k].second.shape()) return INFINITY;
+    if (a.params[k].first != b.params[k].first || a.params[k].second.shape() != b.params[k].second.shape())
+      return INFINITY;
     d = std::max(d, ops::max_abs_diff(a.params[k].second, b.params[k].second));
   }
   return d;
 }
 
-// Sanity: every method's parameters moved and its forget recall fell (into its row); the methods differ pairwise.
+// Sanity: every method's parameters moved and its forget recall fell (into its row); the methods differ
+// pairwise.
 json sanity_json(const RequestView& view, const std::vector<AuditModel>& models, json& rows) {
   for (size_t k = 1; k < models.size(); ++k) {
     json s;
     s["params_max_abs_diff_vs_original"] = params_max_diff(models[k], models[0]);
     s["params_differ_from_original"] = params_max_diff(models[k], models[0]) > 0;
     if (view.has_forget_set())
-      s["forget_recall_fell"] = rows[k]["forget_recall@20"].get<double>() < rows[0]["forget_recall@20"].get<double>();
+      s["forget_recall_fell"] =
+          rows[k]["forget_recall@20"].get<double>() < rows[0]["forget_recall@20"].get<double>();
     rows[k]["sanity"] = s;
   }
   json differ = json::array();
   for (size_t a = 1; a < models.size(); ++a)
     for (size_t b = a + 1; b < models.size(); ++b)
-      differ.push_back({{"models", {models[a].name, models[b].name}}, {"differ", params_max_diff(models[a], models[b]) > 0}});
+      differ.push_back({{"models", {models[a].name, models[b].name}},
+                        {"differ", params_max_diff(models[a], models[b]) > 0}});
   return {{"methods_differ", differ}};
 }
 
@@ -549,7 +581,8 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
     gold.tau_scores = pair_scores(*gold.model, gold.tau_pairs);
     ev.top_k(gold.model->users, gold.model->items, t.eval_users, 20, gold.top);
     if (!view.forgotten_items.empty())
-      gold.relitems = users_with_flagged_in_top20(ev_nodrop, *gold.model, t.users_with_data, t.forgotten_item);
+      gold.relitems =
+          users_with_flagged_in_top20(ev_nodrop, *gold.model, t.users_with_data, t.forgotten_item);
   }
 
   json rows = json::array();
@@ -560,13 +593,14 @@ json run_audit(const RequestView& view, const std::vector<AuditModel>& models, c
   out["rows"] = rows;
   out["mia_attack"] = mia.info;
   const bool relitems = !view.forgotten_items.empty();
-  out["evaluation"] = {{"retain_test_rows", t.retain_test.size()},
-                       {"retain_users", t.eval_users.size()},
-                       {"active_users", t.active.size()},
-                       {"affected_test_rows", t.affected_test.size()},
-                       {"relitems_users", relitems ? json(t.users_with_data.size()) : json(nullptr)},
-                       {"gold_relitems@20", gold.relitems >= 0 ? json(gold.relitems) : json(nullptr)},
-                       {"rank_percentile_users", t.erased_items.empty() ? json(nullptr) : json(t.rank_users.size())}};
+  out["evaluation"] = {
+      {"retain_test_rows", t.retain_test.size()},
+      {"retain_users", t.eval_users.size()},
+      {"active_users", t.active.size()},
+      {"affected_test_rows", t.affected_test.size()},
+      {"relitems_users", relitems ? json(t.users_with_data.size()) : json(nullptr)},
+      {"gold_relitems@20", gold.relitems >= 0 ? json(gold.relitems) : json(nullptr)},
+      {"rank_percentile_users", t.erased_items.empty() ? json(nullptr) : json(t.rank_users.size())}};
   return out;
 }
 

@@ -36,11 +36,11 @@ namespace lethe::unlearning {
 // One model as the audit sees it: final embeddings (eval-time forward on the model's own training data),
 // its parameters (for the sanity checks) and how it was produced.
 struct AuditModel {
-  std::string name;                 // "original", "gold", "mmrecun", ...
-  Tensor users, items;              // F32 [n_users, d], [n_items, d] on the CPU
+  std::string name;                                    // "original", "gold", "mmrecun", ...
+  Tensor users, items;                                 // F32 [n_users, d], [n_items, d] on the CPU
   std::vector<std::pair<std::string, Tensor>> params;  // CPU copies
   std::vector<models::ModalityUse> modality_uses;      // the model's declaration (erased-feature audit)
-  double time_s = -1.0;             // wall time of the method (original: its training), -1 unknown
+  double time_s = -1.0;  // wall time of the method (original: its training), -1 unknown
   int64_t epochs = -1;
   std::string stop_reason;
 };
@@ -56,7 +56,8 @@ struct AuditOptions {
 
 // models[0] must be "original"; a model named "gold", when present, is the reference for agreement and
 // speed-up. Returns {"request": {...}, "rows": [...], "sanity": {...}, "mia_attack": {...}, ...}.
-nlohmann::json run_audit(const RequestView& view, const std::vector<AuditModel>& models, const AuditOptions& opt = {});
+nlohmann::json run_audit(const RequestView& view, const std::vector<AuditModel>& models,
+                         const AuditOptions& opt = {});
 
 // Pieces, exposed for tests.
 // Logistic regression (features standardised, full-batch gradient descent with a small L2 penalty).

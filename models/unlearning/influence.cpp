@@ -8,7 +8,8 @@
 // restricted to P, the ID-table rows of the forget set's users and items; lambda is the damping. The retain
 // sum runs over the rows of D_r whose user or item is in P (the terms that read a row of P directly; every
 // term for a model without propagation). H_r v is a central difference of two gradients, solved by conjugate
-// gradients; the damping grows tenfold (and the solve restarts) while CG meets non-positive curvature. Triples: each row with one negative drawn once from the seed, as the training loss samples them.
+// gradients; the damping grows tenfold (and the solve restarts) while CG meets non-positive curvature.
+// Triples: each row with one negative drawn once from the seed, as the training loss samples them.
 #include <chrono>
 #include <cmath>
 
@@ -20,7 +21,9 @@ namespace lethe::unlearning::detail {
 
 namespace {
 
-std::vector<double> host(const Tensor& t) { return t.to(Device::cpu()).astype(DType::F64).to_vector<double>(); }
+std::vector<double> host(const Tensor& t) {
+  return t.to(Device::cpu()).astype(DType::F64).to_vector<double>();
+}
 
 std::vector<models::Batch> fixed_batches(datasets::BprSampler s, Rng rng, Device dev) {
   std::vector<models::Batch> out;
@@ -28,14 +31,16 @@ std::vector<models::Batch> fixed_batches(datasets::BprSampler s, Rng rng, Device
   for (int64_t b = 0; b < s.num_batches(); ++b) {
     const datasets::BprBatch x = s.batch(b, rng);
     const Shape sh{static_cast<int64_t>(x.size())};
-    out.push_back({Tensor::from_vector(x.users, sh, dev), Tensor::from_vector(x.pos, sh, dev), Tensor::from_vector(x.neg, sh, dev)});
+    out.push_back({Tensor::from_vector(x.users, sh, dev), Tensor::from_vector(x.pos, sh, dev),
+                   Tensor::from_vector(x.neg, sh, dev)});
   }
   return out;
 }
 
 }  // namespace
 
-InfluenceObjective::InfluenceObjective(models::Model& model, const RequestView& view, const UnlearnOptions& opt)
+InfluenceObjective::InfluenceObjective(models::Model& model, const RequestView& view,
+                                       const UnlearnOptions& opt)
     : model_(model) {
   const ForgetRows rows = forget_rows(view);
   for (auto& [name, p] : model.parameters()) {
@@ -49,16 +54,21 @@ InfluenceObjective::InfluenceObjective(models::Model& model, const RequestView& 
   for (int32_t i : rows.items) in_i[static_cast<size_t>(i)] = 1;
   datasets::Interactions near, seen = view.retain.train;
   for (size_t r = 0; r < view.retain.train.size(); ++r)
-    if (in_u[static_cast<size_t>(view.retain.train.users[r])] || in_i[static_cast<size_t>(view.retain.train.items[r])])
+    if (in_u[static_cast<size_t>(view.retain.train.users[r])] ||
+        in_i[static_cast<size_t>(view.retain.train.items[r])])
       near.push(view.retain.train.users[r], view.retain.train.items[r]);
-  for (size_t k = 0; k < view.step_forget.size(); ++k) seen.push(view.step_forget.users[k], view.step_forget.items[k]);
+  for (size_t k = 0; k < view.step_forget.size(); ++k)
+    seen.push(view.step_forget.users[k], view.step_forget.items[k]);
   retain_rows_ = static_cast<int64_t>(near.size());
   const std::vector<int32_t> pool = datasets::unique_items(view.retain.train);
   LETHE_CHECK(!pool.empty(), "influence: the retain set is empty");
   const Rng rng = Rng(opt.seed).fork(0x1F1F);
   const datasets::UserItems exclude = datasets::UserItems::build(seen, nu);
-  if (!near.empty()) retain_ = fixed_batches(datasets::BprSampler(near, exclude, pool, opt.batch_size), Rng(rng).fork(1), model.device());
-  forget_ = fixed_batches(datasets::BprSampler(view.step_forget, exclude, pool, opt.batch_size), Rng(rng).fork(2), model.device());
+  if (!near.empty())
+    retain_ = fixed_batches(datasets::BprSampler(near, exclude, pool, opt.batch_size), Rng(rng).fork(1),
+                            model.device());
+  forget_ = fixed_batches(datasets::BprSampler(view.step_forget, exclude, pool, opt.batch_size),
+                          Rng(rng).fork(2), model.device());
   Rng pre = Rng(rng).fork(3);
   model.pre_epoch(pre);  // one fixed training view (FREEDOM's pruned graph) for every evaluation
 }
@@ -67,7 +77,8 @@ autograd::Var InfluenceObjective::sum_loss(const std::vector<models::Batch>& bat
   const models::Forward f = model_.forward(true);
   autograd::Var total;
   for (const models::Batch& b : batches) {
-    const autograd::Var l = autograd::scale(model_.loss(f, b), static_cast<double>(b.size()));  // batch mean -> sum
+    const autograd::Var l =
+        autograd::scale(model_.loss(f, b), static_cast<double>(b.size()));  // batch mean -> sum
     total = total.defined() ? autograd::add(total, l) : l;
   }
   return total;
@@ -87,7 +98,8 @@ std::vector<double> InfluenceObjective::gradient(const std::vector<models::Batch
     }
     const std::vector<double> all = host(t.param.grad());
     for (int32_t r : t.ids)
-      for (int64_t c = 0; c < d; ++c) g[at++] = all[static_cast<size_t>(r) * static_cast<size_t>(d) + static_cast<size_t>(c)];
+      for (int64_t c = 0; c < d; ++c)
+        g[at++] = all[static_cast<size_t>(r) * static_cast<size_t>(d) + static_cast<size_t>(c)];
   }
   for (auto& [n, p] : model_.parameters()) p.mutable_grad() = Tensor();
   return g;
@@ -109,20 +121,23 @@ std::vector<double> InfluenceObjective::get() const {
     const int64_t d = t.param.cols();
     const std::vector<double> all = host(t.param.value());
     for (int32_t r : t.ids)
-      for (int64_t c = 0; c < d; ++c) x.push_back(all[static_cast<size_t>(r) * static_cast<size_t>(d) + static_cast<size_t>(c)]);
+      for (int64_t c = 0; c < d; ++c)
+        x.push_back(all[static_cast<size_t>(r) * static_cast<size_t>(d) + static_cast<size_t>(c)]);
   }
   return x;
 }
 
 void InfluenceObjective::set(const std::vector<double>& x) {
-  LETHE_ASSERT(static_cast<int64_t>(x.size()) == dim_, "influence: a vector of " << x.size() << " for " << dim_);
+  LETHE_ASSERT(static_cast<int64_t>(x.size()) == dim_,
+               "influence: a vector of " << x.size() << " for " << dim_);
   autograd::NoGrad ng;
   size_t at = 0;
   for (Table& t : tables_) {
     const int64_t d = t.param.cols();
     std::vector<double> all = host(t.param.value());
     for (int32_t r : t.ids)
-      for (int64_t c = 0; c < d; ++c) all[static_cast<size_t>(r) * static_cast<size_t>(d) + static_cast<size_t>(c)] = x[at++];
+      for (int64_t c = 0; c < d; ++c)
+        all[static_cast<size_t>(r) * static_cast<size_t>(d) + static_cast<size_t>(c)] = x[at++];
     Tensor& v = t.param.mutable_value();
     v.copy_from(Tensor::from_vector(all, v.shape()).astype(v.dtype()).to(v.device()));
   }
@@ -149,7 +164,8 @@ std::vector<double> InfluenceObjective::hvp(const std::vector<double>& v) {
   const std::vector<double> gm = retain_gradient();
   {
     autograd::NoGrad ng;
-    for (size_t k = 0; k < tables_.size(); ++k) tables_[k].param.mutable_value().copy_from(saved[k]);  // exact restore
+    for (size_t k = 0; k < tables_.size(); ++k)
+      tables_[k].param.mutable_value().copy_from(saved[k]);  // exact restore
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = (gp[k] - gm[k]) / (2 * eps);
   return out;
@@ -211,8 +227,10 @@ UnlearnResult run_influence(models::Model& model, const RequestView& view, const
           g, opt.cg_max_iter, opt.cg_tol);
       break;
     } catch (const NotPositiveDefinite&) {
-      LETHE_CHECK(lambda < 1e6, "influence: the damped Hessian has no positive curvature along a CG direction even "
-                                "with damping " << lambda);
+      LETHE_CHECK(lambda < 1e6,
+                  "influence: the damped Hessian has no positive curvature along a CG direction even "
+                  "with damping "
+                      << lambda);
       lambda = lambda > 0 ? lambda * 10 : 1e-3;
       ++restarts;
     }

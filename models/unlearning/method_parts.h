@@ -63,7 +63,8 @@ int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model,
 // MMRecUn's own-rows step: each of those rows learns at lr x max(1, factor x share), so a row that lost all
 // its data travels as far as training moved it, one that lost a little moves a little (docs/unlearning.md,
 // "Own rows"). Returns the number of rows faster than lr.
-int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, const ForgetRows& rows, double factor);
+int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, const ForgetRows& rows,
+                            double factor);
 
 // Gold: a fresh model trained from scratch on D_r with the original configuration and early stopping.
 UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string& model_name,
@@ -72,8 +73,8 @@ UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string&
 
 // SISA: the shards of the sharded model that the request touches, retrained from scratch on their rows of D_r
 // with the original configuration; every other shard keeps its parameters (sisa.cpp).
-UnlearnResult run_sisa(std::unique_ptr<models::Model>& model, const models::Config& config, const RequestView& view,
-                       const UnlearnOptions& opt, std::ostream& log);
+UnlearnResult run_sisa(std::unique_ptr<models::Model>& model, const models::Config& config,
+                       const RequestView& view, const UnlearnOptions& opt, std::ostream& log);
 // The shards a request touches: those holding a user of the step's forget set, or every shard when the
 // request changed features a sharded backbone reads (erased or dropped rows).
 std::vector<int64_t> touched_shards(models::ShardedModel& model, const RequestView& view);
@@ -86,11 +87,11 @@ class InfluenceObjective {
   InfluenceObjective(models::Model& model, const RequestView& view, const UnlearnOptions& opt);
   int64_t dim() const { return dim_; }
   int64_t retain_rows() const { return retain_rows_; }
-  std::vector<double> forget_gradient();   // grad_P sum_{D_f} l
-  std::vector<double> retain_gradient();   // grad_P sum_{S} l, S = the rows of D_r touching P
-  double retain_value();                   // sum_{S} l
+  std::vector<double> forget_gradient();                  // grad_P sum_{D_f} l
+  std::vector<double> retain_gradient();                  // grad_P sum_{S} l, S = the rows of D_r touching P
+  double retain_value();                                  // sum_{S} l
   std::vector<double> hvp(const std::vector<double>& v);  // H_r v, central difference of retain_gradient
-  std::vector<double> get() const;         // the current values of P
+  std::vector<double> get() const;                        // the current values of P
   void set(const std::vector<double>& x);
 
  private:

@@ -27,7 +27,7 @@ struct UnlearnJob {
   std::string data_dir;                    // default: the run's data directory
   std::string device = "cpu";
   UnlearnOptions options;
-  bool audit_steps = false;                // sequential: audit each step against the original (OUT/step-NN/audit)
+  bool audit_steps = false;  // sequential: audit each step against the original (OUT/step-NN/audit)
 };
 // Runs the method; returns one result per request step (the last one is the final model in out_dir).
 std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& log);
@@ -35,14 +35,14 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
 struct AuditJob {
   std::vector<std::string> request_files;  // the requests, in order (as given to `lethe unlearn`)
   std::string original_dir;
-  std::string gold_dir;                    // optional
+  std::string gold_dir;  // optional
   // The original run the gold was retrained from, when it is not original_dir: a sharded original (sisa)
   // audited against the gold of the plain original trained on the same data. Default: original_dir.
   std::string gold_original_dir;
   std::vector<std::pair<std::string, std::string>> compare;  // name -> unlearned run directory
-  std::string data_dir;                    // default: the original run's data directory
-  std::string out_dir;                     // report.json / report.md; empty: nothing written
-  bool replace = false;                    // an existing out_dir is replaced whole
+  std::string data_dir;                                      // default: the original run's data directory
+  std::string out_dir;   // report.json / report.md; empty: nothing written
+  bool replace = false;  // an existing out_dir is replaced whole
   AuditOptions options;
 };
 // Every run's lineage is checked first (unlearn_run.h, check_lineage): the gold and compared runs must have
@@ -54,11 +54,11 @@ nlohmann::json run_audit_job(const AuditJob& job);
 // run directory is never written (it may be read-only), and the metrics go to out_file only when it is set.
 struct EvalJob {
   std::string run_dir;
-  std::string split = "test";              // "valid" or "test"
-  std::string data_dir;                    // default: the run's data directory
+  std::string split = "test";  // "valid" or "test"
+  std::string data_dir;        // default: the run's data directory
   std::string device = "cpu";
-  std::optional<bool> keep_eval_repeats;   // default: as the run was trained (datasets::ReadOptions)
-  std::string out_file;                    // when set: the metrics as JSON (metrics.json's shape), atomically
+  std::optional<bool> keep_eval_repeats;  // default: as the run was trained (datasets::ReadOptions)
+  std::string out_file;                   // when set: the metrics as JSON (metrics.json's shape), atomically
 };
 struct EvalOutcome {
   std::string model;

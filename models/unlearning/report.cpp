@@ -24,14 +24,16 @@ std::string num(const json& r, const char* key, int decimals = 4) {
 
 std::string format_report_table(const json& report) {
   std::ostringstream s;
-  s << "| model | retain R@20 | retain N@20 | forget R@20 | MIA bal. acc | Jaccard@20 vs gold | time (s) | speed-up vs gold |\n"
+  s << "| model | retain R@20 | retain N@20 | forget R@20 | MIA bal. acc | Jaccard@20 vs gold | time (s) | "
+       "speed-up vs gold |\n"
     << "|---|---|---|---|---|---|---|---|\n";
   for (const json& r : report.at("rows")) {
     std::string speed = num(r, "speedup_vs_gold", 1);
     if (speed != "–") speed += "x";
     s << "| " << r.at("model").get<std::string>() << " | " << num(r, "retain_recall@20") << " | "
-      << num(r, "retain_ndcg@20") << " | " << num(r, "forget_recall@20") << " | " << num(r, "mia_balanced_accuracy")
-      << " | " << num(r, "jaccard@20_vs_gold") << " | " << num(r, "time_s", 2) << " | " << speed << " |\n";
+      << num(r, "retain_ndcg@20") << " | " << num(r, "forget_recall@20") << " | "
+      << num(r, "mia_balanced_accuracy") << " | " << num(r, "jaccard@20_vs_gold") << " | "
+      << num(r, "time_s", 2) << " | " << speed << " |\n";
   }
   return s.str();
 }
@@ -45,21 +47,27 @@ std::string format_report_md(const json& report) {
     << q.value("affected_users", 0) << " users), retain set " << q.value("retain_rows", 0) << " rows";
   if (q.contains("erased") && !q["erased"].empty()) s << "; erased feature rows " << q["erased"].dump();
   s << ".\n\n" << format_report_table(report) << "\n";
-  s << "Retain metrics are measured on test interactions outside the request with the retained training items "
-       "masked; forget R@20 uses the forget set as targets; MIA: balanced accuracy of a membership attack trained "
+  s << "Retain metrics are measured on test interactions outside the request with the retained training "
+       "items "
+       "masked; forget R@20 uses the forget set as targets; MIA: balanced accuracy of a membership attack "
+       "trained "
        "on the original model (0.5 = nothing left to detect). See docs/unlearning.md.\n\n";
-  s << "## Details\n\n| model | epochs | stop | users' test R@20 | Kendall tau (forget, vs gold) | NDCG@20 active 20% | NDCG@20 rest | params differ | forget R fell |\n"
+  s << "## Details\n\n| model | epochs | stop | users' test R@20 | Kendall tau (forget, vs gold) | NDCG@20 "
+       "active 20% | NDCG@20 rest | params differ | forget R fell |\n"
     << "|---|---|---|---|---|---|---|---|---|\n";
   for (const json& r : report.at("rows")) {
     std::string users_test = "–";
     for (const char* k : {"forgotten_users_test_recall@20", "affected_users_test_recall@20"})
       if (r.contains(k)) users_test = num(r, k);
     const json sanity = r.value("sanity", json::object());
-    auto flag = [&](const char* k) { return sanity.contains(k) ? (sanity[k].get<bool>() ? "yes" : "NO") : "–"; };
-    s << "| " << r.at("model").get<std::string>() << " | " << (r["epochs"].is_null() ? "–" : r["epochs"].dump())
-      << " | " << r.value("stop_reason", "–") << " | " << users_test << " | " << num(r, "kendall_tau_forget_vs_gold")
-      << " | " << num(r.at("fairness"), "ndcg@20_active20") << " | " << num(r.at("fairness"), "ndcg@20_rest")
-      << " | " << flag("params_differ_from_original") << " | " << flag("forget_recall_fell") << " |\n";
+    auto flag = [&](const char* k) {
+      return sanity.contains(k) ? (sanity[k].get<bool>() ? "yes" : "NO") : "–";
+    };
+    s << "| " << r.at("model").get<std::string>() << " | "
+      << (r["epochs"].is_null() ? "–" : r["epochs"].dump()) << " | " << r.value("stop_reason", "–") << " | "
+      << users_test << " | " << num(r, "kendall_tau_forget_vs_gold") << " | "
+      << num(r.at("fairness"), "ndcg@20_active20") << " | " << num(r.at("fairness"), "ndcg@20_rest") << " | "
+      << flag("params_differ_from_original") << " | " << flag("forget_recall_fell") << " |\n";
   }
   if (report.contains("sanity") && report["sanity"].contains("methods_differ")) {
     s << "\nMethods differ pairwise:";
@@ -70,7 +78,8 @@ std::string format_report_md(const json& report) {
   }
   if (report.contains("mia_attack") && report["mia_attack"].contains("train_balanced_accuracy"))
     s << "\nMembership attack: trained on " << report["mia_attack"]["train_members"] << " member and "
-      << report["mia_attack"]["train_nonmembers"] << " non-member pairs of the original model (its own balanced "
+      << report["mia_attack"]["train_nonmembers"]
+      << " non-member pairs of the original model (its own balanced "
       << "accuracy there: " << num(report["mia_attack"], "train_balanced_accuracy") << ").\n";
   return s.str();
 }

@@ -33,11 +33,13 @@ RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlear
   v.requests = requests;
   std::vector<uint8_t> dropped(static_cast<size_t>(ds.n_items), 0);
   for (const unlearning::Request& req : requests) {
-    const unlearning::Resolution res = unlearning::resolve(v.current, req);  // throws on a bad request: nothing changed yet
+    const unlearning::Resolution res =
+        unlearning::resolve(v.current, req);  // throws on a bad request: nothing changed yet
     v.step_forget = res.forget;
     v.kind = req.kind;
     v.forgotten_users = sorted_union(v.forgotten_users, res.forgotten_users);
-    if (req.kind == unlearning::RequestKind::Item) v.forgotten_items = sorted_union(v.forgotten_items, req.items);
+    if (req.kind == unlearning::RequestKind::Item)
+      v.forgotten_items = sorted_union(v.forgotten_items, req.items);
     for (int32_t i : res.dropped_items) dropped[static_cast<size_t>(i)] = 1;
     for (const auto& [m, items] : res.erased) v.erased[m] = sorted_union(v.erased[m], items);
     v.current = unlearning::apply_request(v.current, res);
@@ -45,7 +47,8 @@ RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlear
   // Cumulative forget set: rows of the original train split missing from the final one (multiset difference,
   // so repeated pairs are handled), in the original train order.
   std::unordered_map<uint64_t, int64_t> left;
-  for (size_t k = 0; k < v.current.train.size(); ++k) ++left[pair_key(v.current.train.users[k], v.current.train.items[k])];
+  for (size_t k = 0; k < v.current.train.size(); ++k)
+    ++left[pair_key(v.current.train.users[k], v.current.train.items[k])];
   for (size_t k = 0; k < ds.train.size(); ++k) {
     auto it = left.find(pair_key(ds.train.users[k], ds.train.items[k]));
     if (it != left.end() && it->second > 0) {
@@ -73,23 +76,27 @@ int64_t reset_feature_parameters(models::Model& model, const RequestView& view) 
   for (const models::ModalityUse& use : model.modality_uses()) {
     if (use.parameters.empty()) continue;  // nothing but what set_data rebuilds
     std::vector<int32_t> reset = view.dropped_items;
-    if (auto it = view.erased.find(use.modality); it != view.erased.end()) reset = sorted_union(reset, it->second);
+    if (auto it = view.erased.find(use.modality); it != view.erased.end())
+      reset = sorted_union(reset, it->second);
     if (reset.empty()) continue;
     const auto table = view.retain.features.find(use.modality);
     LETHE_ASSERT(table != view.retain.features.end(),
                  model.name() << " declares modality '" << use.modality << "', which the data does not have");
     for (const std::string& name : use.parameters) {
       auto p = std::find_if(params.begin(), params.end(), [&](const auto& np) { return np.first == name; });
-      LETHE_ASSERT(p != params.end(), model.name() << " declares parameter '" << name << "', which it does not have");
+      LETHE_ASSERT(p != params.end(), model.name()
+                                          << " declares parameter '" << name << "', which it does not have");
       Tensor& value = p->second.mutable_value();
       LETHE_ASSERT(value.rows() == table->second.rows() && value.cols() == table->second.cols(),
                    model.name() << ": parameter '" << name << "' is " << shape_str(value.shape()) << ", the '"
                                 << use.modality << "' table " << shape_str(table->second.shape()));
       // value[i] = table[i] for the reset rows, exactly, in the parameter's dtype and on its device: adding
       // -value[i] gives exactly 0, adding table[i] to 0 gives exactly table[i].
-      const Tensor idx = Tensor::from_vector(reset, Shape{static_cast<int64_t>(reset.size())}, value.device());
+      const Tensor idx =
+          Tensor::from_vector(reset, Shape{static_cast<int64_t>(reset.size())}, value.device());
       ops::scatter_add_rows(value, idx, ops::scale(ops::gather_rows(value, idx), -1.0));
-      ops::scatter_add_rows(value, idx, ops::gather_rows(table->second.astype(value.dtype()).to(value.device()), idx));
+      ops::scatter_add_rows(value, idx,
+                            ops::gather_rows(table->second.astype(value.dtype()).to(value.device()), idx));
       rows += static_cast<int64_t>(reset.size());
     }
   }

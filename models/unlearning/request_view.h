@@ -16,17 +16,17 @@ namespace lethe::unlearning {
 
 struct RequestView {
   datasets::Dataset original;                 // what the original model was trained on
-  std::vector<unlearning::Request> requests;    // applied in order
-  datasets::Dataset current;                  // after all requests (valid / test rows of cold users, dropped items gone)
-  datasets::Interactions forget;              // cumulative D_f: original train rows no longer in D_r (train order)
-  datasets::Interactions step_forget;         // D_f of the last request only (what a sequential step must unlearn)
-  models::TrainData retain;               // D_r, features after erasure, item_dropped flags (cumulative)
+  std::vector<unlearning::Request> requests;  // applied in order
+  datasets::Dataset current;      // after all requests (valid / test rows of cold users, dropped items gone)
+  datasets::Interactions forget;  // cumulative D_f: original train rows no longer in D_r (train order)
+  datasets::Interactions step_forget;  // D_f of the last request only (what a sequential step must unlearn)
+  models::TrainData retain;            // D_r, features after erasure, item_dropped flags (cumulative)
   unlearning::RequestKind kind = unlearning::RequestKind::User;  // of the last request
-  std::vector<int32_t> forgotten_users;   // users named by user requests (cumulative, sorted)
-  std::vector<int32_t> forgotten_items;   // items named by item requests (cumulative, sorted)
-  std::vector<int32_t> dropped_items;     // items out of the catalogue (cumulative, sorted)
+  std::vector<int32_t> forgotten_users;                // users named by user requests (cumulative, sorted)
+  std::vector<int32_t> forgotten_items;                // items named by item requests (cumulative, sorted)
+  std::vector<int32_t> dropped_items;                  // items out of the catalogue (cumulative, sorted)
   std::map<std::string, std::vector<int32_t>> erased;  // modality -> erased item rows (cumulative)
-  std::vector<int32_t> affected_users;    // users with a row in `forget` (sorted)
+  std::vector<int32_t> affected_users;                 // users with a row in `forget` (sorted)
   bool has_forget_set() const { return !forget.empty(); }
 };
 

@@ -66,8 +66,8 @@ std::vector<int64_t> degrees(const std::vector<int32_t>& ids, int32_t n) {
 }
 
 // Candidates ordered for selection: random permutation, then (core/edge) a stable sort by score.
-std::vector<int32_t> order_candidates(std::vector<int32_t> cand, const std::vector<int64_t>& score, Select sel,
-                                      Rng& rng) {
+std::vector<int32_t> order_candidates(std::vector<int32_t> cand, const std::vector<int64_t>& score,
+                                      Select sel, Rng& rng) {
   rng.shuffle(cand);
   if (sel == Select::Core)
     std::stable_sort(cand.begin(), cand.end(), [&](int32_t a, int32_t b) { return score[a] > score[b]; });
@@ -84,10 +84,14 @@ int64_t pick_count(double fraction, size_t population) {
 
 const char* request_kind_name(RequestKind k) {
   switch (k) {
-    case RequestKind::User: return "user";
-    case RequestKind::Item: return "item";
-    case RequestKind::Interaction: return "interaction";
-    case RequestKind::Modality: return "modality";
+    case RequestKind::User:
+      return "user";
+    case RequestKind::Item:
+      return "item";
+    case RequestKind::Interaction:
+      return "interaction";
+    case RequestKind::Modality:
+      return "modality";
   }
   return "?";
 }
@@ -131,13 +135,19 @@ Request read_request(const std::string& path) {
     const std::string w = path + ":" + std::to_string(lineno);
     auto f = split_tabs(t);
     if (!have_header) {
-      if (f == std::vector<std::string>{"userID"}) req.kind = RequestKind::User;
-      else if (f == std::vector<std::string>{"itemID"}) req.kind = RequestKind::Item;
-      else if (f == std::vector<std::string>{"userID", "itemID"}) req.kind = RequestKind::Interaction;
-      else if (f == std::vector<std::string>{"itemID", "modality"}) req.kind = RequestKind::Modality;
+      if (f == std::vector<std::string>{"userID"})
+        req.kind = RequestKind::User;
+      else if (f == std::vector<std::string>{"itemID"})
+        req.kind = RequestKind::Item;
+      else if (f == std::vector<std::string>{"userID", "itemID"})
+        req.kind = RequestKind::Interaction;
+      else if (f == std::vector<std::string>{"itemID", "modality"})
+        req.kind = RequestKind::Modality;
       else
-        LETHE_CHECK(false, w << ": missing request header (expected 'userID', 'itemID', 'userID<TAB>itemID' or "
-                               "'itemID<TAB>modality', got '" << t << "')");
+        LETHE_CHECK(false,
+                    w << ": missing request header (expected 'userID', 'itemID', 'userID<TAB>itemID' or "
+                         "'itemID<TAB>modality', got '"
+                      << t << "')");
       have_header = true;
       continue;
     }
@@ -145,15 +155,20 @@ Request read_request(const std::string& path) {
     LETHE_CHECK(f.size() == want, w << ": " << f.size() << " fields, a " << request_kind_name(req.kind)
                                     << " request row has " << want);
     switch (req.kind) {
-      case RequestKind::User: req.users.push_back(parse_id(f[0], w, "userID")); break;
-      case RequestKind::Item: req.items.push_back(parse_id(f[0], w, "itemID")); break;
+      case RequestKind::User:
+        req.users.push_back(parse_id(f[0], w, "userID"));
+        break;
+      case RequestKind::Item:
+        req.items.push_back(parse_id(f[0], w, "itemID"));
+        break;
       case RequestKind::Interaction:
         req.users.push_back(parse_id(f[0], w, "userID"));
         req.items.push_back(parse_id(f[1], w, "itemID"));
         break;
       case RequestKind::Modality:
         req.items.push_back(parse_id(f[0], w, "itemID"));
-        LETHE_CHECK(std::regex_match(f[1], mod_re), w << ": modality '" << f[1] << "' is not a name [a-z0-9]+");
+        LETHE_CHECK(std::regex_match(f[1], mod_re),
+                    w << ": modality '" << f[1] << "' is not a name [a-z0-9]+");
         req.modalities.push_back(f[1]);
         break;
     }
@@ -173,17 +188,33 @@ void write_request(const Request& req, const std::string& path, const std::strin
   if (!comment.empty()) o << "# " << comment << "\n";
   if (req.drop) o << "# drop\n";
   switch (req.kind) {
-    case RequestKind::User: o << "userID\n"; break;
-    case RequestKind::Item: o << "itemID\n"; break;
-    case RequestKind::Interaction: o << "userID\titemID\n"; break;
-    case RequestKind::Modality: o << "itemID\tmodality\n"; break;
+    case RequestKind::User:
+      o << "userID\n";
+      break;
+    case RequestKind::Item:
+      o << "itemID\n";
+      break;
+    case RequestKind::Interaction:
+      o << "userID\titemID\n";
+      break;
+    case RequestKind::Modality:
+      o << "itemID\tmodality\n";
+      break;
   }
   for (size_t r = 0; r < req.size(); ++r) {
     switch (req.kind) {
-      case RequestKind::User: o << req.users[r] << "\n"; break;
-      case RequestKind::Item: o << req.items[r] << "\n"; break;
-      case RequestKind::Interaction: o << req.users[r] << "\t" << req.items[r] << "\n"; break;
-      case RequestKind::Modality: o << req.items[r] << "\t" << req.modalities[r] << "\n"; break;
+      case RequestKind::User:
+        o << req.users[r] << "\n";
+        break;
+      case RequestKind::Item:
+        o << req.items[r] << "\n";
+        break;
+      case RequestKind::Interaction:
+        o << req.users[r] << "\t" << req.items[r] << "\n";
+        break;
+      case RequestKind::Modality:
+        o << req.items[r] << "\t" << req.modalities[r] << "\n";
+        break;
     }
   }
   const std::string tmp = path + ".tmp";
@@ -212,7 +243,8 @@ std::vector<std::string> read_request_list(const std::string& path) {
     if (t.empty() || t[0] == '#') continue;
     fs::path p(t);
     if (p.is_relative()) p = base / p;
-    LETHE_CHECK(fs::is_regular_file(p), path << ":" << lineno << ": request file " << p.string() << " not found");
+    LETHE_CHECK(fs::is_regular_file(p),
+                path << ":" << lineno << ": request file " << p.string() << " not found");
     out.push_back(p.string());
   }
   LETHE_CHECK(!out.empty(), path << ": empty request list");
@@ -222,7 +254,8 @@ std::vector<std::string> read_request_list(const std::string& path) {
 Request generate_request(const Dataset& ds, const RequestSpec& spec) {
   LETHE_CHECK(spec.fraction > 0.0 && spec.fraction <= 1.0,
               "generate_request: fraction " << spec.fraction << " not in (0, 1]");
-  LETHE_CHECK(!spec.drop || spec.kind == RequestKind::Item, "generate_request: drop applies to item requests only");
+  LETHE_CHECK(!spec.drop || spec.kind == RequestKind::Item,
+              "generate_request: drop applies to item requests only");
   Rng rng(spec.seed, 0x7e9u);
   Request req;
   req.kind = spec.kind;
@@ -247,9 +280,9 @@ Request generate_request(const Dataset& ds, const RequestSpec& spec) {
       if (!item) {
         std::string known;
         for (auto& [m, t] : ds.features) known += (known.empty() ? "" : ", ") + m;
-        LETHE_CHECK(ds.features.count(spec.modality),
-                    "generate_request: modality '" << spec.modality << "' not in the data set (has: "
-                                                   << (known.empty() ? "none" : known) << ")");
+        LETHE_CHECK(ds.features.count(spec.modality), "generate_request: modality '"
+                                                          << spec.modality << "' not in the data set (has: "
+                                                          << (known.empty() ? "none" : known) << ")");
       }
       std::vector<int32_t> cand;
       for (int32_t i = 0; i < ds.n_items; ++i)
@@ -278,8 +311,9 @@ Request generate_request(const Dataset& ds, const RequestSpec& spec) {
           req.items.push_back(i);
         }
         LETHE_CHECK(static_cast<int64_t>(req.items.size()) == want,
-                    "generate_request: only " << req.items.size() << " of " << want
-                                              << " items can be forgotten without leaving a user with no train row");
+                    "generate_request: only "
+                        << req.items.size() << " of " << want
+                        << " items can be forgotten without leaving a user with no train row");
       } else {
         ord.resize(std::min<size_t>(ord.size(), want));
         req.items = ord;
@@ -330,20 +364,21 @@ Resolution resolve(const Dataset& ds, const Request& req, const ResolveOptions& 
   std::vector<int64_t> forget_by(E, -1);  // request row that forgets each train row
   auto check_user = [&](size_t r) {
     const int32_t u = req.users[r];
-    LETHE_CHECK(u < ds.n_users, where(req, r) << ": unknown userID " << u << " (data set has " << ds.n_users
-                                              << " users)");
+    LETHE_CHECK(u < ds.n_users,
+                where(req, r) << ": unknown userID " << u << " (data set has " << ds.n_users << " users)");
   };
   auto check_item = [&](size_t r) {
     const int32_t i = req.items[r];
-    LETHE_CHECK(i < ds.n_items, where(req, r) << ": unknown itemID " << i << " (data set has " << ds.n_items
-                                              << " items)");
+    LETHE_CHECK(i < ds.n_items,
+                where(req, r) << ": unknown itemID " << i << " (data set has " << ds.n_items << " items)");
   };
   switch (req.kind) {
     case RequestKind::User: {
       std::unordered_map<int32_t, int64_t> row_of;
       for (size_t r = 0; r < req.users.size(); ++r) {
         check_user(r);
-        LETHE_CHECK(du[req.users[r]] > 0, where(req, r) << ": user " << req.users[r] << " has no training interactions");
+        LETHE_CHECK(du[req.users[r]] > 0,
+                    where(req, r) << ": user " << req.users[r] << " has no training interactions");
         row_of.emplace(req.users[r], static_cast<int64_t>(r));
       }
       for (size_t e = 0; e < E; ++e) {
@@ -358,9 +393,10 @@ Resolution resolve(const Dataset& ds, const Request& req, const ResolveOptions& 
       std::unordered_map<int32_t, int64_t> row_of;
       for (size_t r = 0; r < req.items.size(); ++r) {
         check_item(r);
-        LETHE_CHECK(req.drop || di[req.items[r]] > 0,
-                    where(req, r) << ": item " << req.items[r] << " has no training interactions (use '# drop' to "
-                                  << "remove it from the catalogue)");
+        LETHE_CHECK(req.drop || di[req.items[r]] > 0, where(req, r)
+                                                          << ": item " << req.items[r]
+                                                          << " has no training interactions (use '# drop' to "
+                                                          << "remove it from the catalogue)");
         row_of.emplace(req.items[r], static_cast<int64_t>(r));
       }
       for (size_t e = 0; e < E; ++e) {
@@ -390,7 +426,8 @@ Resolution resolve(const Dataset& ds, const Request& req, const ResolveOptions& 
       }
       for (size_t r = 0; r < req.users.size(); ++r)
         LETHE_CHECK(found.count(pair_key(req.users[r], req.items[r])),
-                    where(req, r) << ": (" << req.users[r] << ", " << req.items[r] << ") is not a training interaction");
+                    where(req, r) << ": (" << req.users[r] << ", " << req.items[r]
+                                  << ") is not a training interaction");
       break;
     }
     case RequestKind::Modality: {
@@ -436,7 +473,8 @@ Resolution resolve(const Dataset& ds, const Request& req, const ResolveOptions& 
         LETHE_CHECK(left[u] > 0, where(req, static_cast<size_t>(last_row[u]))
                                      << ": request removes every training interaction of user " << u
                                      << " (BPR training needs at least one)");
-    LETHE_CHECK(!res.forget.empty() || !res.dropped_items.empty(), source(req) << ": request forgets nothing");
+    LETHE_CHECK(!res.forget.empty() || !res.dropped_items.empty(), source(req)
+                                                                       << ": request forgets nothing");
   }
   LETHE_CHECK(!res.retain.empty(), source(req) << ": request would forget the whole training set");
   return res;
@@ -499,9 +537,12 @@ Dataset apply_request(const Dataset& ds, const Resolution& res) {
   auto filter = [&](const Interactions& x) {
     Interactions kept;
     for (size_t r = 0; r < x.size(); ++r) {
-      if (!has_train[x.users[r]]) ++cold;
-      else if (!active[x.items[r]]) ++gone;
-      else kept.push(x.users[r], x.items[r]);
+      if (!has_train[x.users[r]])
+        ++cold;
+      else if (!active[x.items[r]])
+        ++gone;
+      else
+        kept.push(x.users[r], x.items[r]);
     }
     return kept;
   };

@@ -28,7 +28,6 @@ using datasets::FeatureTable;
 using datasets::Interactions;
 using datasets::UserItems;
 
-
 enum class RequestKind { User, Item, Interaction, Modality };
 const char* request_kind_name(RequestKind k);
 RequestKind parse_request_kind(const std::string& s);  // "user", "item", "interaction", "modality"
@@ -56,11 +55,11 @@ Select parse_select(const std::string& s);  // "random", "core", "edge"
 
 struct RequestSpec {
   RequestKind kind = RequestKind::User;
-  double fraction = 0.05;    // of the population: users / items with train rows, train rows, or all items
+  double fraction = 0.05;  // of the population: users / items with train rows, train rows, or all items
   Select select = Select::Random;
   uint64_t seed = 0;
-  std::string modality;      // Modality requests
-  bool drop = false;         // Item requests
+  std::string modality;  // Modality requests
+  bool drop = false;     // Item requests
 };
 
 // Picks max(1, round(fraction * population)) entries. random: uniform; core: most active users / most
@@ -71,13 +70,13 @@ struct RequestSpec {
 Request generate_request(const Dataset& ds, const RequestSpec& spec);
 
 struct Resolution {
-  Interactions forget;                                  // ⊂ train, in train order
-  Interactions retain;                                  // train \ forget, in train order
-  std::map<std::string, std::vector<int32_t>> erased;   // modality -> sorted item ids (Modality)
-  std::vector<int32_t> dropped_items;                   // sorted (Item with drop)
-  std::vector<int32_t> affected_users;                  // sorted: users with a forgotten train row, or (modality)
-                                                        // with a train row on an erased item
-  std::vector<int32_t> forgotten_users;                 // sorted: users of a User request
+  Interactions forget;                                 // ⊂ train, in train order
+  Interactions retain;                                 // train \ forget, in train order
+  std::map<std::string, std::vector<int32_t>> erased;  // modality -> sorted item ids (Modality)
+  std::vector<int32_t> dropped_items;                  // sorted (Item with drop)
+  std::vector<int32_t> affected_users;   // sorted: users with a forgotten train row, or (modality)
+                                         // with a train row on an erased item
+  std::vector<int32_t> forgotten_users;  // sorted: users of a User request
 };
 
 struct ResolveOptions {

@@ -1,8 +1,9 @@
 // SISA (docs/unlearning.md, "SISA"; Bourtoule et al., "Machine Unlearning", S&P 2021, on recommenders as in
-// RecEraser, Chen et al., WWW 2022): exact unlearning by shards. The original is a ShardedModel (models/sharded.h)
-// whose shards were each trained on their users' rows alone (training/shards.h); a request retrains from scratch
-// only the shards holding data it removes, with the original configuration, seeds and early stopping. The
-// result is the sharded model trained from scratch on D_r, bit for bit, at the cost of the touched shards.
+// RecEraser, Chen et al., WWW 2022): exact unlearning by shards. The original is a ShardedModel
+// (models/sharded.h) whose shards were each trained on their users' rows alone (training/shards.h); a request
+// retrains from scratch only the shards holding data it removes, with the original configuration, seeds and
+// early stopping. The result is the sharded model trained from scratch on D_r, bit for bit, at the cost of
+// the touched shards.
 #include <chrono>
 
 #include "engine/error.h"
@@ -19,14 +20,15 @@ std::vector<int64_t> touched_shards(models::ShardedModel& model, const RequestVi
     return out;
   }
   std::vector<uint8_t> hit(static_cast<size_t>(model.num_shards()), 0);
-  for (size_t r = 0; r < view.step_forget.size(); ++r) hit[static_cast<size_t>(model.shard_of(view.step_forget.users[r]))] = 1;
+  for (size_t r = 0; r < view.step_forget.size(); ++r)
+    hit[static_cast<size_t>(model.shard_of(view.step_forget.users[r]))] = 1;
   for (int64_t k = 0; k < model.num_shards(); ++k)
     if (hit[static_cast<size_t>(k)]) out.push_back(k);
   return out;
 }
 
-UnlearnResult run_sisa(std::unique_ptr<models::Model>& model, const models::Config& config, const RequestView& view,
-                       const UnlearnOptions& opt, std::ostream& log) {
+UnlearnResult run_sisa(std::unique_ptr<models::Model>& model, const models::Config& config,
+                       const RequestView& view, const UnlearnOptions& opt, std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
   auto* sm = dynamic_cast<models::ShardedModel*>(model.get());
   LETHE_ASSERT(sm != nullptr, "sisa: run_method checks that the model is sharded");
@@ -46,8 +48,11 @@ UnlearnResult run_sisa(std::unique_ptr<models::Model>& model, const models::Conf
   nlohmann::json shards = nlohmann::json::array();
   for (const training::ShardResult& s : res) {
     r.epochs_run += s.result.epochs_run;
-    shards.push_back({{"shard", s.shard}, {"train_rows", s.train_rows}, {"best_epoch", s.result.best_epoch},
-                      {"epochs_run", s.result.epochs_run}, {"stop_reason", s.result.stop_reason},
+    shards.push_back({{"shard", s.shard},
+                      {"train_rows", s.train_rows},
+                      {"best_epoch", s.result.best_epoch},
+                      {"epochs_run", s.result.epochs_run},
+                      {"stop_reason", s.result.stop_reason},
                       {"train_seconds", s.result.train_seconds}});
     for (const auto& e : s.result.epochs) {
       EpochLog l;

@@ -41,7 +41,7 @@ struct ForgetCheck {
   double reference = 0.0;      // the level until-forgotten compares with (see above)
   double ref_no_data = -1;     // users left without data: the random-direction level (-1: none such)
   double ref_retained = -1;    // users who keep data: the retained-items level (-1: none such / not computed)
-  double ref_heldout = -1;     // users who keep data: their held-out test recall (-1: none such / not computed)
+  double ref_heldout = -1;  // users who keep data: their held-out test recall (-1: none such / not computed)
   int64_t forget_users = 0, test_users = 0, users_without_data = 0;
 };
 

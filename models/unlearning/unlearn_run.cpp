@@ -58,7 +58,8 @@ std::vector<std::string> run_request_files(const std::string& run_dir) {
   if (!info.summary.contains("unlearning")) return out;
   for (const auto& r : info.summary["unlearning"].value("request_copies", json::array())) {
     const std::string p = (fs::path(run_dir) / r.get<std::string>()).string();
-    LETHE_CHECK(fs::exists(p), run_dir << "/run.json: request copy " << r.get<std::string>() << " is missing");
+    LETHE_CHECK(fs::exists(p),
+                run_dir << "/run.json: request copy " << r.get<std::string>() << " is missing");
     out.push_back(fs::absolute(p).lexically_normal().string());
   }
   return out;
@@ -81,8 +82,9 @@ ModelRun load_model_run(const std::string& dir, const models::TrainData& data, c
   if (r.info.summary.contains("unlearning")) {
     const std::string want = r.info.summary["unlearning"].value("features_hash", "");
     LETHE_CHECK(want == features_hash(data),
-                what << " " << dir << " does not match: it was unlearned with other item features (features hash "
-                     << want << ", expected " << features_hash(data) << "; a different modality request?)");
+                what << " " << dir
+                     << " does not match: it was unlearned with other item features (features hash " << want
+                     << ", expected " << features_hash(data) << "; a different modality request?)");
   }
   r.model = models::create_model(r.info.model, r.info.config, data, r.info.seed, dev.value_or(Device::cpu()));
   training::LoadOptions lo;
@@ -129,7 +131,8 @@ std::string request_fingerprint(const Request& r) {
 
 Lineage run_lineage(const std::string& dir) {
   const training::RunInfo info = training::read_run_info(dir);
-  LETHE_CHECK(info.summary.contains("unlearning"), dir << " is not an unlearned run (no summary.unlearning in run.json)");
+  LETHE_CHECK(info.summary.contains("unlearning"),
+              dir << " is not an unlearned run (no summary.unlearning in run.json)");
   const json& u = info.summary["unlearning"];
   Lineage l;
   l.original_run = u.value("original_run", "");
@@ -137,7 +140,8 @@ Lineage run_lineage(const std::string& dir) {
   if (u.contains("request_fingerprints")) {
     for (const auto& f : u["request_fingerprints"]) l.request_fingerprints.push_back(f.get<std::string>());
   } else {  // written before the field existed: the copies of the requests are in the run
-    for (const auto& f : run_request_files(dir)) l.request_fingerprints.push_back(request_fingerprint(read_request(f)));
+    for (const auto& f : run_request_files(dir))
+      l.request_fingerprints.push_back(request_fingerprint(read_request(f)));
   }
   return l;
 }
@@ -148,31 +152,35 @@ void check_lineage(const std::string& what, const std::string& dir, const std::s
   const training::RunInfo orig = training::read_run_info(original_dir);
   if (!l.original_run_id.empty() && !orig.run_id.empty()) {
     LETHE_CHECK(l.original_run_id == orig.run_id,
-                what << " " << dir << " was unlearned from another original run (run_id " << l.original_run_id << ", at "
-                     << l.original_run << "), not from " << original_dir << " (run_id " << orig.run_id << ")");
+                what << " " << dir << " was unlearned from another original run (run_id " << l.original_run_id
+                     << ", at " << l.original_run << "), not from " << original_dir << " (run_id "
+                     << orig.run_id << ")");
   } else {  // runs written before run ids: compare the recorded path
     std::error_code ec;
     const bool same = fs::exists(l.original_run, ec) && fs::exists(original_dir, ec)
                           ? fs::equivalent(l.original_run, original_dir, ec)
-                          : fs::absolute(l.original_run).lexically_normal() == fs::absolute(original_dir).lexically_normal();
-    LETHE_CHECK(same, what << " " << dir << " was unlearned from the original run " << l.original_run << ", not from "
-                           << original_dir);
+                          : fs::absolute(l.original_run).lexically_normal() ==
+                                fs::absolute(original_dir).lexically_normal();
+    LETHE_CHECK(same, what << " " << dir << " was unlearned from the original run " << l.original_run
+                           << ", not from " << original_dir);
   }
   std::vector<std::string> given;
   for (const auto& f : request_files) given.push_back(request_fingerprint(read_request(f)));
   if (given != l.request_fingerprints) {
     size_t k = 0;
-    while (k < given.size() && k < l.request_fingerprints.size() && given[k] == l.request_fingerprints[k]) ++k;
+    while (k < given.size() && k < l.request_fingerprints.size() && given[k] == l.request_fingerprints[k])
+      ++k;
     LETHE_CHECK(false, what << " " << dir << " was unlearned for other requests: it embodies "
-                            << l.request_fingerprints.size() << " request(s), " << given.size() << " given, first difference at request "
-                            << k + 1 << (k < request_files.size() ? " (" + request_files[k] + ")" : std::string()));
+                            << l.request_fingerprints.size() << " request(s), " << given.size()
+                            << " given, first difference at request " << k + 1
+                            << (k < request_files.size() ? " (" + request_files[k] + ")" : std::string()));
   }
 }
 
-void write_unlearned_run(const std::string& dir, const training::RunInfo& original, const std::string& original_dir,
-                         const std::string& original_run_id, const std::vector<std::string>& request_files,
-                         const RequestView& view, models::Model& model, const UnlearnResult& result,
-                         const UnlearnOptions& opt) {
+void write_unlearned_run(const std::string& dir, const training::RunInfo& original,
+                         const std::string& original_dir, const std::string& original_run_id,
+                         const std::vector<std::string>& request_files, const RequestView& view,
+                         models::Model& model, const UnlearnResult& result, const UnlearnOptions& opt) {
   fs::create_directories(dir + "/requests");
   json copies = json::array(), sources = json::array(), fingerprints = json::array();
   for (size_t k = 0; k < request_files.size(); ++k) {
@@ -180,8 +188,8 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
     std::snprintf(prefix, sizeof prefix, "%02zu-", k + 1);
     // A copy taken from an earlier unlearned run is already named "NN-<name>": keep <name> only.
     std::string base = fs::path(request_files[k]).filename().string();
-    if (fs::path(request_files[k]).parent_path().filename() == "requests" && base.size() > 3 && std::isdigit(base[0]) &&
-        std::isdigit(base[1]) && base[2] == '-')
+    if (fs::path(request_files[k]).parent_path().filename() == "requests" && base.size() > 3 &&
+        std::isdigit(base[0]) && std::isdigit(base[1]) && base[2] == '-')
       base = base.substr(3);
     const std::string rel = "requests/" + std::string(prefix) + base;
     formats::write_file_atomic(dir + "/" + rel, read_text(request_files[k]));
@@ -208,11 +216,21 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
   u["epochs"] = result.epochs_run;
   u["steps"] = result.steps;
   u["stop_reason"] = result.stop_reason;
-  u["options"] = {{"alpha", opt.alpha},       {"beta", opt.beta},         {"lr", opt.lr},
-                  {"batch_size", opt.batch_size}, {"epochs", opt.epochs}, {"until_forgotten", opt.until_forgotten},
-                  {"max_epochs", opt.max_epochs}, {"seed", opt.seed}, {"own_rows_lr_factor", opt.own_rows_lr_factor}, {"landing", opt.landing},
-                  {"reference", reference_name(opt.reference)}, {"confine", opt.confine},
-                  {"damping", opt.damping}, {"cg_max_iter", opt.cg_max_iter}, {"cg_tol", opt.cg_tol},
+  u["options"] = {{"alpha", opt.alpha},
+                  {"beta", opt.beta},
+                  {"lr", opt.lr},
+                  {"batch_size", opt.batch_size},
+                  {"epochs", opt.epochs},
+                  {"until_forgotten", opt.until_forgotten},
+                  {"max_epochs", opt.max_epochs},
+                  {"seed", opt.seed},
+                  {"own_rows_lr_factor", opt.own_rows_lr_factor},
+                  {"landing", opt.landing},
+                  {"reference", reference_name(opt.reference)},
+                  {"confine", opt.confine},
+                  {"damping", opt.damping},
+                  {"cg_max_iter", opt.cg_max_iter},
+                  {"cg_tol", opt.cg_tol},
                   {"rank_gate", opt.rank_gate}};
   u["extra"] = result.extra;
   info.summary = json::object();
@@ -239,8 +257,8 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
       ue = f.users.value();
       ie = f.items.value();
     }
-    const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users), view.retain.n_items,
-                             view.retain.item_dropped, model.device());
+    const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users),
+                             view.retain.n_items, view.retain.item_dropped, model.device());
     const eval::EvalResult t = ev.evaluate(ue, ie, view.current.test);
     json extra = {{"model", info.model}, {"method", result.method}, {"users", t.users}};
     training::write_metrics(dir, "test", t.metrics, eval::default_topks(), extra);

@@ -63,10 +63,10 @@ void check_lineage(const std::string& what, const std::string& dir, const std::s
 // Writes an unlearned run directory into `dir` (every file atomically; the caller stages `dir`, see
 // pipeline.h). `request_files`: all requests since the original training run, in order (copied into
 // DIR/requests/); `original_dir` / `original_run_id`: that original run.
-void write_unlearned_run(const std::string& dir, const training::RunInfo& original, const std::string& original_dir,
-                         const std::string& original_run_id, const std::vector<std::string>& request_files,
-                         const RequestView& view, models::Model& model, const UnlearnResult& result,
-                         const UnlearnOptions& opt);
+void write_unlearned_run(const std::string& dir, const training::RunInfo& original,
+                         const std::string& original_dir, const std::string& original_run_id,
+                         const std::vector<std::string>& request_files, const RequestView& view,
+                         models::Model& model, const UnlearnResult& result, const UnlearnOptions& opt);
 
 // The model of an unlearned run as the audit sees it (embeddings, parameters, time, epochs).
 AuditModel audit_model_of(const std::string& name, ModelRun& run);

@@ -40,7 +40,8 @@ class CliBench : public ::testing::Test {
 TEST_F(CliBench, TableAndJson) {
   const std::string json = (dir_ / "bench.json").string();
   std::string out;
-  ASSERT_EQ(run_cmd(bin_ + " bench --data " + data_ + " --models lightgcn,freedom --epochs 2 --set lightgcn:n_layers=3" +
+  ASSERT_EQ(run_cmd(bin_ + " bench --data " + data_ +
+                        " --models lightgcn,freedom --epochs 2 --set lightgcn:n_layers=3" +
                         " --unlearn --json " + json,
                     out),
             0)
@@ -78,7 +79,7 @@ TEST_F(CliBench, TableAndJson) {
   EXPECT_GE(l["train_cpu_seconds_median"].get<double>(), 0.0);
   EXPECT_GE(l["train_cpu_vs_floor"].get<double>(), 0.0);
   EXPECT_GE(l["train_cores"].get<double>(), 0.0);
-  EXPECT_GT(l["eval_gemm_gflop"].get<double>(), 0.0);  // the score GEMMs
+  EXPECT_GT(l["eval_gemm_gflop"].get<double>(), 0.0);                          // the score GEMMs
   EXPECT_GT(j["models"][1]["train_gemm_gflop_per_epoch"].get<double>(), 0.0);  // FREEDOM's projections
   EXPECT_NE(out.find("floor"), std::string::npos) << out;
 }
@@ -96,10 +97,11 @@ std::map<std::string, int> trace_events(const std::string& path) {
 TEST_F(CliBench, BusyEpochsAndTrace) {
   const std::string json = (dir_ / "busy.json").string(), trace = (dir_ / "bench.trace.json").string();
   std::string out;
-  ASSERT_EQ(run_cmd(bin_ + " bench --data " + data_ + " --models lightgcn,lightgcn/n_layers=1 --epochs 4 --busy" +
-                        " --trace " + trace + " --json " + json,
-                    out),
-            0)
+  ASSERT_EQ(
+      run_cmd(bin_ + " bench --data " + data_ + " --models lightgcn,lightgcn/n_layers=1 --epochs 4 --busy" +
+                  " --trace " + trace + " --json " + json,
+              out),
+      0)
       << out;
   std::ifstream in(json);
   const nlohmann::json j = nlohmann::json::parse(in);
@@ -111,7 +113,8 @@ TEST_F(CliBench, BusyEpochsAndTrace) {
   EXPECT_EQ(j["models"][1]["model"], "lightgcn/n_layers=1");
   EXPECT_EQ(j["models"][1]["config"]["n_layers"], "1");  // the entry's own override
   const auto n = trace_events(trace);
-  for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:eval", "fwd:spmm", "bwd:spmm"})
+  for (const char* name :
+       {"phase:forward", "phase:backward", "phase:adam", "phase:eval", "fwd:spmm", "bwd:spmm"})
     EXPECT_GT(n.count(name) ? n.at(name) : 0, 0) << name;
   EXPECT_NE(out.find("busy/quiet"), std::string::npos) << out;
 }
@@ -119,23 +122,28 @@ TEST_F(CliBench, BusyEpochsAndTrace) {
 TEST_F(CliBench, TrainAndUnlearnTrace) {
   const std::string run = (dir_ / "run").string(), trace = (dir_ / "train.json").string();
   std::string out;
-  ASSERT_EQ(run_cmd(bin_ + " train --data " + data_ + " --model lightgcn --epochs 1 --quiet --trace " + trace +
-                        " --out " + run,
+  ASSERT_EQ(run_cmd(bin_ + " train --data " + data_ + " --model lightgcn --epochs 1 --quiet --trace " +
+                        trace + " --out " + run,
                     out),
             0)
       << out;
   auto n = trace_events(trace);
-  for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:sample", "fwd:spmm", "bwd:spmm"})
+  for (const char* name :
+       {"phase:forward", "phase:backward", "phase:adam", "phase:sample", "fwd:spmm", "bwd:spmm"})
     EXPECT_GT(n.count(name) ? n.at(name) : 0, 0) << name;
   const std::string req = (dir_ / "req.tsv").string(), utrace = (dir_ / "unlearn.json").string();
-  ASSERT_EQ(run_cmd(bin_ + " request --data " + data_ + " --kind user --fraction 0.1 --seed 1 --out " + req, out), 0)
+  ASSERT_EQ(
+      run_cmd(bin_ + " request --data " + data_ + " --kind user --fraction 0.1 --seed 1 --out " + req, out),
+      0)
       << out;
-  ASSERT_EQ(run_cmd(bin_ + " unlearn --run " + run + " --request " + req + " --method mmrecun --epochs 1 --quiet" +
-                        " --trace " + utrace + " --out " + (dir_ / "unlearned").string(),
-                    out),
-            0)
+  ASSERT_EQ(
+      run_cmd(bin_ + " unlearn --run " + run + " --request " + req + " --method mmrecun --epochs 1 --quiet" +
+                  " --trace " + utrace + " --out " + (dir_ / "unlearned").string(),
+              out),
+      0)
       << out;
-  n = trace_events(utrace);  // the unlearning loop's ops (forward and backward of the forget and retain terms)
+  n = trace_events(
+      utrace);  // the unlearning loop's ops (forward and backward of the forget and retain terms)
   for (const char* name : {"fwd:spmm", "bwd:spmm", "fwd:gather_rows", "bwd:gather_rows"})
     EXPECT_GT(n.count(name) ? n.at(name) : 0, 0) << name;
 }
@@ -147,8 +155,8 @@ TEST_F(CliBench, TrainProfileTable) {
                     out),
             0)
       << out;
-  for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:sample", "phase:eval", "fwd:spmm",
-                           "bwd:spmm", "% wall"})
+  for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:sample", "phase:eval",
+                           "fwd:spmm", "bwd:spmm", "% wall"})
     EXPECT_NE(out.find(name), std::string::npos) << name << "\n" << out;
 }
 

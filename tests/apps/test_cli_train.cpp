@@ -28,11 +28,13 @@ TEST(CliTrain, GenTrainEvalRecommend) {
   const std::string bin = LETHE_BIN_PATH, data = (dir / "tiny").string(), rund = (dir / "run").string();
   std::string out;
   ASSERT_EQ(run(bin + " gen --preset tiny --seed 1 --out " + data, out), 0) << out;
-  ASSERT_EQ(run(bin + " train --data " + data + " --model lightgcn --epochs 3 --seed 5 --out " + rund, out), 0) << out;
+  ASSERT_EQ(run(bin + " train --data " + data + " --model lightgcn --epochs 3 --seed 5 --out " + rund, out),
+            0)
+      << out;
   EXPECT_NE(out.find("epoch 2 training [time: "), std::string::npos) << out;
   EXPECT_NE(out.find("epoch 2 evaluating [time: "), std::string::npos) << out;
-  for (const char* f : {"config.yaml", "run.json", "model.safetensors", "embeddings.safetensors", "train_log.jsonl",
-                        "metrics.json", "metrics.md"})
+  for (const char* f : {"config.yaml", "run.json", "model.safetensors", "embeddings.safetensors",
+                        "train_log.jsonl", "metrics.json", "metrics.md"})
     EXPECT_TRUE(fs::exists(fs::path(rund) / f)) << f;
   nlohmann::json m;
   {
@@ -55,6 +57,7 @@ TEST(CliTrain, GenTrainEvalRecommend) {
   // Errors are reported, not crashed on.
   EXPECT_NE(run(bin + " recommend --run " + rund + " --user 100000", out), 0);
   EXPECT_NE(out.find("outside"), std::string::npos) << out;
-  EXPECT_NE(run(bin + " train --data " + data + " --model nosuchmodel --out " + (dir / "x").string(), out), 0);
+  EXPECT_NE(run(bin + " train --data " + data + " --model nosuchmodel --out " + (dir / "x").string(), out),
+            0);
   fs::remove_all(dir);
 }

@@ -154,28 +154,33 @@ TEST(Optim, AdamPerRowFactorsEqualAnAdamPerFactor) {
   Var p = table(), base = table(), x3 = table(), half = table();
   autograd::Adam opt({p}, lr), o1({base}, lr), o3({x3}, 3 * lr), oh({half}, 0.5 * lr);
   opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{0, 2}, {2}), {3.0, 0.5});
-  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2}, {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
+  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3, 0.3, -1, 4, 2},
+                                              {2, 0, 1, -1, 0.5, 0.25, -2, 1}};
   for (const auto& c : coef)
     for (autograd::Adam* o : {&opt, &o1, &o3, &oh}) {
       o->zero_grad();
       Var q = o->params()[0];
       autograd::backward(autograd::scale(
-          sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(q, q))), 0.5));
+          sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(q, q))),
+          0.5));
       o->step();
     }
-  const std::vector<double> got = host(p.value()), b = host(base.value()), f3 = host(x3.value()), fh = host(half.value());
+  const std::vector<double> got = host(p.value()), b = host(base.value()), f3 = host(x3.value()),
+                            fh = host(half.value());
   for (size_t k = 0; k < got.size(); ++k) {
     const size_t row = k / 2;
     EXPECT_NEAR(got[k], row == 0 ? f3[k] : row == 2 ? fh[k] : b[k], 1e-12) << "entry " << k;
   }
-  EXPECT_THROW(opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{1}, {1}), {1.0, 2.0}), Error);
+  EXPECT_THROW(opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{1}, {1}), {1.0, 2.0}),
+               Error);
   EXPECT_THROW(opt.set_row_lr_factors(p, Tensor::from_vector(std::vector<int32_t>{1}, {1}), {-1.0}), Error);
 }
 
 TEST(Optim, AdamRestrictedToRowsMovesOnlyThoseRows) {
   // Only rows 1 and 3 of `p` move, exactly as an unrestricted Adam moves them; `q` is frozen entirely.
   const std::vector<double> t0{0.5, -1.0, 2.0, 0.25, -0.75, 1.5, 0.1, -0.3};
-  Var p = autograd::param(Tensor::from_vector(t0, {4, 2}), "p"), ref = autograd::param(Tensor::from_vector(t0, {4, 2}), "r");
+  Var p = autograd::param(Tensor::from_vector(t0, {4, 2}), "p"),
+      ref = autograd::param(Tensor::from_vector(t0, {4, 2}), "r");
   Var q = autograd::param(vec({1.0, 2.0}), "q");
   autograd::Adam opt({p, q}, 0.01), free({ref}, 0.01);
   opt.restrict_to({{p, Tensor::from_vector(std::vector<int32_t>{1, 3}, {2})}});
@@ -184,7 +189,8 @@ TEST(Optim, AdamRestrictedToRowsMovesOnlyThoseRows) {
     for (autograd::Adam* o : {&opt, &free}) {
       o->zero_grad();
       Var x = o->params()[0];
-      Var loss = sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(x, x)));
+      Var loss =
+          sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, {4, 2})), autograd::mul(x, x)));
       if (o == &opt) loss = autograd::add(loss, sum_all(autograd::mul(q, q)));
       autograd::backward(loss);
       o->step();

@@ -25,7 +25,6 @@ Interactions small_graph() {
   return x;
 }
 
-
 }  // namespace
 
 TEST(Graphs, SymAdjacencyMatchesDenseFormula) {
@@ -138,4 +137,3 @@ TEST(Graphs, KnnWithDroppedItemsEqualsKnnOnRemainingItems) {
       for (int64_t b = 0; b < J; ++b) EXPECT_FLOAT_EQ(full[keep_ids[a] * I + keep_ids[b]], small[a * J + b]);
   }
 }
-

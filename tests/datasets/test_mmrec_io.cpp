@@ -1,5 +1,6 @@
-// Tests for the .npy reader/writer and the MMRec directory loader/writer (engine/formats/npy.h, datasets/mmrec_io.h):
-// round trips, every malformed input, and the real data sets in ../shared/data when present.
+// Tests for the .npy reader/writer and the MMRec directory loader/writer (engine/formats/npy.h,
+// datasets/mmrec_io.h): round trips, every malformed input, and the real data sets in ../shared/data when
+// present.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,9 +26,10 @@ std::string make_toy(const TempDir& t, const std::string& inter_body, int n_item
   test::write_text(d / "toy.inter", "userID\titemID\trating\ttimestamp\tx_label\n" + inter_body);
   std::vector<float> v(n_items * 3);
   for (size_t i = 0; i < v.size(); ++i) v[i] = 0.5f * static_cast<float>(i);
-  test::write_raw_npy(d / "image_feat.npy",
-                      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(n_items) + ", 3), }",
-                      test::as_bytes(v));
+  test::write_raw_npy(
+      d / "image_feat.npy",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(n_items) + ", 3), }",
+      test::as_bytes(v));
   return d.string();
 }
 
@@ -57,14 +59,16 @@ TEST(Npy, HalfToFloatExactForAllValues) {
 TEST(Npy, ReadsF2F4F8AndVersions) {
   TempDir t;
   std::vector<double> d = {1.5, -2.25, 3.0, 1e-3, 0.0, 7.0};
-  test::write_raw_npy(t / "a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", test::as_bytes(d));
+  test::write_raw_npy(t / "a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+                      test::as_bytes(d));
   NpyArray a = read_npy((t / "a.npy").string());
   EXPECT_EQ(a.dtype, "f64");
   ASSERT_EQ(a.values.shape(), (Shape{2, 3}));
   for (int i = 0; i < 6; ++i) EXPECT_EQ(a.values.data<float>()[i], static_cast<float>(d[i]));
 
   std::vector<uint16_t> h = {0x3C00, 0xC000, 0x0001, 0x7BFF};  // 1, -2, smallest subnormal, 65504
-  test::write_raw_npy(t / "h.npy", "{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }", test::as_bytes(h), 2);
+  test::write_raw_npy(t / "h.npy", "{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }",
+                      test::as_bytes(h), 2);
   NpyArray b = read_npy((t / "h.npy").string());
   EXPECT_EQ(b.dtype, "f16");
   EXPECT_EQ(b.values.data<float>()[0], 1.0f);
@@ -73,7 +77,8 @@ TEST(Npy, ReadsF2F4F8AndVersions) {
   EXPECT_EQ(b.values.data<float>()[3], 65504.0f);
 
   std::vector<float> f = {1, 2, 3, 4};
-  test::write_raw_npy(t / "f.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", test::as_bytes(f), 3);
+  test::write_raw_npy(t / "f.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+                      test::as_bytes(f), 3);
   EXPECT_EQ(read_npy((t / "f.npy").string()).values.to_vector<float>(), f);
 }
 
@@ -134,7 +139,8 @@ TEST(MmrecIo, ColumnsByNameCrlfAndOnlyInterFile) {
   TempDir t;
   fs::path d = t / "somewhere";
   fs::create_directories(d);
-  test::write_text(d / "other.inter", "x_label\titemID\tuserID\r\n0\t1\t0\r\n0\t0\t0\r\n1\t2\t0\r\n2\t3\t0\r\n");
+  test::write_text(d / "other.inter",
+                   "x_label\titemID\tuserID\r\n0\t1\t0\r\n0\t0\t0\r\n1\t2\t0\r\n2\t3\t0\r\n");
   Dataset ds = load_mmrec(d.string());
   EXPECT_EQ(ds.name, "other");
   EXPECT_EQ(ds.n_users, 1);
@@ -203,8 +209,8 @@ TEST(MmrecIo, ErrorWrongDtype) {
   TempDir t;
   std::string d = make_toy(t, kToyRows);
   std::vector<int32_t> v(12, 1);
-  test::write_raw_npy(fs::path(d) / "text_feat.npy", "{'descr': '<i4', 'fortran_order': False, 'shape': (4, 3), }",
-                      test::as_bytes(v));
+  test::write_raw_npy(fs::path(d) / "text_feat.npy",
+                      "{'descr': '<i4', 'fortran_order': False, 'shape': (4, 3), }", test::as_bytes(v));
   test::expect_error([&] { load_mmrec(d); }, {"text_feat.npy", "'<i4'"});
 }
 
@@ -229,7 +235,8 @@ TEST(MmrecIo, IgnoresNonMatchingFeatureNames) {
 TEST(MmrecIo, WriteReadRoundTripIdentical) {
   TempDir t;
   Dataset a = load_mmrec(make_toy(t, kToyRows));
-  a.features["text"] = FeatureTable{Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}, {4, 2}), "f32", ""};
+  a.features["text"] =
+      FeatureTable{Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}, {4, 2}), "f32", ""};
   const std::string out = (t / "copy").string();
   write_mmrec(a, out);
   for (auto& e : fs::directory_iterator(t.path()))  // no temporary directory left behind
@@ -245,7 +252,8 @@ TEST(MmrecIo, WriteReadRoundTripIdentical) {
   EXPECT_EQ(b.test.users, a.test.users);
   EXPECT_EQ(b.test.items, a.test.items);
   ASSERT_EQ(b.features.size(), 2u);
-  for (auto& [m, ft] : a.features) EXPECT_EQ(b.features[m].values.to_vector<float>(), ft.values.to_vector<float>()) << m;
+  for (auto& [m, ft] : a.features)
+    EXPECT_EQ(b.features[m].values.to_vector<float>(), ft.values.to_vector<float>()) << m;
   // Writing again into the existing directory replaces the files in place.
   write_mmrec(b, out);
   Dataset c = load_mmrec(out);

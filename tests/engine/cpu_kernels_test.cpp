@@ -1,7 +1,8 @@
 // The CPU backend's work sharing and vectorised math (engine/cpu/pool.h, parallel.h, blas.cpp, vmath.h): the
-// pool runs every block once (nested and concurrent regions too); blocks cover every element once; GEMMs cut into panels match a double reference in every transpose case and give
-// bit-identical results for any thread count; the f32 exp / sigmoid / tanh stay within a few ulp of libm;
-// the row softmax / log-sum-exp keep their edge cases (-inf rows, +inf, NaN).
+// pool runs every block once (nested and concurrent regions too); blocks cover every element once; GEMMs cut
+// into panels match a double reference in every transpose case and give bit-identical results for any thread
+// count; the f32 exp / sigmoid / tanh stay within a few ulp of libm; the row softmax / log-sum-exp keep their
+// edge cases (-inf rows, +inf, NaN).
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -36,7 +37,8 @@ TEST(CpuParallel, BlocksCoverEveryElementOnce) {
         EXPECT_LE(hi - lo, grain);
         for (int64_t i = lo; i < hi; ++i) hits[static_cast<size_t>(i)]++;
       });
-      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n " << n << " grain " << grain;
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n " << n << " grain " << grain;
     }
   }
 }
@@ -83,7 +85,8 @@ std::vector<double> gemm_ref(const Tensor& a, bool ta, const Tensor& b, bool tb)
     for (int64_t j = 0; j < n; ++j) {
       double s = 0.0;
       for (int64_t p = 0; p < k; ++p)
-        s += av[static_cast<size_t>(ta ? p * m + i : i * k + p)] * bv[static_cast<size_t>(tb ? j * k + p : p * n + j)];
+        s += av[static_cast<size_t>(ta ? p * m + i : i * k + p)] *
+             bv[static_cast<size_t>(tb ? j * k + p : p * n + j)];
       c[static_cast<size_t>(i * n + j)] = s;
     }
   return c;
@@ -105,7 +108,8 @@ TEST(CpuGemm, PanelsMatchReferenceInEveryTransposeCase) {
       const std::vector<double> ab = gemm_ref(a, ta, b, tb), prev = test::host(c0);
       std::vector<double> want(ab.size());
       for (size_t i = 0; i < ab.size(); ++i) want[i] = 0.5 * ab[i] - 2.0 * prev[i];
-      EXPECT_LT(test::max_rel_err(test::host(c), want), 2e-5) << cs.m << "x" << cs.n << "x" << cs.k << " case " << t;
+      EXPECT_LT(test::max_rel_err(test::host(c), want), 2e-5)
+          << cs.m << "x" << cs.n << "x" << cs.k << " case " << t;
     }
   }
 }
@@ -114,7 +118,7 @@ TEST(CpuGemm, ResultsDoNotDependOnThreadCount) {
   const Tensor a = test::rand_tensor<float>({2100, 512}, 5), b = test::rand_tensor<float>({64, 512}, 6);
   const Tensor wide = test::rand_tensor<float>({48, 3000}, 7);
   auto run = [&] {
-    std::vector<double> out = test::host(ops::matmul(a, b, false, true));  // row panels
+    std::vector<double> out = test::host(ops::matmul(a, b, false, true));          // row panels
     for (double v : test::host(ops::matmul(b, a, false, true))) out.push_back(v);  // column panels
     for (double v : test::host(ops::matmul(wide, wide, true, false))) out.push_back(v);
     return out;
@@ -243,7 +247,8 @@ TEST(CpuRows, SoftmaxAndLogsumexpEdgeCases) {
 TEST(CpuSelect, TopkMatchesFullSortWithTiesAndNaN) {
   std::mt19937 gen(5);
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-  for (const int64_t cols : {int64_t{1}, int64_t{31}, int64_t{32}, int64_t{33}, int64_t{700}, int64_t{7050}}) {
+  for (const int64_t cols :
+       {int64_t{1}, int64_t{31}, int64_t{32}, int64_t{33}, int64_t{700}, int64_t{7050}}) {
     const int64_t rows = 40;
     std::vector<float> v(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
@@ -252,7 +257,7 @@ TEST(CpuSelect, TopkMatchesFullSortWithTiesAndNaN) {
         const unsigned kind = gen() % 100;
         if (r % 5 == 1 && kind < 3) x = nan;
         if (kind == 7) x = -inf;
-        if (kind == 8) x = -1e30f;  // a masked score
+        if (kind == 8) x = -1e30f;                               // a masked score
         if (r % 7 == 3 && c > cols / 2 && kind < 10) x = 60.0f;  // better items late in the row
         v[static_cast<size_t>(r * cols + c)] = x;
       }

@@ -93,7 +93,8 @@ TEST(Profile, WorkCountersCountGemmFlopsAndCompulsoryBytes) {
   EXPECT_EQ(d.bytes, 3 * 8.0 + 6 * 4.0 + 4 * 8 * 4.0 + 5 * 8 * 4.0);
 
   // Adam: parameter, gradient and both moments read, three written.
-  Tensor p = Tensor::full({100}, 1.0), g = Tensor::full({100}, 0.1), m = Tensor::zeros({100}), v = Tensor::zeros({100});
+  Tensor p = Tensor::full({100}, 1.0), g = Tensor::full({100}, 0.1), m = Tensor::zeros({100}),
+         v = Tensor::zeros({100});
   w0 = lethe::prof::work();
   lethe::ops::adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.0, 1);
   EXPECT_EQ((lethe::prof::work() - w0).bytes, 7.0 * 4 * 100);
@@ -101,7 +102,8 @@ TEST(Profile, WorkCountersCountGemmFlopsAndCompulsoryBytes) {
 
 TEST(Profile, TraceIsChromeTraceJsonWithNestedScopes) {
   namespace fs = std::filesystem;
-  const fs::path path = fs::temp_directory_path() / ("lethe_trace_test_" + std::to_string(::getpid()) + ".json");
+  const fs::path path =
+      fs::temp_directory_path() / ("lethe_trace_test_" + std::to_string(::getpid()) + ".json");
   lethe::prof::enable(false);
   lethe::prof::start_trace();
   EXPECT_TRUE(lethe::prof::tracing());
@@ -136,7 +138,8 @@ TEST(Profile, TraceIsChromeTraceJsonWithNestedScopes) {
         ++inner;
         EXPECT_EQ(e["cat"], "op");
         EXPECT_GE(e["dur"].get<double>(), 900.0);  // microseconds: the 1 ms sleep
-        EXPECT_LE(e["tdur"].get<double>(), e["dur"].get<double>() + 50.0);  // the thread slept: little CPU time
+        EXPECT_LE(e["tdur"].get<double>(),
+                  e["dur"].get<double>() + 50.0);  // the thread slept: little CPU time
       }
     } else if (ph == "i") {
       ++marks;

@@ -52,12 +52,16 @@ TEST(Config, AssignmentsOverrideAndRoundTrip) {
 
 TEST(Config, ErrorsNameTheKeyAndFile) {
   Config c = Config::from_yaml_string("n_layers: [1, 2, 3, 4]\nlr: fast\nk: 2.5\nflag: maybe\n");
-  EXPECT_NE(error_of([&] { c.get_int("n_layers", 0); }).find("'n_layers' is a list of 4 values"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.get_int("n_layers", 0); }).find("'n_layers' is a list of 4 values"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { c.get_double("lr", 0); }).find("'lr' must be a number"), std::string::npos);
   EXPECT_NE(error_of([&] { c.get_int("k", 0); }).find("'k' must be an integer"), std::string::npos);
-  EXPECT_NE(error_of([&] { c.get_bool("flag", false); }).find("'flag' must be true or false"), std::string::npos);
-  EXPECT_NE(error_of([&] { c.get_doubles("lr", {}); }).find("'lr' must be a number or a list"), std::string::npos);
-  EXPECT_NE(error_of([&] { c.set_from_assignment("no_equals_sign"); }).find("expected key=value"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.get_bool("flag", false); }).find("'flag' must be true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { c.get_doubles("lr", {}); }).find("'lr' must be a number or a list"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { c.set_from_assignment("no_equals_sign"); }).find("expected key=value"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { c.set_from_assignment("=3"); }).find("empty key"), std::string::npos);
   EXPECT_NE(error_of([&] { c.set("x", "[1, 2"); }).find("'x'"), std::string::npos);
   EXPECT_NE(error_of([&] { Config::from_yaml_string("- 1\n- 2\n"); }).find("mapping"), std::string::npos);
@@ -96,9 +100,11 @@ TEST(Registry, DefaultsMergeOverallAndModel) {
   EXPECT_EQ(l.get_int("n_layers", 0), 2);
   EXPECT_DOUBLE_EQ(l.get_double("reg_weight", 0), 1e-4);
   const Config m = lethe::models::default_config("mgcn");
-  EXPECT_EQ(m.get_doubles("learning_rate_scheduler", {}), (std::vector<double>{0.96, 50}));  // model overrides overall
+  EXPECT_EQ(m.get_doubles("learning_rate_scheduler", {}),
+            (std::vector<double>{0.96, 50}));  // model overrides overall
   EXPECT_DOUBLE_EQ(m.get_double("cl_loss", 0), 0.01);
-  EXPECT_NE(error_of([] { lethe::models::default_config("nope"); }).find("unknown model 'nope'"), std::string::npos);
+  EXPECT_NE(error_of([] { lethe::models::default_config("nope"); }).find("unknown model 'nope'"),
+            std::string::npos);
 }
 
 // models/configs/*.yaml are the defaults: compiled in verbatim (no copy that could drift), and every key a
@@ -118,11 +124,14 @@ TEST(Registry, DefaultsAreTheShippedYamlFiles) {
 TEST(Registry, UnknownKeysAreErrorsNamingWhereAndTheClosestKey) {
   using lethe::models::resolve_config;
   std::string e = error_of([] { resolve_config("lightgcn", "", {"learing_rate=0.5"}); });
-  EXPECT_NE(e.find("unknown key 'learing_rate' (assignment 'learing_rate=0.5') for model lightgcn"), std::string::npos)
+  EXPECT_NE(e.find("unknown key 'learing_rate' (assignment 'learing_rate=0.5') for model lightgcn"),
+            std::string::npos)
       << e;
   EXPECT_NE(e.find("did you mean 'learning_rate'?"), std::string::npos) << e;
   e = error_of([] { resolve_config("bpr", "", {"knn_k=5"}); });
-  EXPECT_NE(e.find("'knn_k' (assignment 'knn_k=5') is a key of freedom, mgcn, not of model bpr"), std::string::npos) << e;
+  EXPECT_NE(e.find("'knn_k' (assignment 'knn_k=5') is a key of freedom, mgcn, not of model bpr"),
+            std::string::npos)
+      << e;
   e = error_of([] { resolve_config("bpr", "", {"zzzzqqqq=1"}); });
   EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;  // nothing close: no guess
   const std::string path = std::string(LETHE_BINARY_DIR) + "/test_config_typo.yaml";
@@ -137,7 +146,8 @@ TEST(Registry, UnknownKeysAreErrorsNamingWhereAndTheClosestKey) {
   const Config ok = resolve_config("lightgcn", "", {"n_layers=3", "learning_rate=0.01"});
   EXPECT_EQ(ok.get_int("n_layers"), 3);
   EXPECT_EQ(ok.origin("n_layers"), "assignment 'n_layers=3'");
-  EXPECT_NE(error_of([] { resolve_config("lightgcn", "", {"model=bpr"}); }).find("says 'bpr'"), std::string::npos);
+  EXPECT_NE(error_of([] { resolve_config("lightgcn", "", {"model=bpr"}); }).find("says 'bpr'"),
+            std::string::npos);
 }
 
 TEST(Config, DifferingKeysCompareNumbersByValue) {

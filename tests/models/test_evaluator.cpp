@@ -20,12 +20,14 @@ struct Toy {
   Tensor I = Tensor::from_vector(std::vector<float>{6.f, 5.f, 4.f, 3.f, 2.f, 1.f}, {6, 1});
   datasets::Interactions train, valid, test;
   Toy() {
-    train.push(0, 0); train.push(0, 1);  // user 0 trained on the two best items
+    train.push(0, 0);
+    train.push(0, 1);  // user 0 trained on the two best items
     train.push(1, 2);
     train.push(2, 5);
-    valid.push(0, 2);                    // user 0's valid item: the best unmasked one
+    valid.push(0, 2);  // user 0's valid item: the best unmasked one
     valid.push(1, 4);
-    test.push(1, 0); test.push(1, 5);    // user 1 first in the test split
+    test.push(1, 0);
+    test.push(1, 5);  // user 1 first in the test split
     test.push(0, 3);
   }
 };
@@ -34,7 +36,10 @@ struct Toy {
 
 TEST(Evaluator, UsersInOrderOfFirstAppearance) {
   datasets::Interactions x;
-  x.push(5, 1); x.push(2, 1); x.push(5, 3); x.push(0, 2);
+  x.push(5, 1);
+  x.push(2, 1);
+  x.push(5, 3);
+  x.push(0, 2);
   EXPECT_EQ(users_in_order(x), (std::vector<int32_t>{5, 2, 0}));
 }
 
@@ -45,7 +50,8 @@ TEST(Evaluator, TrainItemsAreNeverRecommended) {
   std::vector<float> scores;
   ev.top_k(t.U, t.I, {0, 1, 2}, 3, items, &scores);
   ASSERT_EQ(items.size(), 9u);
-  EXPECT_EQ(std::vector<int32_t>(items.begin(), items.begin() + 3), (std::vector<int32_t>{2, 3, 4}));  // not 0, 1
+  EXPECT_EQ(std::vector<int32_t>(items.begin(), items.begin() + 3),
+            (std::vector<int32_t>{2, 3, 4}));  // not 0, 1
   EXPECT_EQ(std::vector<int32_t>(items.begin() + 3, items.begin() + 6), (std::vector<int32_t>{0, 1, 3}));
   EXPECT_EQ(std::vector<int32_t>(items.begin() + 6, items.end()), (std::vector<int32_t>{0, 1, 2}));
   EXPECT_FLOAT_EQ(scores[0], 4.0f);
@@ -108,8 +114,10 @@ TEST(Evaluator, BlockSizeDoesNotChangeResults) {
   for (int a = 0; a < U; ++a)
     for (int b = 0; b < N; ++b) {
       const double p = rng.uniform();
-      if (p < 0.1) train.push(a, b);
-      else if (p < 0.15) test.push(a, b);
+      if (p < 0.1)
+        train.push(a, b);
+      else if (p < 0.15)
+        test.push(a, b);
     }
   const Tensor Ut = Tensor::from_vector(u, {U, d}), It = Tensor::from_vector(it, {N, d});
   Evaluator big(datasets::UserItems::build(train, U), N, {}, Device::cpu(), EvalOptions{4096});

@@ -1,9 +1,9 @@
 // FREEDOM's batch-row projection (models/freedom.cpp, config feature_projection: batch) against MMRec's dense
 // form (feature_projection: dense): the same model (same seed) on the same batches gives the same losses,
 // the same gradient for every parameter and the same parameters after every Adam step, in f64 to 1e-12 and in
-// f32 to 1e-5 (relative). The batches repeat items (duplicates must add up) and leave items out: those rows get
-// a zero gradient in both forms, and after a step that touched them they keep moving by Adam's momentum in
-// both (the optimizer state is dense).
+// f32 to 1e-5 (relative). The batches repeat items (duplicates must add up) and leave items out: those rows
+// get a zero gradient in both forms, and after a step that touched them they keep moving by Adam's momentum
+// in both (the optimizer state is dense).
 #include <gtest/gtest.h>
 
 #include "autograd/optim.h"
@@ -79,7 +79,8 @@ void compare_forms(const std::string& dtype, double tol) {
     if (s == 1) {  // ... and still move: the momentum of batch A's step
       const std::vector<double> after = rows_of(image, 0, 4);
       double moved = 0.0;
-      for (size_t i = 0; i < after.size(); ++i) moved = std::max(moved, std::abs(after[i] - image_rows_before[i]));
+      for (size_t i = 0; i < after.size(); ++i)
+        moved = std::max(moved, std::abs(after[i] - image_rows_before[i]));
       EXPECT_GT(moved, 0.0);
     }
   }

@@ -33,7 +33,8 @@ TEST(Losses, BprForms) {
 
 TEST(Losses, EmbLossAndHalfSquaredRegulariser) {
   const autograd::Var a = mat({3, 4, 0, 0}, 2, 2), b = mat({1, 0, 0, 0, 0, 0}, 3, 2);
-  EXPECT_NEAR(emb_loss({a, b}).value().item(), (5.0 + 1.0) / 3.0, 1e-12);  // Frobenius (not squared) / rows(last)
+  EXPECT_NEAR(emb_loss({a, b}).value().item(), (5.0 + 1.0) / 3.0,
+              1e-12);  // Frobenius (not squared) / rows(last)
   EXPECT_NEAR(half_sq_reg({a, b}, 2048).value().item(), 0.5 * (25.0 + 1.0) / 2048.0, 1e-15);
   EXPECT_THROW(half_sq_reg({a}, 0), Error);
 }

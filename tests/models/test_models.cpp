@@ -193,7 +193,8 @@ TEST(Models, SetDataFromRetainEqualsFromScratch) {
       auto b = create_model(name, tiny_config(name), retain, 7, Device::cpu());
       expect_same_forward(*a, *b, false, name + " eval view");
       if (name != "bpr" && name != "vbpr") {  // models with interaction graphs
-        EXPECT_TRUE(forward_differs(before, a->forward(false))) << name << ": set_data did not change the graph";
+        EXPECT_TRUE(forward_differs(before, a->forward(false)))
+            << name << ": set_data did not change the graph";
       }
       // The training view after the same resampling (FREEDOM's pruned graph comes from the new data).
       Rng ra(9), rb(9);
@@ -209,7 +210,8 @@ TEST(Models, VbprSetDataUsesTheNewFeatures) {
   const TrainData full = tiny_data();
   TrainData erased = full;
   std::vector<float> text = erased.features["text"].to_vector<float>();
-  for (int64_t c = 0; c < kTextWidth; ++c) text[2 * kTextWidth + c] = 0.0f;  // modality request: item 2's text
+  for (int64_t c = 0; c < kTextWidth; ++c)
+    text[2 * kTextWidth + c] = 0.0f;  // modality request: item 2's text
   erased.features["text"] = Tensor::from_vector(text, {kItems, kTextWidth});
   auto a = make("vbpr", full);
   const Forward before = a->forward(false);
@@ -224,9 +226,9 @@ TEST(Models, VbprSetDataUsesTheNewFeatures) {
     }
 }
 
-// A modality request (item 2's and 5's text erased): set_data rebuilds the text kNN graph from the new features.
-// The trainable feature tables are parameters (set_data leaves them alone), so the from-scratch model gets
-// the same parameter values copied in before comparing.
+// A modality request (item 2's and 5's text erased): set_data rebuilds the text kNN graph from the new
+// features. The trainable feature tables are parameters (set_data leaves them alone), so the from-scratch
+// model gets the same parameter values copied in before comparing.
 TEST(Models, SetDataRebuildsItemGraphsFromNewFeatures) {
   const TrainData full = tiny_data();
   TrainData erased = full;
@@ -320,7 +322,8 @@ TEST(Models, LightGcnMatchesDenseFormula) {
     for (int64_t j = 0; j < kDim; ++j) {
       const double want = sum[r * kDim + j] / 3.0;
       const double got = r < kUsers ? users[r * kDim + j] : its[(r - kUsers) * kDim + j];
-      EXPECT_NEAR(got, want, 1e-6 * (1.0 + std::abs(want))) << "node " << r << " col " << j;  // Â values are F32
+      EXPECT_NEAR(got, want, 1e-6 * (1.0 + std::abs(want)))
+          << "node " << r << " col " << j;  // Â values are F32
     }
 }
 

@@ -15,10 +15,10 @@
 #include "engine/error.h"
 #include "models/inference.h"
 #include "models/model.h"
-#include "tests/models/tiny.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
+#include "tests/models/tiny.h"
 
 namespace fs = std::filesystem;
 using namespace lethe;
@@ -99,7 +99,8 @@ TEST(SafeTensors, CorruptFilesFailClearly) {
     out << "{}";
   }
   EXPECT_NE(error_of([&] { read_safetensors(path); }).find("header length"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_safetensors(dir + "/missing.safetensors"); }).find("cannot open"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_safetensors(dir + "/missing.safetensors"); }).find("cannot open"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -137,7 +138,8 @@ TEST(Checkpoint, RoundTripIsBitwiseWithAdamState) {
   EXPECT_EQ(got.config_yaml, cfg.to_yaml());
   auto p1 = m1->parameters(), p2 = m2->parameters();
   ASSERT_EQ(p1.size(), p2.size());
-  for (size_t i = 0; i < p1.size(); ++i) EXPECT_TRUE(bitwise_equal(p1[i].second.value(), p2[i].second.value()));
+  for (size_t i = 0; i < p1.size(); ++i)
+    EXPECT_TRUE(bitwise_equal(p1[i].second.value(), p2[i].second.value()));
   EXPECT_EQ(adam2.steps(), 1);
   ASSERT_EQ(adam2.m().size(), adam.m().size());
   for (size_t i = 0; i < adam.m().size(); ++i) {
@@ -217,8 +219,8 @@ TEST(RunDir, TrainWriteLoadAndServe) {
   write_run(opt.out_dir, info, *model, td, res.best_epoch);
   const auto test = tr.evaluate("test");
   write_metrics(opt.out_dir, "test", test.metrics, opt.topks);
-  for (const char* f : {"config.yaml", "run.json", "model.safetensors", "embeddings.safetensors", "train_log.jsonl",
-                        "metrics.json", "metrics.md"})
+  for (const char* f : {"config.yaml", "run.json", "model.safetensors", "embeddings.safetensors",
+                        "train_log.jsonl", "metrics.json", "metrics.md"})
     EXPECT_TRUE(fs::exists(opt.out_dir + "/" + f)) << f;
   {
     std::ifstream in(opt.out_dir + "/metrics.json");
@@ -230,7 +232,8 @@ TEST(RunDir, TrainWriteLoadAndServe) {
   LoadedRun lr = load_run(opt.out_dir);
   EXPECT_EQ(lr.info.model, "bpr");
   auto p1 = model->parameters(), p2 = lr.model->parameters();
-  for (size_t i = 0; i < p1.size(); ++i) EXPECT_TRUE(bitwise_equal(p1[i].second.value(), p2[i].second.value()));
+  for (size_t i = 0; i < p1.size(); ++i)
+    EXPECT_TRUE(bitwise_equal(p1[i].second.value(), p2[i].second.value()));
 
   // Serving from the exported embeddings: seen items excluded, scores = dot products, sorted.
   const Recommender rec = Recommender::load(opt.out_dir);

@@ -3,20 +3,19 @@
 #pragma once
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
 #include "datasets/mmrec_io.h"
-#include "models/unlearning/requests.h"
 #include "datasets/synthetic.h"
 #include "models/model.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
 #include "models/unlearning/pipeline.h"
+#include "models/unlearning/requests.h"
 
 namespace lethe::unlearning::testing {
 
@@ -70,14 +69,17 @@ inline void train_run(const std::string& data_dir, const std::string& model_name
   info.fingerprint = training::data_fingerprint(td);
   info.seed = to.seed;
   info.config = cfg;
-  info.summary = {{"epochs_run", r.epochs_run}, {"stop_reason", r.stop_reason}, {"train_seconds", r.train_seconds},
+  info.summary = {{"epochs_run", r.epochs_run},
+                  {"stop_reason", r.stop_reason},
+                  {"train_seconds", r.train_seconds},
                   {"eval_seconds", r.eval_seconds}};
   training::write_run(out, info, *model, td, r.best_epoch);
 }
 
 // The tiny data set and original LightGCN runs on it, each built once per test program and only when a
 // test asks for it (ctest runs every test in its own process): `run_dir` is trained to early stopping (the
-// audit needs a model that memorised its data), `quick_run_dir` for 15 epochs (enough for the pipeline tests).
+// audit needs a model that memorised its data), `quick_run_dir` for 15 epochs (enough for the pipeline
+// tests).
 struct TinyWorld {
   std::string data_dir;
   datasets::Dataset ds;
@@ -111,8 +113,9 @@ inline std::string TinyWorld::quick_run_dir() const {
   return dir;
 }
 
-inline std::string write_generated_request(const datasets::Dataset& ds, unlearning::RequestKind kind, double fraction,
-                                           const std::string& name, bool drop = false, const std::string& modality = "") {
+inline std::string write_generated_request(const datasets::Dataset& ds, unlearning::RequestKind kind,
+                                           double fraction, const std::string& name, bool drop = false,
+                                           const std::string& modality = "") {
   unlearning::RequestSpec spec;
   spec.kind = kind;
   spec.fraction = fraction;

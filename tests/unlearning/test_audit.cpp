@@ -6,16 +6,16 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "engine/error.h"
 #include "fixture.h"
 #include "models/eval/evaluator.h"
 #include "models/unlearning/audit.h"
-#include "models/unlearning/unlearn_run.h"
 #include "models/unlearning/report.h"
+#include "models/unlearning/unlearn_run.h"
 
 namespace lethe::unlearning::testing {
 namespace {
@@ -70,7 +70,8 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
     job.options.quiet = true;
     return run_unlearn_job(job, sink).back();
   };
-  const std::string gold = fresh_dir("audit-gold"), mu = fresh_dir("audit-mmrecun"), ft = fresh_dir("audit-finetune");
+  const std::string gold = fresh_dir("audit-gold"), mu = fresh_dir("audit-mmrecun"),
+                    ft = fresh_dir("audit-finetune");
   const UnlearnResult g = unlearn(Method::Gold, gold);
   const UnlearnResult m = unlearn(Method::MMRecUn, mu);
   unlearn(Method::Finetune, ft);
@@ -88,7 +89,8 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   for (const auto& r : rep["rows"]) row[r["model"].get<std::string>()] = r;
   const double f_orig = row["original"]["forget_recall@20"], f_gold = row["gold"]["forget_recall@20"],
                f_mu = row["mmrecun"]["forget_recall@20"];
-  const double mia_orig = row["original"]["mia_balanced_accuracy"], mia_gold = row["gold"]["mia_balanced_accuracy"],
+  const double mia_orig = row["original"]["mia_balanced_accuracy"],
+               mia_gold = row["gold"]["mia_balanced_accuracy"],
                mia_mu = row["mmrecun"]["mia_balanced_accuracy"];
   std::cout << format_report_table(rep);
   // The original memorised the forget set; gold never saw it.
@@ -103,14 +105,16 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   // here), and the test prints both so that the gap is visible. docs/unlearning.md discusses it.
   const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
   ModelRun gr = load_model_run(gold, view.retain, "gold");
-  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, {}, Device::cpu());
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, {},
+                           Device::cpu());
   const datasets::UserItems targets = datasets::UserItems::build(view.forget, w.ds.n_users);
   std::vector<double> per_user;
   {
     autograd::NoGrad ng;
     const models::Forward f = gr.model->forward(false);
     for (int32_t u : view.affected_users)
-      per_user.push_back(eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
+      per_user.push_back(
+          eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
   }
   double mean = 0, var = 0;
   for (double v : per_user) mean += v / per_user.size();
@@ -118,20 +122,23 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   const double se = std::sqrt(var / per_user.size());
   EXPECT_NEAR(mean, f_gold, 1e-9);
   const double tol_rel = 0.10 * f_gold;
-  std::cout << "forget recall: original " << f_orig << ", gold " << f_gold << " (standard error " << se << " over "
-            << per_user.size() << " users), mmrecun " << f_mu << "; |mmrecun - gold| = " << std::abs(f_mu - f_gold)
-            << ", 10% of gold = " << tol_rel << "\n";
+  std::cout << "forget recall: original " << f_orig << ", gold " << f_gold << " (standard error " << se
+            << " over " << per_user.size() << " users), mmrecun " << f_mu
+            << "; |mmrecun - gold| = " << std::abs(f_mu - f_gold) << ", 10% of gold = " << tol_rel << "\n";
   EXPECT_LT(f_mu, 0.5 * f_orig);
   EXPECT_NEAR(f_mu, f_gold, std::max(tol_rel, 2 * se));
   EXPECT_NEAR(mia_mu, 0.5, 0.2);
   // Utility kept, and much faster than gold.
-  EXPECT_GT(row["mmrecun"]["retain_recall@20"].get<double>(), 0.95 * row["gold"]["retain_recall@20"].get<double>());
+  EXPECT_GT(row["mmrecun"]["retain_recall@20"].get<double>(),
+            0.95 * row["gold"]["retain_recall@20"].get<double>());
   // Work, not wall time (the test machine is shared), printed only: on tiny data D_r is two batches, so the
   // speed-up of unlearning over retraining is small here; it grows with |D_r| / |D_f| on real data.
   const int64_t gold_batches = g.epochs_run * ((view.retain.train.size() + 2047) / 2048);
-  std::cout << "steps: mmrecun " << m.steps << ", gold " << gold_batches << " batches (" << g.epochs_run << " epochs)\n";
+  std::cout << "steps: mmrecun " << m.steps << ", gold " << gold_batches << " batches (" << g.epochs_run
+            << " epochs)\n";
   // Sanity block: every method moved away from the original, and the methods differ from each other.
-  for (const char* n : {"gold", "mmrecun", "finetune"}) EXPECT_TRUE(row[n]["sanity"]["params_differ_from_original"].get<bool>()) << n;
+  for (const char* n : {"gold", "mmrecun", "finetune"})
+    EXPECT_TRUE(row[n]["sanity"]["params_differ_from_original"].get<bool>()) << n;
   EXPECT_TRUE(row["mmrecun"]["sanity"]["forget_recall_fell"].get<bool>());
   for (const auto& p : rep["sanity"]["methods_differ"]) EXPECT_TRUE(p["differ"].get<bool>()) << p.dump();
   // The Markdown report has one table row per model.
@@ -142,10 +149,9 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
     EXPECT_NE(md.str().find(n), std::string::npos) << n;
 }
 
-
 // RelItems and the erased-feature audit on hand-made embeddings, against a brute-force count: random user
-// and item vectors (no ties), an item request of three items; the count is the users with D_r train data whose
-// top 20 (their D_r train items masked) holds a forgotten item.
+// and item vectors (no ties), an item request of three items; the count is the users with D_r train data
+// whose top 20 (their D_r train items masked) holds a forgotten item.
 TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
   const TinyWorld& w = tiny_world();
   Request req;
@@ -168,7 +174,8 @@ TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
     m.items = Tensor::from_vector(it, {w.ds.n_items, d});
     return m;
   };
-  const std::vector<AuditModel> models = {random_model("original"), random_model("gold"), random_model("mmrecun")};
+  const std::vector<AuditModel> models = {random_model("original"), random_model("gold"),
+                                          random_model("mmrecun")};
   auto brute_force = [&](const AuditModel& m) {
     const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, w.ds.n_users);
     const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
@@ -198,7 +205,8 @@ TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
     ASSERT_EQ(row["model"], models[k].name);
     const int64_t n = brute_force(models[k]);
     EXPECT_EQ(row["relitems@20"].get<int64_t>(), n) << models[k].name;
-    EXPECT_NEAR(row["relitems@20_vs_gold"].get<double>(), static_cast<double>(n) / gold, 1e-12) << models[k].name;
+    EXPECT_NEAR(row["relitems@20_vs_gold"].get<double>(), static_cast<double>(n) / gold, 1e-12)
+        << models[k].name;
   }
 }
 

@@ -86,14 +86,18 @@ TEST(Influence, ConjugateGradientMatchesTheDenseHessianSolve) {
     std::vector<double> e(static_cast<size_t>(n), 0.0);
     e[static_cast<size_t>(c)] = 1.0;
     const std::vector<double> col = obj.hvp(e);
-    for (int64_t r = 0; r < n; ++r) h[static_cast<size_t>(r)][static_cast<size_t>(c)] = col[static_cast<size_t>(r)];
+    for (int64_t r = 0; r < n; ++r)
+      h[static_cast<size_t>(r)][static_cast<size_t>(c)] = col[static_cast<size_t>(r)];
   }
   double asym = 0;
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < r; ++c) {
-      asym = std::max(asym, std::fabs(h[static_cast<size_t>(r)][static_cast<size_t>(c)] - h[static_cast<size_t>(c)][static_cast<size_t>(r)]));
-      const double m = 0.5 * (h[static_cast<size_t>(r)][static_cast<size_t>(c)] + h[static_cast<size_t>(c)][static_cast<size_t>(r)]);
-      h[static_cast<size_t>(r)][static_cast<size_t>(c)] = h[static_cast<size_t>(c)][static_cast<size_t>(r)] = m;
+      asym = std::max(asym, std::fabs(h[static_cast<size_t>(r)][static_cast<size_t>(c)] -
+                                      h[static_cast<size_t>(c)][static_cast<size_t>(r)]));
+      const double m = 0.5 * (h[static_cast<size_t>(r)][static_cast<size_t>(c)] +
+                              h[static_cast<size_t>(c)][static_cast<size_t>(r)]);
+      h[static_cast<size_t>(r)][static_cast<size_t>(c)] = h[static_cast<size_t>(c)][static_cast<size_t>(r)] =
+          m;
     }
   EXPECT_LT(asym, 1e-7);
   for (int64_t k = 0; k < n; ++k) h[static_cast<size_t>(k)][static_cast<size_t>(k)] += opt.damping;
@@ -110,7 +114,8 @@ TEST(Influence, ConjugateGradientMatchesTheDenseHessianSolve) {
       },
       g, 10 * n, 1e-12);
   double err = 0, scale = 0;
-  for (size_t k = 0; k < want.size(); ++k) err = std::max(err, std::fabs(cg.x[k] - want[k])), scale = std::max(scale, std::fabs(want[k]));
+  for (size_t k = 0; k < want.size(); ++k)
+    err = std::max(err, std::fabs(cg.x[k] - want[k])), scale = std::max(scale, std::fabs(want[k]));
   EXPECT_LT(err, 1e-6) << "largest entry " << scale << ", CG iterations " << cg.iterations;
   EXPECT_GT(scale, 1e-3);  // a solve with something in it
 }
@@ -197,7 +202,8 @@ TEST(Influence, ConjugateGradientSolvesDefiniteSystemsAndRefusesIndefiniteOnes) 
   EXPECT_NEAR(cg.x[0], 1.0 / 11.0, 1e-14);  // [4 1; 1 3]^-1 [1 2] = [1/11, 7/11]
   EXPECT_NEAR(cg.x[1], 7.0 / 11.0, 1e-14);
   EXPECT_LE(cg.iterations, 2);
-  EXPECT_THROW(detail::conjugate_gradient(apply({{1, 0}, {0, -2}}), {0, 1}, 10, 1e-14), detail::NotPositiveDefinite);
+  EXPECT_THROW(detail::conjugate_gradient(apply({{1, 0}, {0, -2}}), {0, 1}, 10, 1e-14),
+               detail::NotPositiveDefinite);
 }
 
 }  // namespace

@@ -17,8 +17,8 @@
 namespace lethe::unlearning::testing {
 namespace {
 
-std::vector<UnlearnResult> unlearn(const std::string& run, const std::vector<std::string>& reqs, const std::string& out,
-                                   Method m, int64_t epochs) {
+std::vector<UnlearnResult> unlearn(const std::string& run, const std::vector<std::string>& reqs,
+                                   const std::string& out, Method m, int64_t epochs) {
   UnlearnJob job;
   job.run_dir = run;
   job.request_files = reqs;
@@ -33,7 +33,8 @@ std::vector<UnlearnResult> unlearn(const std::string& run, const std::vector<std
 double max_param_diff(models::Model& a, models::Model& b) {
   double d = 0;
   auto pa = a.parameters(), pb = b.parameters();
-  for (size_t k = 0; k < pa.size(); ++k) d = std::max(d, ops::max_abs_diff(pa[k].second.value(), pb[k].second.value()));
+  for (size_t k = 0; k < pa.size(); ++k)
+    d = std::max(d, ops::max_abs_diff(pa[k].second.value(), pb[k].second.value()));
   return d;
 }
 
@@ -61,7 +62,8 @@ TEST(UnlearningMethods, EveryKindAndMethodRunsEndToEnd) {
                                     {"interaction", unlearning::RequestKind::Interaction, false, ""},
                                     {"modality", unlearning::RequestKind::Modality, false, "image"}};
   for (const KindCase& k : kinds) {
-    const std::string req = write_generated_request(w.ds, k.kind, 0.05, "methods-" + k.name, k.drop, k.modality);
+    const std::string req =
+        write_generated_request(w.ds, k.kind, 0.05, "methods-" + k.name, k.drop, k.modality);
     const std::string run = k.kind == unlearning::RequestKind::Modality ? freedom_run() : w.quick_run_dir();
     const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
     const models::TrainData full = models::make_train_data(w.ds);
@@ -79,8 +81,8 @@ TEST(UnlearningMethods, EveryKindAndMethodRunsEndToEnd) {
       ASSERT_EQ(res.size(), 1u);
       EXPECT_EQ(res[0].epochs_run, 2);
       EXPECT_GT(res[0].seconds, 0.0);
-      for (const char* f : {"run.json", "config.yaml", "model.safetensors", "embeddings.safetensors", "unlearn_log.jsonl",
-                            "metrics.json"})
+      for (const char* f : {"run.json", "config.yaml", "model.safetensors", "embeddings.safetensors",
+                            "unlearn_log.jsonl", "metrics.json"})
         EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
       // The checkpoint loads against the request's retain set, and only against it.
       ModelRun u = load_model_run(out, view.retain, "unlearned");
@@ -98,7 +100,8 @@ TEST(UnlearningMethods, EveryKindAndMethodRunsEndToEnd) {
 
 TEST(UnlearningMethods, DroppedItemsLeaveTheCatalogue) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::Item, 0.1, "drop-catalogue", true);
+  const std::string req =
+      write_generated_request(w.ds, unlearning::RequestKind::Item, 0.1, "drop-catalogue", true);
   const std::string out = fresh_dir("drop-catalogue");
   unlearn(w.quick_run_dir(), {req}, out, Method::MMRecUn, 2);
   const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
@@ -106,13 +109,14 @@ TEST(UnlearningMethods, DroppedItemsLeaveTheCatalogue) {
   ModelRun u = load_model_run(out, view.retain, "unlearned");
   std::vector<int32_t> users(static_cast<size_t>(w.ds.n_users));
   std::iota(users.begin(), users.end(), 0);
-  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, view.retain.item_dropped,
-                           Device::cpu());
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items,
+                           view.retain.item_dropped, Device::cpu());
   autograd::NoGrad ng;
   const models::Forward f = u.model->forward(false);
   std::vector<int32_t> top;
   ev.top_k(f.users.value(), f.items.value(), users, 50, top);
-  for (int32_t i : top) EXPECT_FALSE(std::binary_search(view.dropped_items.begin(), view.dropped_items.end(), i)) << i;
+  for (int32_t i : top)
+    EXPECT_FALSE(std::binary_search(view.dropped_items.begin(), view.dropped_items.end(), i)) << i;
   // The serving files agree: embeddings.safetensors flags the dropped items.
   const formats::SafeTensors st = formats::read_safetensors(out + "/embeddings.safetensors");
   const std::vector<int32_t> flags = st.find("item_dropped")->to_vector<int32_t>();
@@ -123,7 +127,8 @@ TEST(UnlearningMethods, SequentialRequestsCheckpointAndAuditEachStep) {
   const TinyWorld& w = tiny_world();
   // Step 2 must resolve against the data after step 1: generate it from the data set after the first.
   const std::string r1 = write_generated_request(w.ds, unlearning::RequestKind::User, 0.03, "seq-1");
-  const datasets::Dataset after1 = unlearning::apply_request(w.ds, unlearning::resolve(w.ds, unlearning::read_request(r1)));
+  const datasets::Dataset after1 =
+      unlearning::apply_request(w.ds, unlearning::resolve(w.ds, unlearning::read_request(r1)));
   unlearning::RequestSpec spec;
   spec.kind = unlearning::RequestKind::Interaction;
   spec.fraction = 0.02;
@@ -164,7 +169,8 @@ TEST(UnlearningMethods, SequentialRequestsCheckpointAndAuditEachStep) {
 
 TEST(UnlearningMethods, SameSeedSameModel) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "determinism");
+  const std::string req =
+      write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "determinism");
   const std::string a = fresh_dir("det-a"), b = fresh_dir("det-b");
   unlearn(w.quick_run_dir(), {req}, a, Method::MMRecUn, 3);
   unlearn(w.quick_run_dir(), {req}, b, Method::MMRecUn, 3);
@@ -194,9 +200,8 @@ void expect_refused(Fn fn, const std::string& needle, const std::string& out) {
 TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
   const TinyWorld& w = tiny_world();
   const std::string good = write_generated_request(w.ds, unlearning::RequestKind::User, 0.05, "errors-good");
-  auto run = [&](const std::string& req, const std::string& out, Method m = Method::MMRecUn, int64_t epochs = 1) {
-    return [=] { unlearn(w.quick_run_dir(), {req}, out, m, epochs); };
-  };
+  auto run = [&](const std::string& req, const std::string& out, Method m = Method::MMRecUn,
+                 int64_t epochs = 1) { return [=] { unlearn(w.quick_run_dir(), {req}, out, m, epochs); }; };
   std::string out = fresh_dir("err");
   expect_refused(run(write_text("unknown-user.tsv", "userID\n99999\n"), out), "99999", out);
   out = fresh_dir("err");
@@ -217,18 +222,22 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
     expect_refused([&] { run_unlearn_job(job, sink); }, reason, dir);
   };
   refuse_options([](UnlearnOptions& o) { o.epochs = 3, o.until_forgotten = true; }, "either");
-  refuse_options([](UnlearnOptions& o) { o.epochs = 1, o.own_rows_lr_factor = 0.0; }, "own-rows learning-rate factor");
+  refuse_options([](UnlearnOptions& o) { o.epochs = 1, o.own_rows_lr_factor = 0.0; },
+                 "own-rows learning-rate factor");
   // A run that is not a run directory.
   out = fresh_dir("err");
   expect_refused([&] { unlearn(temp_root(), {good}, out, Method::MMRecUn, 1); }, "run.json", out);
   // A checkpoint that does not belong to the run's data: another data set with the same shape.
   const std::string other_data = temp_root() + "/other-data";
-  if (!fs::exists(other_data)) datasets::write_mmrec(datasets::generate_synthetic(datasets::synth_preset("tiny"), kSeed + 1), other_data);
+  if (!fs::exists(other_data))
+    datasets::write_mmrec(datasets::generate_synthetic(datasets::synth_preset("tiny"), kSeed + 1),
+                          other_data);
   out = fresh_dir("err");
   {
     UnlearnJob job;
     job.run_dir = w.quick_run_dir();
-    job.request_files = {write_generated_request(datasets::load_mmrec(other_data), unlearning::RequestKind::User, 0.05, "other")};
+    job.request_files = {write_generated_request(datasets::load_mmrec(other_data),
+                                                 unlearning::RequestKind::User, 0.05, "other")};
     job.out_dir = out;
     job.data_dir = other_data;
     job.options.epochs = 1;
@@ -236,7 +245,8 @@ TEST(UnlearningMethods, BadRequestsAndMismatchesFailAndWriteNothing) {
     expect_refused([&] { run_unlearn_job(job, sink); }, "fingerprint", out);
   }
   // Audit: a gold run made for another request, and an unlearned run passed as --original.
-  const std::string other_req = write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "errors-other");
+  const std::string other_req =
+      write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "errors-other");
   const std::string gold_other = fresh_dir("gold-other");
   unlearn(w.quick_run_dir(), {other_req}, gold_other, Method::Gold, 1);
   out = fresh_dir("err-audit");

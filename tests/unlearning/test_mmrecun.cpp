@@ -25,7 +25,8 @@ const UserRequestWorld& user_request() {
   static const UserRequestWorld w = [] {
     const TinyWorld& t = tiny_world();
     UserRequestWorld u;
-    u.view = apply_requests(t.ds, {unlearning::read_request(write_generated_request(t.ds, unlearning::RequestKind::User, 0.05, "own-rows"))});
+    u.view = apply_requests(t.ds, {unlearning::read_request(write_generated_request(
+                                      t.ds, unlearning::RequestKind::User, 0.05, "own-rows"))});
     u.own = u.view.forgotten_users;
     return u;
   }();
@@ -51,8 +52,8 @@ TEST(MMRecUnOwnRows, RetainLossNeverReachesAForgottenUsersRow) {
     ASSERT_TRUE(table.defined()) << "user_table() names no parameter";
     ASSERT_EQ(table.value().rows(), w.view.retain.n_users);
     // Every retained training row in one batch: the whole retain loss.
-    datasets::BprSampler s = datasets::BprSampler::for_training(w.view.retain.train, w.view.retain.n_users,
-                                                        static_cast<int64_t>(w.view.retain.train.size()));
+    datasets::BprSampler s = datasets::BprSampler::for_training(
+        w.view.retain.train, w.view.retain.n_users, static_cast<int64_t>(w.view.retain.train.size()));
     Rng rng(3);
     const datasets::BprBatch b = s.batch(0, rng);
     models::Batch batch;
@@ -93,21 +94,23 @@ std::pair<std::vector<double>, std::vector<double>> shares(const RequestView& v)
     fu[v.step_forget.users[k]] += 1, tu[v.step_forget.users[k]] += 1;
     fi[v.step_forget.items[k]] += 1, ti[v.step_forget.items[k]] += 1;
   }
-  for (size_t k = 0; k < v.retain.train.size(); ++k) tu[v.retain.train.users[k]] += 1, ti[v.retain.train.items[k]] += 1;
+  for (size_t k = 0; k < v.retain.train.size(); ++k)
+    tu[v.retain.train.users[k]] += 1, ti[v.retain.train.items[k]] += 1;
   for (size_t u = 0; u < fu.size(); ++u) fu[u] = tu[u] > 0 ? fu[u] / tu[u] : 0;
   for (size_t i = 0; i < fi.size(); ++i) fi[i] = ti[i] > 0 ? fi[i] / ti[i] : 0;
   return {fu, fi};
 }
 
-// One step (the tiny forget set fits one batch) from the same start with factor 1 and factor 7, for a user and
-// an interaction request: each row of the forget set's users and items moves max(1, 7 x share) times as far;
-// every other row and every other parameter keeps its starting value exactly (confined updates).
+// One step (the tiny forget set fits one batch) from the same start with factor 1 and factor 7, for a user
+// and an interaction request: each row of the forget set's users and items moves max(1, 7 x share) times as
+// far; every other row and every other parameter keeps its starting value exactly (confined updates).
 TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
   const TinyWorld& t = tiny_world();
   for (RequestKind kind : {RequestKind::User, RequestKind::Interaction}) {
     SCOPED_TRACE(request_kind_name(kind));
-    const RequestView view = apply_requests(
-        t.ds, {read_request(write_generated_request(t.ds, kind, 0.05, std::string("share-") + request_kind_name(kind)))});
+    const RequestView view =
+        apply_requests(t.ds, {read_request(write_generated_request(
+                                 t.ds, kind, 0.05, std::string("share-") + request_kind_name(kind)))});
     ASSERT_LE(static_cast<int64_t>(view.step_forget.size()), 2048);
     const std::string run = t.quick_run_dir();
     auto start = load_original(run);
@@ -124,8 +127,10 @@ TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
     }
     const auto [user_share, item_share] = shares(view);
     double moved = 0.0;
-    for (const auto& [table, share] : {std::pair{start->user_table(), &user_share}, {start->item_table(), &item_share}}) {
-      const std::vector<float> t0 = values_of(*start, table), a = values_of(*out[0], table), b = values_of(*out[1], table);
+    for (const auto& [table, share] :
+         {std::pair{start->user_table(), &user_share}, {start->item_table(), &item_share}}) {
+      const std::vector<float> t0 = values_of(*start, table), a = values_of(*out[0], table),
+                               b = values_of(*out[1], table);
       const int64_t rows = static_cast<int64_t>(share->size()), d = static_cast<int64_t>(t0.size()) / rows;
       for (int64_t r = 0; r < rows; ++r) {
         const double s = (*share)[static_cast<size_t>(r)], f = std::max(1.0, 7.0 * s);
@@ -145,7 +150,8 @@ TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
     auto ps = start->parameters(), pa = out[0]->parameters();
     for (size_t k = 0; k < ps.size(); ++k)
       if (ps[k].first != start->user_table() && ps[k].first != start->item_table()) {
-        EXPECT_EQ(ops::max_abs_diff(ps[k].second.value(), pa[k].second.value()), 0.0) << ps[k].first << " moved";
+        EXPECT_EQ(ops::max_abs_diff(ps[k].second.value(), pa[k].second.value()), 0.0)
+            << ps[k].first << " moved";
       }
   }
 }
@@ -153,8 +159,8 @@ TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
 // The paper's plain form stays reachable: unconfined, every parameter moves.
 TEST(MMRecUnOwnRows, UnconfinedMovesEveryParameter) {
   const TinyWorld& t = tiny_world();
-  const RequestView view =
-      apply_requests(t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "unconfined"))});
+  const RequestView view = apply_requests(
+      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "unconfined"))});
   auto start = load_original(t.quick_run_dir());
   start->set_data(view.retain);
   auto m = load_original(t.quick_run_dir());
@@ -208,16 +214,16 @@ TEST(MMRecUnLanding, CutsTheCrossingEpochBackToTheReference) {
   }
   const ForgetCheck now = forget_check(*models_out[1], w.view, w.view.step_forget);
   EXPECT_DOUBLE_EQ(now.forget_recall, landed.forget_recall);
-  std::cout << "forget recall at the stop: without landing " << plain.forget_recall << ", with " << landed.forget_recall
-            << " (reference " << landed.reference << ")\n";
+  std::cout << "forget recall at the stop: without landing " << plain.forget_recall << ", with "
+            << landed.forget_recall << " (reference " << landed.reference << ")\n";
 }
 
-// Under the plain held-out reference, requests whose users keep data stop by the plain rule: that reference is
-// not gold's level, so nothing is cut back. Under the default reference the landing applies to them too.
+// Under the plain held-out reference, requests whose users keep data stop by the plain rule: that reference
+// is not gold's level, so nothing is cut back. Under the default reference the landing applies to them too.
 TEST(MMRecUnLanding, ItemRequestsLandUnderTheRetainedReferenceOnly) {
   const TinyWorld& t = tiny_world();
-  const RequestView view =
-      apply_requests(t.ds, {read_request(write_generated_request(t.ds, RequestKind::Item, 0.05, "landing-item"))});
+  const RequestView view = apply_requests(
+      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Item, 0.05, "landing-item"))});
   for (Reference ref : {Reference::HeldOut, Reference::Retained}) {
     SCOPED_TRACE(reference_name(ref));
     auto m = load_original(t.run_dir_full());
@@ -263,7 +269,8 @@ TEST(MMRecUnModality, AModelThatReadsNoErasedModalityIsLeftAsItWas) {
     EXPECT_EQ(ops::max_abs_diff(pb[k].second.value(), pa[k].second.value()), 0.0) << pb[k].first << " moved";
 
   const models::Config cfg = models::default_config("freedom");
-  std::unique_ptr<models::Model> f = models::create_model("freedom", cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+  std::unique_ptr<models::Model> f =
+      models::create_model("freedom", cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
   o.epochs = 1;
   const UnlearnResult rf = run_method(f, "freedom", cfg, view, o);
   EXPECT_EQ(rf.stop_reason, "epochs");

@@ -77,18 +77,21 @@ void expect_no_surviving_row(models::Model& m, const RequestView& view, const st
   int64_t checked = 0;
   for (const auto& [modality, table] : view.original.features) {
     std::vector<int32_t> rows = view.dropped_items;
-    if (auto it = view.erased.find(modality); it != view.erased.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
+    if (auto it = view.erased.find(modality); it != view.erased.end())
+      rows.insert(rows.end(), it->second.begin(), it->second.end());
     if (rows.empty()) continue;
     const int64_t width = table.values.cols();
     const std::vector<float> raw = table.values.to_vector<float>();
     const std::vector<float> repl = view.retain.features.at(modality).to_vector<float>();
     for (auto& [name, p] : m.parameters()) {
-      if (p.value().ndim() != 2 || p.value().rows() != view.original.n_items || p.value().cols() != width) continue;
+      if (p.value().ndim() != 2 || p.value().rows() != view.original.n_items || p.value().cols() != width)
+        continue;
       const std::vector<float> v = p.value().astype(DType::F32).to_vector<float>();
       for (int32_t i : rows) {
         const double moved = row_distance(v, raw, i, width), gap = row_distance(repl, raw, i, width);
         if (gap == 0) continue;  // the replacement equals the raw row: nothing to tell apart
-        EXPECT_GE(moved, 0.5 * gap) << what << ": parameter " << name << " still holds " << modality << " row " << i;
+        EXPECT_GE(moved, 0.5 * gap) << what << ": parameter " << name << " still holds " << modality
+                                    << " row " << i;
         ++checked;
       }
     }
@@ -157,7 +160,9 @@ TEST(ModalityErasure, ModelsDeclareTheDataModalityFillingEachSlot) {
     EXPECT_EQ(used, (std::vector<std::string>{"audio", "image"})) << model;
   }
   for (const std::string model : {"bpr", "lightgcn"})
-    EXPECT_TRUE(models::create_model(model, quick_config(model), td, 3, Device::cpu())->modality_uses().empty()) << model;
+    EXPECT_TRUE(
+        models::create_model(model, quick_config(model), td, 3, Device::cpu())->modality_uses().empty())
+        << model;
 }
 
 }  // namespace

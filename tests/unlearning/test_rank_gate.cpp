@@ -21,7 +21,8 @@ double gated_value(const std::vector<double>& si, const std::vector<double>& sj)
 }
 
 TEST(RankGate, CountsOnlyTriplesStillRankedAboveTheirNegative) {
-  const std::vector<double> si{2.0, -1.0, 0.5, 0.3}, sj{1.0, 0.5, 0.7, -0.4};  // rows 0 and 3 still rank i above j
+  const std::vector<double> si{2.0, -1.0, 0.5, 0.3},
+      sj{1.0, 0.5, 0.7, -0.4};  // rows 0 and 3 still rank i above j
   const autograd::Var a = autograd::param(Tensor::from_vector(si, Shape{4}));
   const autograd::Var b = autograd::param(Tensor::from_vector(sj, Shape{4}));
   const autograd::Var l = detail::gated_reverse_loss(a, b);

@@ -1,23 +1,24 @@
-// Tests for unlearning requests (models/unlearning/requests.h): file format, generation, resolution, validation.
+// Tests for unlearning requests (models/unlearning/requests.h): file format, generation, resolution,
+// validation.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <set>
 
-#include "models/unlearning/requests.h"
 #include "datasets/graphs.h"
 #include "datasets/synthetic.h"
 #include "models/freedom_graphs.h"
+#include "models/unlearning/requests.h"
 #include "tests/datasets/helpers.h"
 
 using namespace lethe;
 using namespace lethe::datasets;
 using namespace lethe::unlearning;
-using lethe::test::TempDir;
+using lethe::models::freedom_pruned_adj;
 using lethe::test::dense;
 using lethe::test::expect_csr_equal;
-using lethe::models::freedom_pruned_adj;
+using lethe::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,7 +34,8 @@ std::vector<int64_t> train_degree(const std::vector<int32_t>& ids, int32_t n) {
   return d;
 }
 
-Request gen(RequestKind k, double f, Select s, uint64_t seed = 1, const std::string& mod = "", bool drop = false) {
+Request gen(RequestKind k, double f, Select s, uint64_t seed = 1, const std::string& mod = "",
+            bool drop = false) {
   RequestSpec spec;
   spec.kind = k;
   spec.fraction = f;
@@ -51,8 +53,8 @@ TEST(Requests, UserGenerationBySelection) {
   auto du = train_degree(ds.train.users, ds.n_users);
   Request r = gen(RequestKind::User, 0.1, Select::Random);
   EXPECT_EQ(r.users.size(), 30u);
-  EXPECT_EQ(gen(RequestKind::User, 0.1, Select::Random).users, r.users);        // deterministic
-  EXPECT_NE(gen(RequestKind::User, 0.1, Select::Random, 2).users, r.users);     // seed matters
+  EXPECT_EQ(gen(RequestKind::User, 0.1, Select::Random).users, r.users);     // deterministic
+  EXPECT_NE(gen(RequestKind::User, 0.1, Select::Random, 2).users, r.users);  // seed matters
   Request core = gen(RequestKind::User, 0.1, Select::Core), edge = gen(RequestKind::User, 0.1, Select::Edge);
   int64_t min_core = INT64_MAX, max_edge = 0;
   for (int32_t u : core.users) min_core = std::min(min_core, du[u]);
@@ -96,7 +98,8 @@ TEST(Requests, ItemAndInteractionGenerationKeepEveryUserTrainable) {
   }
   // Core items are the popular ones.
   auto di = train_degree(ds.train.items, ds.n_items);
-  Request core = gen(RequestKind::Item, 0.05, Select::Core), edge = gen(RequestKind::Item, 0.05, Select::Edge);
+  Request core = gen(RequestKind::Item, 0.05, Select::Core),
+          edge = gen(RequestKind::Item, 0.05, Select::Edge);
   int64_t sc = 0, se = 0;
   for (int32_t i : core.items) sc += di[i];
   for (int32_t i : edge.items) se += di[i];
@@ -136,8 +139,10 @@ TEST(Requests, ModalityResolutionAndMissingFeatureFill) {
 
 TEST(Requests, FileRoundTripAndDropFlag) {
   TempDir t;
-  for (RequestKind k : {RequestKind::User, RequestKind::Item, RequestKind::Interaction, RequestKind::Modality}) {
-    Request r = gen(k, 0.05, Select::Edge, 9, k == RequestKind::Modality ? "text" : "", k == RequestKind::Item);
+  for (RequestKind k :
+       {RequestKind::User, RequestKind::Item, RequestKind::Interaction, RequestKind::Modality}) {
+    Request r =
+        gen(k, 0.05, Select::Edge, 9, k == RequestKind::Modality ? "text" : "", k == RequestKind::Item);
     const std::string p = (t / (std::string(request_kind_name(k)) + ".tsv")).string();
     write_request(r, p, "test");
     Request b = read_request(p);
@@ -177,9 +182,12 @@ TEST(Requests, ValidationErrors) {
   // Syntax.
   test::expect_error([&] { read_request(file("nohead.tsv", "12\n13\n")); }, {"nohead.tsv:1", "header"});
   test::expect_error([&] { read_request(file("empty.tsv", "# nothing\nuserID\n")); }, {"empty.tsv", "empty"});
-  test::expect_error([&] { read_request(file("nonnum.tsv", "userID\n5\nx7\n")); }, {"nonnum.tsv:3", "userID", "x7"});
-  test::expect_error([&] { read_request(file("fields.tsv", "userID\titemID\n5\n")); }, {"fields.tsv:2", "fields"});
-  test::expect_error([&] { read_request(file("dropuser.tsv", "# drop\nuserID\n5\n")); }, {"dropuser.tsv:1", "drop"});
+  test::expect_error([&] { read_request(file("nonnum.tsv", "userID\n5\nx7\n")); },
+                     {"nonnum.tsv:3", "userID", "x7"});
+  test::expect_error([&] { read_request(file("fields.tsv", "userID\titemID\n5\n")); },
+                     {"fields.tsv:2", "fields"});
+  test::expect_error([&] { read_request(file("dropuser.tsv", "# drop\nuserID\n5\n")); },
+                     {"dropuser.tsv:1", "drop"});
   // Against the data set.
   test::expect_error([&] { resolve(ds, read_request(file("uu.tsv", "userID\n3\n300\n"))); },
                      {"uu.tsv:3", "unknown userID 300"});
@@ -211,8 +219,9 @@ TEST(Requests, ValidationErrors) {
   // A user with no train rows (a cold user) cannot be forgotten.
   Dataset cold = ds;
   cold.n_users += 1;
-  test::expect_error([&] { resolve(cold, read_request(file("cold.tsv", "userID\n" + std::to_string(ds.n_users) + "\n"))); },
-                     {"cold.tsv:2", "no training interactions"});
+  test::expect_error(
+      [&] { resolve(cold, read_request(file("cold.tsv", "userID\n" + std::to_string(ds.n_users) + "\n"))); },
+      {"cold.tsv:2", "no training interactions"});
   // Generation errors.
   RequestSpec bad;
   bad.fraction = 0.0;

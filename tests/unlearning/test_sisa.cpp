@@ -1,6 +1,6 @@
 // SISA on tiny data (docs/unlearning.md, "SISA"): after a request the touched shards equal retraining them
-// from scratch on D_r with the same seed, bit for bit, and the untouched shards are bit-for-bit the original's;
-// the combined model scores as its combiner says; a non-sharded run refuses sisa, naming the fix.
+// from scratch on D_r with the same seed, bit for bit, and the untouched shards are bit-for-bit the
+// original's; the combined model scores as its combiner says; a non-sharded run refuses sisa, naming the fix.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -114,7 +114,8 @@ TEST(Sisa, RequestRetrainsExactlyTheTouchedShards) {
   for (int64_t k = 0; k < kShards; ++k) {
     SCOPED_TRACE("shard " + std::to_string(k));
     EXPECT_TRUE(bitwise_equal(shard_params(*um, k), shard_params(*fm, k)));  // every shard: as from scratch
-    EXPECT_EQ(bitwise_equal(shard_params(*um, k), shard_params(*om, k)), hit.count(k) == 0);  // only touched moved
+    EXPECT_EQ(bitwise_equal(shard_params(*um, k), shard_params(*om, k)),
+              hit.count(k) == 0);  // only touched moved
   }
   EXPECT_EQ(un.unlearning.value("method", ""), "sisa");
 }
@@ -139,7 +140,8 @@ TEST(Sisa, CombinedScoresFollowTheCombiner) {
     for (int32_t u = 0; u < td.n_users; ++u)
       for (int64_t i = 0; i < n_items; i += 7) {
         const size_t at = static_cast<size_t>(u) * static_cast<size_t>(n_items) + static_cast<size_t>(i);
-        const double want = comb == "mean" ? 0.5 * (v0[at] + v1[at]) : (sm->shard_of(u) == 0 ? v0[at] : v1[at]);
+        const double want =
+            comb == "mean" ? 0.5 * (v0[at] + v1[at]) : (sm->shard_of(u) == 0 ? v0[at] : v1[at]);
         ASSERT_NEAR(v[at], want, 1e-5) << comb << " user " << u << " item " << i;
       }
     EXPECT_THROW(sm->forward(true), Error);
@@ -148,7 +150,8 @@ TEST(Sisa, CombinedScoresFollowTheCombiner) {
 
 TEST(Sisa, NonShardedRunsRefuseSisaAndShardedRunsRefuseOtherMethods) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "sisa-refuse");
+  const std::string req =
+      write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "sisa-refuse");
   UnlearnJob job;
   job.request_files = {req};
   job.options.quiet = true;
@@ -182,7 +185,8 @@ TEST(Sisa, NonShardedRunsRefuseSisaAndShardedRunsRefuseOtherMethods) {
 // lineage of each is checked against its own original, and sisa gets its agreement with that gold.
 TEST(Sisa, AuditAgainstThePlainOriginalsGold) {
   const TinyWorld& w = tiny_world();
-  const std::string req = write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "sisa-audit");
+  const std::string req =
+      write_generated_request(w.ds, unlearning::RequestKind::Interaction, 0.05, "sisa-audit");
   std::ostringstream sink;
   UnlearnJob job;
   job.request_files = {req};

@@ -61,11 +61,13 @@ TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
   std::vector<float> mean(static_cast<size_t>(ue.rows() * d), 0.0f);
   for (int32_t u : users)
     for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
-      for (int64_t j = 0; j < d; ++j) mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
+      for (int64_t j = 0; j < d; ++j)
+        mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
   const double want = brute_recall20(mean, iv, n_items, d, retained, targets, users);
   EXPECT_NEAR(c.ref_retained, want, 1e-12);
   EXPECT_DOUBLE_EQ(c.reference, c.ref_retained);
-  EXPECT_NEAR(c.forget_recall, brute_recall20(ue.to_vector<float>(), iv, n_items, d, retained, targets, users), 1e-12);
+  EXPECT_NEAR(c.forget_recall,
+              brute_recall20(ue.to_vector<float>(), iv, n_items, d, retained, targets, users), 1e-12);
   // The plain held-out rule is still reachable and uses the same users' test rows.
   const ForgetCheck h = forget_check(*m, view, view.step_forget, Reference::HeldOut);
   EXPECT_DOUBLE_EQ(h.reference, h.ref_heldout);
@@ -74,8 +76,8 @@ TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
 
 TEST(StopRules, UserRequestReferenceIsTheRandomDirectionLevel) {
   const TinyWorld& w = tiny_world();
-  const RequestView view =
-      apply_requests(w.ds, {read_request(write_generated_request(w.ds, RequestKind::User, 0.05, "ref-user"))});
+  const RequestView view = apply_requests(
+      w.ds, {read_request(write_generated_request(w.ds, RequestKind::User, 0.05, "ref-user"))});
   auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
   m->set_data(view.retain);
   const ForgetCheck c = forget_check(*m, view, view.step_forget);
@@ -89,14 +91,15 @@ TEST(StopRules, UserRequestReferenceIsTheRandomDirectionLevel) {
 // Gold's per-user forget recall over the affected users: its mean and standard error.
 std::pair<double, double> gold_forget_recall(const std::string& gold_dir, const RequestView& view) {
   ModelRun gr = load_model_run(gold_dir, view.retain, "gold");
-  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users), view.retain.n_items, {},
-                           Device::cpu());
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users),
+                           view.retain.n_items, {}, Device::cpu());
   const datasets::UserItems targets = datasets::UserItems::build(view.forget, view.retain.n_users);
   std::vector<double> per_user;
   autograd::NoGrad ng;
   const models::Forward f = gr.model->forward(false);
   for (int32_t u : view.affected_users)
-    per_user.push_back(eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
+    per_user.push_back(
+        eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
   double mean = 0, var = 0;
   for (double v : per_user) mean += v / static_cast<double>(per_user.size());
   for (double v : per_user) var += (v - mean) * (v - mean) / static_cast<double>(per_user.size() - 1);

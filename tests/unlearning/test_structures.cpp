@@ -71,7 +71,8 @@ TEST(UnlearningStructures, RebuiltFromRetainEqualsBuiltFromScratch) {
   for (const std::string model : {"lightgcn", "freedom", "mgcn", "vbpr"}) {
     for (const Case& c : cases()) {
       SCOPED_TRACE(model + " / " + c.name);
-      const std::string req = write_generated_request(w.ds, c.kind, 0.1, "struct-" + c.name, c.drop, c.modality);
+      const std::string req =
+          write_generated_request(w.ds, c.kind, 0.1, "struct-" + c.name, c.drop, c.modality);
       const RequestView view = view_for(w.ds, req);
       const models::Config cfg = small_config(model);
       auto a = models::create_model(model, cfg, full, 3, Device::cpu());
@@ -98,7 +99,8 @@ TEST(UnlearningStructures, RebuiltFromRetainEqualsBuiltFromScratch) {
           const auto it = view.erased.find(n.substr(0, n.find('_')));
           std::vector<int32_t> rows = view.dropped_items;
           if (it != view.erased.end()) rows.insert(rows.end(), it->second.begin(), it->second.end());
-          const std::vector<float> va = pa[k].to_vector<float>(), vb = pb[k].second.value().to_vector<float>();
+          const std::vector<float> va = pa[k].to_vector<float>(),
+                                   vb = pb[k].second.value().to_vector<float>();
           const int64_t width = pa[k].cols();
           for (int32_t i : rows)
             for (int64_t j = 0; j < width; ++j)
@@ -141,14 +143,16 @@ TEST(UnlearningStructures, NoForgottenEdgeLeftInMessagePassing) {
     SCOPED_TRACE(model);
     // User request: a forgotten user's embedding no longer reaches any item or other user.
     {
-      const RequestView view = view_for(w.ds, write_generated_request(w.ds, unlearning::RequestKind::User, 0.1, "edge-user"));
+      const RequestView view =
+          view_for(w.ds, write_generated_request(w.ds, unlearning::RequestKind::User, 0.1, "edge-user"));
       auto m = models::create_model(model, small_config(model), full, 3, Device::cpu());
       m->set_data(view.retain);
       std::vector<uint8_t> keep(static_cast<size_t>(w.ds.n_users), 1);
       for (int32_t u : view.forgotten_users) keep[static_cast<size_t>(u)] = 0;
       autograd::NoGrad ng;
       const models::Forward before = m->forward(false);
-      const std::vector<float> items0 = before.items.value().to_vector<float>(), users0 = rows_of(before.users.value(), keep);
+      const std::vector<float> items0 = before.items.value().to_vector<float>(),
+                               users0 = rows_of(before.users.value(), keep);
       perturb_rows(*m, "user_embedding.weight", view.forgotten_users);
       const models::Forward after = m->forward(false);
       EXPECT_EQ(after.items.value().to_vector<float>(), items0);
@@ -156,16 +160,18 @@ TEST(UnlearningStructures, NoForgottenEdgeLeftInMessagePassing) {
     }
     // Item request with drop: a dropped item reaches no user and (FREEDOM's kNN graph) no other item.
     {
-      const RequestView view =
-          view_for(w.ds, write_generated_request(w.ds, unlearning::RequestKind::Item, 0.1, "edge-item", true));
+      const RequestView view = view_for(
+          w.ds, write_generated_request(w.ds, unlearning::RequestKind::Item, 0.1, "edge-item", true));
       auto m = models::create_model(model, small_config(model), full, 3, Device::cpu());
       m->set_data(view.retain);
       std::vector<uint8_t> keep(static_cast<size_t>(w.ds.n_items), 1);
       for (int32_t i : view.dropped_items) keep[static_cast<size_t>(i)] = 0;
       autograd::NoGrad ng;
       const models::Forward before = m->forward(false);
-      const std::vector<float> users0 = before.users.value().to_vector<float>(), items0 = rows_of(before.items.value(), keep);
-      perturb_rows(*m, model == "lightgcn" ? "item_embedding.weight" : "item_id_embedding.weight", view.dropped_items);
+      const std::vector<float> users0 = before.users.value().to_vector<float>(),
+                               items0 = rows_of(before.items.value(), keep);
+      perturb_rows(*m, model == "lightgcn" ? "item_embedding.weight" : "item_id_embedding.weight",
+                   view.dropped_items);
       const models::Forward after = m->forward(false);
       EXPECT_EQ(after.users.value().to_vector<float>(), users0);
       EXPECT_EQ(rows_of(after.items.value(), keep), items0);
