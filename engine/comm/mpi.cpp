@@ -6,6 +6,8 @@
 // values to rank s (MPI_Alltoallv), rank s adds the P contributions in rank order, and the summed blocks are
 // gathered by everyone (MPI_Allgatherv). Each rank sends and receives (P - 1) / P of the data twice, as a
 // ring all-reduce does.
+#define OMPI_SKIP_MPICXX 1  // the C API only (the C++ bindings are deprecated and warn)
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <climits>

@@ -1,6 +1,8 @@
 // The NCCL backend (communicator.h; docs/scaling.md, "Communicators"): GPU ranks, one CUDA device each,
 // bootstrapped over MPI (rank 0 makes the NCCL unique id and broadcasts it). NCCL refuses two ranks on one
-// device, so a job has at most as many ranks per machine as it has GPUs.
+// device, so a job has at most as many ranks per machine as it has GPUs. Host tensors are staged through the
+// rank's device (the MPI backend does the reverse), so callers need not care where a tensor lives. Every
+// collective goes through NCCL, with one rank too (so a single GPU exercises every call).
 //
 // The sum keeps MPI backend's rank-order rule: the element range is padded to P equal blocks, block s of
 // every rank goes to rank s (grouped ncclSend / ncclRecv), rank s adds the P parts in rank order on the
@@ -67,8 +69,13 @@ class Nccl final : public Communicator {
 
   void allreduce_sum(Tensor& t) override {
     const ncclDataType_t type = nccl_type(t.dtype());
-    on_device(t, "allreduce_sum");
-    if (size_ == 1 || t.numel() == 0) return;
+    if (!t.device().is_cuda()) {
+      Tensor d = t.to(device());
+      allreduce_sum(d);
+      t.copy_from(d);
+      return;
+    }
+    if (t.numel() == 0) return;
     const int64_t n = t.numel(), block = (n + size_ - 1) / size_;
     const size_t es = dtype_size(t.dtype());
     Tensor padded = Tensor::zeros({block * size_}, t.dtype(), t.device());
@@ -92,7 +99,7 @@ class Nccl final : public Communicator {
   }
 
   Tensor allgather_rows(const Tensor& t) override {
-    on_device(t, "allgather_rows");
+    if (!t.device().is_cuda()) return allgather_rows(t.to(device())).to(Device::cpu());
     // Row counts may differ: pad every part to the largest, gather, and keep each rank's real rows.
     Tensor counts = Tensor::zeros({static_cast<int64_t>(size_)}, DType::F64, Device::cpu());
     counts.data<double>()[rank_] = static_cast<double>(t.rows());
@@ -121,13 +128,19 @@ class Nccl final : public Communicator {
   }
 
   void broadcast(Tensor& t, int root) override {
-    on_device(t, "broadcast");
+    LETHE_CHECK(root >= 0 && root < size_, "broadcast: root " << root << " outside a job of " << size_ << " ranks");
+    if (!t.device().is_cuda()) {
+      Tensor d = t.to(device());
+      broadcast(d, root);
+      t.copy_from(d);
+      return;
+    }
     LETHE_NCCL_CALL(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm_, nullptr));
     LETHE_CUDART_CALL(cudaStreamSynchronize(nullptr));
   }
 
   void barrier() override {
-    Tensor one = Tensor::zeros({1}, DType::F32, Device::cuda(device_));
+    Tensor one = Tensor::zeros({1}, DType::F32, device());
     allreduce_sum(one);
   }
   void abort(int) override {
@@ -135,9 +148,7 @@ class Nccl final : public Communicator {
   }
 
  private:
-  void on_device(const Tensor& t, const char* what) const {
-    LETHE_CHECK(t.device().is_cuda(), "nccl: " << what << " of " << t.describe() << ": NCCL takes CUDA tensors");
-  }
+  Device device() const { return Device::cuda(device_); }
   int rank_, size_, device_ = 0;
   ncclComm_t comm_ = nullptr;
 };

@@ -5,11 +5,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "autograd/collective.h"
 #include "autograd/ops.h"
 #include "engine/comm/communicator.h"
+#include "engine/device.h"
 #include "engine/rng.h"
 #include "models/batch_share.h"
 #include "models/losses.h"
@@ -130,6 +132,38 @@ TEST(MpiRanks, InfoNceRefusesAShare) {
   const autograd::Var a = autograd::param(Tensor::full({4, 3}, 1.0, DType::F64));
   const models::BatchShare share(&world(), 8);
   EXPECT_THROW(models::info_nce(a, a, 0.2), Error);
+}
+
+// NCCL (docs/scaling.md, "Communicators"), the one-rank check a single GPU allows: every collective goes
+// through NCCL and gives the bits the host computes, for device tensors and staged host tensors. Run by ctest
+// as `mpirun -np 1 test_mpi_ranks --gtest_filter='NcclRanks.*'` in builds with NCCL; skipped without a GPU,
+// and in the 2-rank job (NCCL refuses two ranks on one GPU, and the suite does not assume two GPUs).
+TEST(NcclRanks, OneRankCollectivesGiveTheHostsBits) {
+  if (!comm::built_with_nccl()) GTEST_SKIP() << "this build has no NCCL";
+  if (!cuda_available()) GTEST_SKIP() << "no usable GPU";
+  if (world().size() > 1) GTEST_SKIP() << "one rank per GPU: the NCCL check runs as its own 1-rank job";
+  const std::unique_ptr<comm::Communicator> nccl = comm::make_nccl(world());
+  ASSERT_EQ(nccl->backend(), "nccl");
+  ASSERT_EQ(nccl->size(), 1);
+  for (const int64_t n : {int64_t(1), int64_t(1000)}) {
+    for (const DType dt : {DType::F32, DType::F64}) {
+      const Tensor host = Tensor::from_vector(values_of(0, n), Shape{n}).astype(dt);
+      Tensor dev = host.to(Device::cuda());
+      nccl->allreduce_sum(dev);
+      EXPECT_EQ(std::memcmp(dev.to(Device::cpu()).raw(), host.raw(), host.nbytes()), 0) << n << " " << dtype_name(dt);
+      Tensor staged = host.clone();  // a host tensor goes through the device and comes back
+      nccl->allreduce_sum(staged);
+      EXPECT_EQ(std::memcmp(staged.raw(), host.raw(), host.nbytes()), 0);
+    }
+  }
+  const Tensor rows = Tensor::from_vector(std::vector<int32_t>{1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  EXPECT_EQ(nccl->allgather_rows(rows.to(Device::cuda())).to(Device::cpu()).to_vector<int32_t>(), rows.to_vector<int32_t>());
+  EXPECT_EQ(nccl->allgather_rows(rows).to_vector<int32_t>(), rows.to_vector<int32_t>());
+  EXPECT_EQ(nccl->allgather_rows(Tensor::zeros({0, 3}, DType::I32)).rows(), 0);
+  Tensor b = Tensor::full({4}, 2.5, DType::F64, Device::cuda());
+  nccl->broadcast(b, 0);
+  EXPECT_EQ(b.to(Device::cpu()).to_vector<double>(), std::vector<double>(4, 2.5));
+  nccl->barrier();
 }
 
 }  // namespace
