@@ -74,9 +74,9 @@ Gap compare_models(const std::string& run_a, const std::string& run_b) {
 void expect_data_parallel_equal(const std::string& one, const std::string& two, const std::string& again) {
   const Gap g12 = compare_models(one, two);
   EXPECT_GT(g12.scale, 0.0);
-  // Float32 parameters after a few Adam epochs: reassociated gradient sums moved entries by
-  // 1e-7 to 1e-6 of the largest (bench/RESULTS.md, "Data-parallel runs").
-  EXPECT_LE(g12.max_abs, 1e-5 * g12.scale) << "1 rank vs 2 ranks: max |diff| " << g12.max_abs << " of " << g12.scale;
+  // Float32 parameters after a few Adam epochs: reassociated gradient sums moved entries by 5e-8 to 3e-6 of
+  // the largest (bench/RESULTS.md, "Data-parallel runs"); without the gradient sum they moved by 3e-2.
+  EXPECT_LE(g12.max_abs, 5e-5 * g12.scale) << "1 rank vs 2 ranks: max |diff| " << g12.max_abs << " of " << g12.scale;
   std::cout << "1 rank vs 2 ranks: max |diff| " << g12.max_abs << " (largest entry " << g12.scale << ")\n";
   const Gap g22 = compare_models(two, again);
   EXPECT_TRUE(g22.bitwise) << "2 ranks twice: max |diff| " << g22.max_abs;
@@ -108,6 +108,20 @@ TEST_F(MpiCli, MmrecunUnlearnsTheSameModelOnTwoRanks) {
   run(kMpirun + kBin + args + path("un2"));
   run(kMpirun + kBin + args + path("un2b"));
   expect_data_parallel_equal(path("un1"), path("un2"), path("un2b"));
+}
+
+TEST_F(MpiCli, EveryBaselineUnlearnsTheSameModelOnTwoRanks) {
+  run(kBin + " train --data " + data() + " --model lightgcn --epochs 2 --quiet --out " + path("base"));
+  run(kBin + " request --data " + data() + " --kind interaction --fraction 0.05 --seed 4 --out " + path("ireq.tsv"));
+  for (const std::string method : {"finetune", "neggrad", "gold"}) {
+    const std::string args = " unlearn --run " + path("base") + " --request " + path("ireq.tsv") + " --method " + method +
+                             " --epochs 2 --batch-size 128 --quiet --out ";
+    run(kBin + args + path(method + "1"));
+    run(kMpirun + kBin + args + path(method + "2"));
+    run(kMpirun + kBin + args + path(method + "2b"));
+    SCOPED_TRACE(method);
+    expect_data_parallel_equal(path(method + "1"), path(method + "2"), path(method + "2b"));
+  }
 }
 
 TEST_F(MpiCli, InfoCountsTheRanksAndOtherCommandsRefuseSeveral) {
