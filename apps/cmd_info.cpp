@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/command.h"
+#include "engine/comm/communicator.h"
 #include "datasets/mmrec_io.h"
 
 namespace {
@@ -17,10 +18,19 @@ lethe::apps::Register reg("info", "Summarise an MMRec data set directory", [](CL
   sub.add_flag("--json", a->json, "print JSON instead of text");
   return [a]() -> int {
     lethe::datasets::Dataset ds = lethe::datasets::load_mmrec(a->data);
-    if (a->json)
-      std::cout << lethe::datasets::summary_json(ds).dump(2) << "\n";
-    else
-      std::cout << lethe::datasets::summary_text(ds);
+    // The ranks this process sees (mpirun -np N: N), for data-parallel train and unlearn (docs/scaling.md).
+    lethe::comm::Communicator& w = lethe::comm::world();
+    const std::string built = std::string("mpi ") + (lethe::comm::built_with_mpi() ? "yes" : "no") + ", nccl " +
+                              (lethe::comm::built_with_nccl() ? "yes" : "no");
+    if (a->json) {
+      nlohmann::json j = lethe::datasets::summary_json(ds);
+      j["ranks"] = {{"size", w.size()}, {"backend", w.backend()}, {"built_with_mpi", lethe::comm::built_with_mpi()},
+                    {"built_with_nccl", lethe::comm::built_with_nccl()}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << lethe::datasets::summary_text(ds) << "ranks: " << w.size() << " (" << w.backend() << "; built with "
+                << built << ")\n";
+    }
     return 0;
   };
 });

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "apps/command.h"
+#include "engine/comm/communicator.h"
 #include "engine/error.h"
 #include "engine/profile.h"
 #include "models/eval/metrics.h"
@@ -21,6 +22,7 @@ struct TrainCmd {
 int run_train(TrainCmd& c) {
   using namespace lethe;
   training::TrainJob& job = c.job;
+  job.comm = &comm::world();  // mpirun -np N: data-parallel over N ranks (docs/scaling.md)
   if (c.profile) prof::enable(true);  // from model construction (graphs) to the end of the final evaluation
   if (!c.trace.empty()) prof::start_trace();
   training::TrainOutcome o;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "apps/command.h"
+#include "engine/comm/communicator.h"
 #include "engine/profile.h"
 #include "models/unlearning/pipeline.h"
 #include "models/unlearning/requests.h"
@@ -31,6 +32,7 @@ int run_unlearn(UnlearnCmd& c) {
     for (const auto& p : unlearning::read_request_list(c.request_list)) job.request_files.push_back(p);
   LETHE_CHECK(!job.request_files.empty(), "give at least one --request FILE (or --request-list LIST)");
   job.options.quiet = c.quiet;
+  job.options.comm = &comm::world();  // mpirun -np N: data-parallel over N ranks (docs/scaling.md)
   job.options.landing = !c.no_landing;
   job.options.confine = !c.unconfined;
   job.audit_steps = job.request_files.size() > 1 && !c.no_step_audit;

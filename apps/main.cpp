@@ -4,6 +4,7 @@
 #include <map>
 
 #include "apps/command.h"
+#include "engine/comm/communicator.h"
 #include "engine/device.h"
 #include "engine/formats/staged_dir.h"
 
@@ -13,6 +14,18 @@ std::vector<Command>& registry() {
   return r;
 }
 }  // namespace lethe::apps
+
+namespace {
+// After an error on one rank of a data-parallel job, the others would wait in their next collective forever.
+void stop_other_ranks() {
+  try {
+    lethe::comm::Communicator& w = lethe::comm::world();
+    if (w.size() > 1) w.abort(1);
+  } catch (const std::exception&) {
+    // no communicator could be made: this process is alone
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace lethe::apps;
@@ -33,15 +46,25 @@ int main(int argc, char** argv) {
   for (auto& [sub, run] : runners) {
     if (sub->parsed()) {
       try {
+        // Under mpirun (docs/scaling.md, "Data-parallel steps"): train and unlearn run on every rank, info
+        // reports the ranks; rank 0 prints and writes, the other ranks print only their errors.
+        lethe::comm::Communicator& world = lethe::comm::world();
+        if (world.rank() != 0) std::cout.rdbuf(nullptr);
+        const std::string name = sub->get_name();
+        LETHE_CHECK(world.size() == 1 || name == "train" || name == "unlearn" || name == "info",
+                    "only train, unlearn and info run under an MPI launcher; start lethe " << name
+                                                                                         << " as one process");
         return run();
       } catch (const lethe::formats::OutputExists& e) {
         std::string msg = e.what();
         const auto cut = msg.find(" (ask for the replacement");
         if (cut != std::string::npos && sub->get_option_no_throw("--force")) msg = msg.substr(0, cut) + " (pass --force to replace it)";
         std::cerr << "lethe " << sub->get_name() << ": error: " << msg << "\n";
+        stop_other_ranks();
         return 1;
       } catch (const std::exception& e) {
         std::cerr << "lethe " << sub->get_name() << ": error: " << e.what() << "\n";
+        stop_other_ranks();
         return 1;
       }
     }

@@ -127,8 +127,10 @@ Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::ve
   const int64_t kk = std::min(k, n_active);
   std::vector<int32_t> nb(static_cast<size_t>(I) * kk, -1);
   std::vector<float> sv(static_cast<size_t>(I) * kk, 0.0f);
-  for (int64_t b0 = 0; b0 < I; b0 += block) {
-    const int64_t b1 = std::min(I, b0 + block);
+  // At most 2^26 similarities (256 MiB of F32) per block, whatever the catalogue.
+  const int64_t rows = std::max<int64_t>(1, std::min(block, (int64_t(1) << 26) / std::max<int64_t>(I, 1)));
+  for (int64_t b0 = 0; b0 < I; b0 += rows) {
+    const int64_t b1 = std::min(I, b0 + rows);
     Tensor sim = ops::matmul(x.row_range(b0, b1), x, false, true);  // [b1 - b0, I]
     const float* sp = sim.data<float>();
 #pragma omp parallel

@@ -34,8 +34,10 @@ enum class KnnWeight {
 };
 
 // Cosine kNN item-item graph (I x I) from features [I, f]: rows L2-normalised (a zero row stays zero, so its
-// cosine with everything is 0), similarities in row blocks of `block` rows (GEMM through lethe::ops::matmul;
-// the I x I matrix is never materialised), top-k per row including self, ties broken by the lower item id.
+// cosine with everything is 0), similarities in row blocks of at most `block` rows and 2^26 similarities
+// (GEMM through lethe::ops::matmul; the I x I matrix is never materialised, so memory is linear in I: the
+// normalised copy, one block, k neighbours per row; docs/scaling.md, "How cost grows"), top-k per row including
+// self, ties broken by the lower item id. The result does not depend on the block size.
 // `active` (optional, size I): inactive items (dropped from the catalogue) have no row entries and are never
 // a neighbour; k is capped at the number of active items. Row sums r <= 0 (possible only with negative
 // cosines) give 0 instead of NaN.

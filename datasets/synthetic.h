@@ -39,12 +39,17 @@ struct SynthPreset {
   double user_alpha = 1.6;      // Pareto tail index of the extra user activity
   double item_zipf = 0.8;       // item popularity weight of rank r: (r + 1)^-item_zipf
   int32_t min_user = 5, max_user = 120, min_item = 5;
+  double scale = 1.0;           // the factor scale_preset applied (for SOURCE.md)
 };
 
 // Presets: "baby", "sports", "clothing" (Amazon counts, image 4096-d, text 384-d) and "tiny" (300 users,
 // 200 items, ~3.5k rows, image 64-d, text 32-d).
 SynthPreset synth_preset(const std::string& name);
 std::vector<std::string> synth_preset_names();
+// The preset with its users, items and interactions multiplied by `factor` (> 0, rounded; feature widths and
+// the generative model unchanged), so that one shape can be grown for cost measurements (docs/scaling.md,
+// "How cost grows"). Refused when the result cannot hold min_user rows per user and min_item per item.
+SynthPreset scale_preset(const SynthPreset& preset, double factor);
 
 Dataset generate_synthetic(const SynthPreset& preset, uint64_t seed);
 

@@ -120,14 +120,36 @@ EvalResult Evaluator::evaluate(const Tensor& user_emb, const Tensor& item_emb, c
   const int64_t k = std::min<int64_t>(max_k, n_items_);
   MetricAccumulator acc(opt_.topks);
   std::vector<uint8_t> hits(static_cast<size_t>(k));
-  for_each_block(user_emb, item_emb, eval_users, k, nullptr,
-                 [&](int64_t row0, int64_t n, const std::vector<int32_t>& top) {
-                   for (int64_t r = 0; r < n; ++r) {
-                     const int32_t u = eval_users[row0 + r];
-                     for (int64_t j = 0; j < k; ++j) hits[j] = targets.contains(u, top[r * k + j]) ? 1 : 0;
-                     acc.add_user(hits.data(), static_cast<int>(k), targets.degree(u));
-                   }
-                 });
+  if (opt_.comm && opt_.comm->size() > 1) {
+    // This rank's block of users; each user's row is its k hits and its number of targets.
+    const auto [b0, b1] = comm::share(static_cast<int64_t>(eval_users.size()), opt_.comm->rank(), opt_.comm->size());
+    const std::vector<int32_t> mine(eval_users.begin() + b0, eval_users.begin() + b1);
+    Tensor rows = Tensor::zeros({b1 - b0, k + 1}, DType::I32, Device::cpu());
+    int32_t* out = rows.data<int32_t>();
+    for_each_block(user_emb, item_emb, mine, k, nullptr, [&](int64_t row0, int64_t n, const std::vector<int32_t>& top) {
+      for (int64_t r = 0; r < n; ++r) {
+        const int32_t u = mine[row0 + r];
+        int32_t* row = out + (row0 + r) * (k + 1);
+        for (int64_t j = 0; j < k; ++j) row[j] = targets.contains(u, top[r * k + j]) ? 1 : 0;
+        row[k] = static_cast<int32_t>(targets.degree(u));
+      }
+    });
+    const Tensor all = opt_.comm->allgather_rows(rows);
+    const int32_t* a = all.data<int32_t>();
+    for (int64_t r = 0; r < all.rows(); ++r) {
+      for (int64_t j = 0; j < k; ++j) hits[j] = static_cast<uint8_t>(a[r * (k + 1) + j]);
+      acc.add_user(hits.data(), static_cast<int>(k), a[r * (k + 1) + k]);
+    }
+  } else {
+    for_each_block(user_emb, item_emb, eval_users, k, nullptr,
+                   [&](int64_t row0, int64_t n, const std::vector<int32_t>& top) {
+                     for (int64_t r = 0; r < n; ++r) {
+                       const int32_t u = eval_users[row0 + r];
+                       for (int64_t j = 0; j < k; ++j) hits[j] = targets.contains(u, top[r * k + j]) ? 1 : 0;
+                       acc.add_user(hits.data(), static_cast<int>(k), targets.degree(u));
+                     }
+                   });
+  }
   res.metrics = acc.result();
   res.users = acc.users();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "datasets/dataset.h"
+#include "engine/comm/communicator.h"
 #include "engine/tensor.h"
 #include "models/eval/metrics.h"
 
@@ -20,6 +21,10 @@ struct EvalOptions {
   int64_t batch_size = 4096;                  // users per block (MMRec eval_batch_size)
   std::vector<int> topks = default_topks();   // the list length is the largest K (50)
   int64_t max_block_elems = int64_t(1) << 26; // caps block x n_items scores (256 MB of F32); same results
+  // evaluate() over these ranks (null: this process alone): rank r ranks the r-th block of the users, and
+  // every rank gathers every user's hits and adds them up in user order, so the metrics are bitwise those
+  // of one process (docs/scaling.md, "Data-parallel steps"). Every rank must call evaluate() alike.
+  comm::Communicator* comm = nullptr;
 };
 
 struct EvalResult {

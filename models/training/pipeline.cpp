@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "datasets/mmrec_io.h"
@@ -180,12 +181,16 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   formats::StageOptions so;
   so.replace = job.replace || resume.continues_target;
   so.keep_partial = resume.in_partial;
-  formats::StagedDir out(job.out_dir, so);  // lock, existence, leftovers, writable
-  LETHE_CHECK(!resume.in_partial || out.reused_partial(),
-              "train job: resume: " << resume.file
-                                    << " belongs to a staging directory that is not an interrupted job's");
+  const bool writer = !job.comm || job.comm->rank() == 0;  // rank 0 writes for a data-parallel job
+  std::optional<formats::StagedDir> out;
   TrainOutcome outcome;
-  outcome.removed = out.removed();
+  if (writer) {
+    out.emplace(job.out_dir, so);  // lock, existence, leftovers, writable
+    LETHE_CHECK(!resume.in_partial || out->reused_partial(),
+                "train job: resume: " << resume.file
+                                      << " belongs to a staging directory that is not an interrupted job's");
+    outcome.removed = out->removed();
+  }
   for (const auto& r : outcome.removed) log << "removed " << r << ", left by an interrupted job\n";
 
   datasets::ReadOptions ro;
@@ -225,16 +230,19 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     // The log of the epochs the checkpoint holds: from the interrupted staging directory, or the run it is
     // in.
     const std::string src = (fs::path(resume.file).parent_path() / "train_log.jsonl").string();
-    formats::write_file_atomic(out.path() + "/train_log.jsonl", log_up_to(src, ck.epoch));
+    if (writer) formats::write_file_atomic(out->path() + "/train_log.jsonl", log_up_to(src, ck.epoch));
   }
 
   if (!job.quiet)
     log << "train: " << job.model << " on " << job.data_dir << " (" << ds.n_users << " users, " << ds.n_items
         << " items, " << ds.train.size() << " train rows) device " << dev.str() << ", seed " << opt.seed
-        << (resume.file.empty() ? std::string() : ", resuming from " + resume.file) << "\n";
+        << (resume.file.empty() ? std::string() : ", resuming from " + resume.file)
+        << (job.comm && job.comm->size() > 1 ? ", " + std::to_string(job.comm->size()) + " ranks (" + job.comm->backend() + ")" : std::string())
+        << "\n";
 
   // 2. Training, into the staging directory.
-  opt.out_dir = out.path();
+  opt.out_dir = writer ? out->path() : std::string();
+  opt.comm = job.comm;
   opt.quiet = job.quiet;
   opt.progress = job.progress;
   opt.max_epochs = job.max_epochs;
@@ -298,7 +306,7 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     info.summary["shards"] = shards;
     info.summary["shard_combiner"] = sharded->combiner();
   }
-  write_run(out.path(), info, *model, td, res.best_epoch);
+  if (writer) write_run(out->path(), info, *model, td, res.best_epoch);
 
   // Final report: the best checkpoint on test (and valid), as MMRec reports best_test_upon_valid.
   outcome.valid = trainer->evaluate("valid");
@@ -310,10 +318,10 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   extra["users"] = outcome.test.users;
   extra["eval_seconds"] = outcome.test.seconds;
   extra["valid_metrics"] = nlohmann::json(outcome.valid.metrics);
-  write_metrics(out.path(), "test", outcome.test.metrics, opt.topks, extra);
-
-  // 3. In place.
-  out.commit();
+  if (writer) {
+    write_metrics(out->path(), "test", outcome.test.metrics, opt.topks, extra);
+    out->commit();  // 3. In place.
+  }
   outcome.result = std::move(res);
   return outcome;
 }

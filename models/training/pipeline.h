@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "datasets/dataset.h"
+#include "engine/comm/communicator.h"
 #include "engine/error.h"
 #include "models/config.h"
 #include "models/eval/evaluator.h"
@@ -50,6 +51,9 @@ struct TrainJob {
   bool keep_eval_repeats = false;  // valid/test with MMRec's repeated rows (datasets::ReadOptions)
   bool quiet = false;              // no per-epoch lines
   bool progress = true;            // progress bar on stderr when it is a terminal
+  // Data-parallel over these ranks (null: this process alone; docs/scaling.md, "Data-parallel steps").
+  // Every rank runs the job; only rank 0 takes the output directory and writes the run.
+  comm::Communicator* comm = nullptr;
 };
 
 struct TrainOutcome {

@@ -18,6 +18,7 @@
 #include "autograd/ops.h"
 #include "engine/error.h"
 #include "engine/profile.h"
+#include "models/batch_share.h"
 #include "models/training/checkpoint.h"
 
 namespace lethe::training {
@@ -118,8 +119,14 @@ Trainer::Trainer(Model& model, const TrainData& data, datasets::Interactions val
       log_(log ? log : &std::cout),
       sampler_(datasets::BprSampler::for_training(data.train, data.n_users, opt_o_.batch_size)),
       evaluator_(datasets::UserItems::build(data.train, data.n_users), data.n_items, data.item_dropped, model.device(),
-                 eval::EvalOptions{opt_o_.eval_batch_size, opt_o_.topks}) {
+                 eval::EvalOptions{opt_o_.eval_batch_size, opt_o_.topks, eval::EvalOptions{}.max_block_elems, opt_o_.comm}) {
   LETHE_CHECK(!data.train.empty(), "trainer: the training split is empty");
+  if (opt_o_.comm && opt_o_.comm->rank() != 0) {  // rank 0 logs and writes for the job
+    opt_o_.quiet = true;
+    opt_o_.progress = false;
+    opt_o_.out_dir.clear();
+    opt_o_.checkpoint_every = 0;
+  }
   std::vector<autograd::Var> params;
   for (auto& [name, v] : model_.parameters()) params.push_back(v);
   opt_ = std::make_unique<autograd::Adam>(std::move(params), opt_o_.lr, 0.9, 0.999, 1e-8, opt_o_.weight_decay);
@@ -176,13 +183,16 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks, int64_t* bat
     {
       LETHE_PROFILE_SCOPE("phase:forward");
       f = model_.forward(true);
-      loss = hooks.batch_loss ? hooks.batch_loss(model_, f, batch, epoch, b, rng) : model_.loss(f, batch);
+      const models::BatchShare share(opt_o_.comm, batch.size());  // this rank's rows (all of them alone)
+      const Batch mine = share.take(batch);
+      loss = hooks.batch_loss ? hooks.batch_loss(model_, f, mine, epoch, b, rng) : model_.loss(f, mine);
     }
     LETHE_CHECK(loss.value().numel() == 1, "trainer: " << model_.name() << " loss is "
                                                        << loss.value().describe() << ", expected one value");
     {
       LETHE_PROFILE_SCOPE("phase:backward");
-      autograd::backward(loss);
+      if (loss.requires_grad()) autograd::backward(loss);  // a rank with no rows of a small batch has none
+      allreduce_gradients();
     }
     {
       LETHE_PROFILE_SCOPE("phase:adam");
@@ -195,6 +205,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks, int64_t* bat
                    static_cast<long long>(b + 1), static_cast<long long>(nb));
   }
   if (bar) std::fprintf(stderr, "\r%60s\r", "");
+  if (opt_o_.comm) opt_o_.comm->allreduce_sum(losses);  // the ranks' parts of each step's loss
   const std::vector<double> lv = losses.to_vector<double>();
   double total = 0.0;
   for (int64_t b = 0; b < nb; ++b) {
@@ -202,6 +213,18 @@ double Trainer::train_epoch(int64_t epoch, const TrainHooks& hooks, int64_t* bat
     total += lv[b];
   }
   return total;
+}
+
+void Trainer::allreduce_gradients() {
+  if (!opt_o_.comm || opt_o_.comm->size() == 1) return;
+  LETHE_PROFILE_SCOPE("phase:allreduce");
+  // Which parameters any rank gave a gradient (a rank with no rows of a batch may have given none).
+  const std::vector<autograd::Var>& ps = opt_->params();
+  Tensor has = Tensor::zeros({static_cast<int64_t>(ps.size())}, DType::F64, Device::cpu());
+  for (size_t k = 0; k < ps.size(); ++k) has.data<double>()[k] = ps[k].grad().defined() ? 1.0 : 0.0;
+  opt_o_.comm->allreduce_sum(has);
+  for (size_t k = 0; k < ps.size(); ++k)
+    if (has.data<double>()[k] > 0) opt_o_.comm->allreduce_sum(autograd::grad_buffer(ps[k]));
 }
 
 std::pair<Tensor, Tensor> Trainer::embeddings() {

@@ -16,6 +16,11 @@
 // every unlearning method (models/unlearning/) is a loss plus hooks on it (TrainHooks): its batch source,
 // its per-epoch check, and the same read-back and non-finite policy.
 //
+// Data parallelism (docs/scaling.md, "Data-parallel steps"): with a communicator of P > 1 ranks, every rank
+// draws the same batches, trains on its share of each (models/batch_share.h), and the gradients are summed
+// over the ranks before Adam, so every rank takes the one-process step up to the order of the additions.
+// Evaluation splits the users into blocks, one per rank, and gathers the hits. Only rank 0 logs and writes.
+//
 // Log lines have MMRec's shape:
 //   epoch N training [time: X.XXs, train loss: L]
 //   epoch N evaluating [time: Y.YYs, valid_score: R]
@@ -30,6 +35,7 @@
 #include <vector>
 
 #include "autograd/optim.h"
+#include "engine/comm/communicator.h"
 #include "datasets/dataset.h"
 #include "datasets/sampler.h"
 #include "engine/error.h"
@@ -71,6 +77,9 @@ struct TrainOptions {
   // stream, so that it never replays the draws that built the original model.
   uint64_t epoch_stream = 1000;
   std::string log_name;           // prefix of the log lines ("" for training, the method's name otherwise)
+  // Data-parallel over these ranks (null or one rank: this process alone). Ranks other than 0 neither log
+  // nor write (out_dir and checkpoint_every are ignored there).
+  comm::Communicator* comm = nullptr;
 
   // Reads the MMRec keys above from a Config (defaults as listed when a key is absent).
   static TrainOptions from_config(const Config& c);
@@ -168,6 +177,8 @@ class Trainer {
   void load_resume_checkpoint(const std::string& path);
   void log_line(const std::string& s);
   void append_log(const EpochRecord& r);
+  // Sums every parameter's gradient over the ranks (no-op with one).
+  void allreduce_gradients();
 
   Model& model_;
   datasets::Interactions valid_, test_;

@@ -44,6 +44,7 @@ UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string&
   training::TrainOptions to = training::TrainOptions::from_config(config);
   to.quiet = opt.quiet;
   to.progress = false;
+  to.comm = opt.comm;
   if (opt.epochs > 0) to.epochs = opt.epochs;  // only to shorten tests; the default keeps the original's
   auto fresh = models::create_model(model_name, config, view.retain, to.seed, dev);
   training::TrainResult res;

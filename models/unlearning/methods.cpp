@@ -196,6 +196,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   to.quiet = opt.quiet;
   to.progress = false;
   to.log_name = r.method + " ";
+  to.comm = opt.comm;
   training::Trainer trainer(m, view.retain, {}, {}, to, &log);
   detail::Batches batches(view, opt, dev);
   const bool fwd_only = opt.method == Method::Finetune || !has_forget;  // modality requests: L_fwd alone

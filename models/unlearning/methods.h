@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/comm/communicator.h"
 #include "models/config.h"
 #include "models/model.h"
 #include "models/unlearning/request_view.h"
@@ -63,6 +64,8 @@ struct UnlearnOptions {
   uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
   bool quiet = false;
   std::ostream* log = nullptr;     // progress lines (default std::cout)
+  // Data-parallel over these ranks (null: this process alone; docs/scaling.md, "Data-parallel steps").
+  comm::Communicator* comm = nullptr;
 };
 
 struct EpochLog {

@@ -14,6 +14,7 @@
 #include "autograd/ops.h"
 #include "datasets/sampler.h"
 #include "engine/error.h"
+#include "models/batch_share.h"
 #include "models/losses.h"
 #include "models/unlearning/method_parts.h"
 
@@ -41,7 +42,12 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) 
     const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
     const autograd::Var l_rev = opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
     autograd::Var loss = autograd::scale(l_rev, opt.alpha);
-    if (opt.beta > 0) loss = autograd::add(loss, autograd::scale(m.loss(f, batches.next_retain()), opt.beta));
+    if (opt.beta > 0) {
+      // Under data parallelism the retain batch is shared across the ranks like the forget batch.
+      const models::Batch br = batches.next_retain();
+      const models::BatchShare share(br.size());
+      loss = autograd::add(loss, autograd::scale(m.loss(f, share.take(br)), opt.beta));
+    }
     return loss;
   };
   return h;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "autograd/var.h"
@@ -104,13 +105,18 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
   }
   formats::StageOptions so;
   so.replace = job.replace;
-  formats::StagedDir out(job.out_dir, so);
-  for (const auto& r : out.removed()) log << "removed " << r << ", left by an interrupted job\n";
+  // A data-parallel job (docs/scaling.md, "Data-parallel steps"): every rank unlearns, rank 0 writes.
+  const bool writer = !job.options.comm || job.options.comm->rank() == 0;
+  std::optional<formats::StagedDir> out;
+  if (writer) {
+    out.emplace(job.out_dir, so);
+    for (const auto& r : out->removed()) log << "removed " << r << ", left by an interrupted job\n";
+  }
   auto step_dir = [&](size_t s) {
-    if (n_steps == 1) return out.path();
+    if (n_steps == 1) return out->path();
     char b[32];
     std::snprintf(b, sizeof b, "/step-%02zu", s + 1);
-    return out.path() + b;
+    return out->path() + b;
   };
   auto step_name = [&](size_t s) {
     if (n_steps == 1) return job.out_dir;
@@ -134,10 +140,11 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
   for (size_t s = 0; s < n_steps; ++s) {
     UnlearnOptions o = job.options;
     apply_default_stopping(o, !views[s].step_forget.empty());
+    if (!writer) o.quiet = true;
     if (n_steps > 1) log << "step " << s + 1 << "/" << n_steps << ": " << job.request_files[s] << "\n";
     UnlearnResult r = run_method(model, info.model, info.config, views[s], o);
     const std::vector<std::string> step_files(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(prior.size() + s + 1));
-    write_unlearned_run(step_dir(s), info, original_dir, original_run_id, step_files, views[s], *model, r, o);
+    if (writer) write_unlearned_run(step_dir(s), info, original_dir, original_run_id, step_files, views[s], *model, r, o);
     log << method_name(o.method) << ": " << r.epochs_run << " epochs, " << r.steps << " steps, " << r.seconds
         << " s, stopped by " << r.stop_reason << "; run written to " << step_name(s) << "\n";
     if (job.audit_steps) {
@@ -146,12 +153,12 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
       ms[1].epochs = r.epochs_run;
       ms[1].stop_reason = r.stop_reason;
       const json rep = run_audit(views[s], ms);
-      write_report(step_dir(s) + "/audit", rep);
+      if (writer) write_report(step_dir(s) + "/audit", rep);
       log << format_report_table(rep);
     }
     results.push_back(std::move(r));
   }
-  out.commit();
+  if (writer) out->commit();
   return results;
 }
 

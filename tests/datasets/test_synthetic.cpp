@@ -148,3 +148,23 @@ TEST(Synthetic, BabyPresetCountsWithinTwoPercent) {
   EXPECT_LT(secs, 60.0);
   RecordProperty("baby_generate_seconds", std::to_string(secs));
 }
+
+TEST(Synthetic, ScaledPresetMultipliesTheCountsAndKeepsTheWidths) {
+  const SynthPreset base = synth_preset("clothing");
+  const SynthPreset p = scale_preset(base, 1.0 / 64);
+  EXPECT_EQ(p.n_users, 615);   // round(39387 / 64)
+  EXPECT_EQ(p.n_items, 360);   // round(23033 / 64)
+  EXPECT_EQ(p.n_interactions, 4354);  // round(278677 / 64)
+  EXPECT_DOUBLE_EQ(p.scale, 1.0 / 64);
+  ASSERT_EQ(p.modalities.size(), base.modalities.size());
+  for (size_t m = 0; m < p.modalities.size(); ++m) EXPECT_EQ(p.modalities[m].width, base.modalities[m].width);
+  const Dataset ds = generate_synthetic(scale_preset(synth_preset("tiny"), 2.0), 5);
+  EXPECT_EQ(ds.n_users, 600);
+  EXPECT_EQ(ds.n_items, 400);
+  EXPECT_EQ(static_cast<int64_t>(ds.train.size() + ds.valid.size() + ds.test.size()), 7000);
+  EXPECT_NE(synth_source_md(scale_preset(synth_preset("tiny"), 2.0), 5).find("--preset tiny --scale 2 --seed 5"),
+            std::string::npos);
+  // Too small to give every user and item its minimum rows, or no scale at all.
+  test::expect_error([] { scale_preset(synth_preset("tiny"), 0.1); }, {"tiny x 0.1", "more items than 120"});
+  test::expect_error([] { scale_preset(synth_preset("tiny"), 0.0); }, {"scale must be > 0"});
+}
