@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "engine/comm/communicator.h"
 #include "engine/error.h"
 #include "engine/profile.h"
 #include "models/sharded.h"
@@ -31,10 +32,12 @@ models::Batch to_batch(const datasets::BprBatch& b, Device dev) {
 
 datasets::BprSampler forget_sampler(const RequestView& view, int64_t batch_size) {
   datasets::Interactions seen = view.retain.train;
-  for (size_t k = 0; k < view.step_forget.size(); ++k) seen.push(view.step_forget.users[k], view.step_forget.items[k]);
+  for (size_t k = 0; k < view.step_forget.size(); ++k)
+    seen.push(view.step_forget.users[k], view.step_forget.items[k]);
   const std::vector<int32_t> pool = datasets::unique_items(view.retain.train);
   LETHE_CHECK(!pool.empty(), "unlearning: the retain set is empty");
-  return datasets::BprSampler(view.step_forget, datasets::UserItems::build(seen, view.retain.n_users), pool, batch_size);
+  return datasets::BprSampler(view.step_forget, datasets::UserItems::build(seen, view.retain.n_users), pool,
+                              batch_size);
 }
 
 // Whether the model declares a use of a modality with erased rows in the view.
@@ -86,27 +89,36 @@ Method parse_method(const std::string& s) {
   if (s == "neggrad") return Method::NegGrad;
   if (s == "sisa") return Method::Sisa;
   if (s == "influence") return Method::Influence;
-  LETHE_CHECK(false, "unknown unlearning method '" << s << "' (mmrecun, gold, finetune, neggrad, sisa, influence)");
+  LETHE_CHECK(false,
+              "unknown unlearning method '" << s << "' (mmrecun, gold, finetune, neggrad, sisa, influence)");
   return Method::MMRecUn;
 }
 
 const char* method_name(Method m) {
   switch (m) {
-    case Method::MMRecUn: return "mmrecun";
-    case Method::Gold: return "gold";
-    case Method::Finetune: return "finetune";
-    case Method::NegGrad: return "neggrad";
-    case Method::Sisa: return "sisa";
-    case Method::Influence: return "influence";
+    case Method::MMRecUn:
+      return "mmrecun";
+    case Method::Gold:
+      return "gold";
+    case Method::Finetune:
+      return "finetune";
+    case Method::NegGrad:
+      return "neggrad";
+    case Method::Sisa:
+      return "sisa";
+    case Method::Influence:
+      return "influence";
   }
   return "?";
 }
 
 void check_options(const UnlearnOptions& opt, const RequestView& view) {
-  if (opt.method == Method::Gold || opt.method == Method::Sisa) {  // retraining with the original early stopping
-    LETHE_CHECK(!opt.until_forgotten, "unlearning: " << method_name(opt.method)
-                                                     << " retrains with the original early stopping; until-forgotten "
-                                                        "does not apply");
+  if (opt.method == Method::Gold ||
+      opt.method == Method::Sisa) {  // retraining with the original early stopping
+    LETHE_CHECK(!opt.until_forgotten,
+                "unlearning: " << method_name(opt.method)
+                               << " retrains with the original early stopping; until-forgotten "
+                                  "does not apply");
     return;
   }
   const bool has_forget = !view.step_forget.empty();
@@ -114,8 +126,10 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
     LETHE_CHECK(has_forget, "unlearning: influence needs a forget set of interactions; a "
                                 << request_kind_name(view.kind) << " request has none");
     LETHE_CHECK(opt.epochs == 0 && !opt.until_forgotten,
-                "unlearning: influence is one step (a conjugate-gradient solve); epochs and until-forgotten do not apply");
-    LETHE_CHECK(opt.damping >= 0 && std::isfinite(opt.damping), "unlearning: damping must be >= 0, got " << opt.damping);
+                "unlearning: influence is one step (a conjugate-gradient solve); epochs and until-forgotten "
+                "do not apply");
+    LETHE_CHECK(opt.damping >= 0 && std::isfinite(opt.damping),
+                "unlearning: damping must be >= 0, got " << opt.damping);
     LETHE_CHECK(opt.cg_max_iter >= 1, "unlearning: CG iterations must be >= 1, got " << opt.cg_max_iter);
     LETHE_CHECK(opt.cg_tol > 0, "unlearning: CG tolerance must be > 0, got " << opt.cg_tol);
     LETHE_CHECK(opt.batch_size >= 1, "unlearning: batch size must be >= 1");
@@ -127,13 +141,14 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
               "unlearning: give either a number of epochs or the until-forgotten rule, not both");
   LETHE_CHECK(!opt.until_forgotten || opt.max_epochs > 0,
               "unlearning: the until-forgotten cap (max epochs) must be > 0, got " << opt.max_epochs);
-  LETHE_CHECK(has_forget || !opt.until_forgotten,
-              "unlearning: a " << request_kind_name(view.kind)
-                               << " request has no forget set of interactions; until-forgotten does not apply "
-                                  "(give a number of epochs)");
+  LETHE_CHECK(
+      has_forget || !opt.until_forgotten,
+      "unlearning: a " << request_kind_name(view.kind)
+                       << " request has no forget set of interactions; until-forgotten does not apply "
+                          "(give a number of epochs)");
   LETHE_CHECK(has_forget || opt.method != Method::NegGrad,
               "unlearning: neggrad needs a forget set of interactions; a " << request_kind_name(view.kind)
-                                                                            << " request has none");
+                                                                           << " request has none");
   LETHE_CHECK(opt.batch_size >= 1, "unlearning: batch size must be >= 1");
   LETHE_CHECK(opt.lr > 0, "unlearning: learning rate must be > 0");
   LETHE_CHECK(opt.own_rows_lr_factor > 0 && std::isfinite(opt.own_rows_lr_factor),
@@ -152,8 +167,14 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
               "unlearning: sisa needs a sharded original (config key shards > 1); this "
                   << model_name << " model has one shard");
   LETHE_CHECK(!sharded || opt.method == Method::Sisa || opt.method == Method::Gold,
-              "unlearning: a sharded model (" << config.get_int("shards") << " shards) is unlearned by sisa or gold, not "
+              "unlearning: a sharded model (" << config.get_int("shards")
+                                              << " shards) is unlearned by sisa or gold, not "
                                               << method_name(opt.method));
+  // sisa's shard loop and influence's conjugate gradients are not split over ranks yet (docs/scaling.md).
+  LETHE_CHECK(comm::world().size() == 1 || (opt.method != Method::Sisa && opt.method != Method::Influence),
+              "unlearning: " << method_name(opt.method)
+                             << " is not data-parallel yet; run it with one rank, not "
+                             << comm::world().size());
   if (opt.method == Method::Gold) return detail::run_gold(model, model_name, config, view, opt, log);
   if (opt.method == Method::Sisa) return detail::run_sisa(model, config, view, opt, log);
   if (opt.method == Method::Influence) return detail::run_influence(*model, view, opt);
@@ -180,7 +201,8 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     r.stop_reason = "model-unaffected";
     r.seconds = since(t0);
     if (!opt.quiet)
-      log << r.method << ": " << model_name << " reads none of the erased modalities; nothing to erase, no training\n";
+      log << r.method << ": " << model_name
+          << " reads none of the erased modalities; nothing to erase, no training\n";
     return r;
   }
 
@@ -200,7 +222,7 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   training::Trainer trainer(m, view.retain, {}, {}, to, &log);
   detail::Batches batches(view, opt, dev);
   const bool fwd_only = opt.method == Method::Finetune || !has_forget;  // modality requests: L_fwd alone
-  training::TrainHooks hooks = fwd_only                          ? detail::forward_only_hooks(batches)
+  training::TrainHooks hooks = fwd_only                        ? detail::forward_only_hooks(batches)
                                : opt.method == Method::NegGrad ? detail::neggrad_hooks(batches)
                                                                : detail::mmrecun_hooks(batches, opt);
 
@@ -219,7 +241,8 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
   // 4. The stop rule, checked after every epoch: until-forgotten (part of the method's time), or a
   //    progress line only (not timed).
   r.stop_reason = opt.until_forgotten ? "max-epochs" : "epochs";
-  const bool land = opt.until_forgotten && opt.landing && (opt.reference == Reference::Retained || checker.all_without_data());
+  const bool land = opt.until_forgotten && opt.landing &&
+                    (opt.reference == Reference::Retained || checker.all_without_data());
   std::vector<Tensor> epoch_start;  // parameter values before the epoch (for the landing)
   std::vector<autograd::Var> params;
   for (auto& [name, p] : m.parameters()) params.push_back(p);
@@ -248,19 +271,22 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
       ForgetCheck landed = c;
       if (stop && land && c.forget_recall < c.reference) {
         LETHE_PROFILE_SCOPE("phase:landing");
-        r.extra["landing_fraction"] = land_on_reference(params, epoch_start, [&] { return checker.check(m, false); }, landed);
+        r.extra["landing_fraction"] = land_on_reference(
+            params, epoch_start, [&] { return checker.check(m, false); }, landed);
         r.extra["forget_recall_before_landing"] = c.forget_recall;
       }
       el.forget_recall = landed.forget_recall;
       el.test_recall = landed.test_recall;
       el.reference = landed.reference;
-      for (const auto& [key, v] : {std::pair{"no_data", landed.ref_no_data}, {"retained", landed.ref_retained},
+      for (const auto& [key, v] : {std::pair{"no_data", landed.ref_no_data},
+                                   {"retained", landed.ref_retained},
                                    {"heldout", landed.ref_heldout}})
         if (v >= 0) el.candidates[key] = v;
       if (!opt.quiet) {
         std::ostringstream s;
         s << "  forget recall@20 " << el.forget_recall << " (reference " << el.reference
-          << "; same users' test recall@20 " << el.test_recall << "; candidates " << el.candidates.dump() << ")";
+          << "; same users' test recall@20 " << el.test_recall << "; candidates " << el.candidates.dump()
+          << ")";
         log << s.str() << "\n" << std::flush;
       }
     }
@@ -276,7 +302,8 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     const ForgetCheck c = checker.check(m, true);
     EpochLog& el = r.epochs.back();
     el.test_recall = c.test_recall;
-    for (const auto& [key, v] : {std::pair{"no_data", c.ref_no_data}, {"retained", c.ref_retained}, {"heldout", c.ref_heldout}})
+    for (const auto& [key, v] :
+         {std::pair{"no_data", c.ref_no_data}, {"retained", c.ref_retained}, {"heldout", c.ref_heldout}})
       if (v >= 0) el.candidates[key] = v;
   }
   return r;

@@ -61,7 +61,8 @@ Gap compare_models(const std::string& run_a, const std::string& run_b) {
     EXPECT_EQ(ta.dtype(), tb->dtype()) << name;
     if (ta.shape() != tb->shape() || ta.dtype() != tb->dtype()) continue;
     g.bitwise = g.bitwise && std::memcmp(ta.raw(), tb->raw(), ta.nbytes()) == 0;
-    const auto va = ta.astype(lethe::DType::F64).to_vector<double>(), vb = tb->astype(lethe::DType::F64).to_vector<double>();
+    const auto va = ta.astype(lethe::DType::F64).to_vector<double>(),
+               vb = tb->astype(lethe::DType::F64).to_vector<double>();
     for (size_t i = 0; i < va.size(); ++i) {
       g.max_abs = std::max(g.max_abs, std::abs(va[i] - vb[i]));
       g.scale = std::max(g.scale, std::abs(va[i]));
@@ -76,7 +77,8 @@ void expect_data_parallel_equal(const std::string& one, const std::string& two, 
   EXPECT_GT(g12.scale, 0.0);
   // Float32 parameters after a few Adam epochs: reassociated gradient sums moved entries by 5e-8 to 3e-6 of
   // the largest (bench/RESULTS.md, "Data-parallel runs"); without the gradient sum they moved by 3e-2.
-  EXPECT_LE(g12.max_abs, 5e-5 * g12.scale) << "1 rank vs 2 ranks: max |diff| " << g12.max_abs << " of " << g12.scale;
+  EXPECT_LE(g12.max_abs, 5e-5 * g12.scale)
+      << "1 rank vs 2 ranks: max |diff| " << g12.max_abs << " of " << g12.scale;
   std::cout << "1 rank vs 2 ranks: max |diff| " << g12.max_abs << " (largest entry " << g12.scale << ")\n";
   const Gap g22 = compare_models(two, again);
   EXPECT_TRUE(g22.bitwise) << "2 ranks twice: max |diff| " << g22.max_abs;
@@ -84,7 +86,8 @@ void expect_data_parallel_equal(const std::string& one, const std::string& two, 
 
 TEST_F(MpiCli, LightGcnTrainsTheSameModelOnTwoRanks) {
   // batch 256: several steps per epoch and a short last batch.
-  const std::string args = " train --data " + data() + " --model lightgcn --epochs 3 --set train_batch_size=256 --quiet --out ";
+  const std::string args =
+      " train --data " + data() + " --model lightgcn --epochs 3 --set train_batch_size=256 --quiet --out ";
   run(kBin + args + path("lgcn1"));
   run(kMpirun + kBin + args + path("lgcn2"));
   run(kMpirun + kBin + args + path("lgcn2b"));
@@ -92,7 +95,8 @@ TEST_F(MpiCli, LightGcnTrainsTheSameModelOnTwoRanks) {
 }
 
 TEST_F(MpiCli, FreedomTrainsTheSameModelOnTwoRanks) {
-  const std::string args = " train --data " + data() + " --model freedom --epochs 3 --set train_batch_size=256 --quiet --out ";
+  const std::string args =
+      " train --data " + data() + " --model freedom --epochs 3 --set train_batch_size=256 --quiet --out ";
   run(kBin + args + path("fr1"));
   run(kMpirun + kBin + args + path("fr2"));
   run(kMpirun + kBin + args + path("fr2b"));
@@ -112,10 +116,11 @@ TEST_F(MpiCli, MmrecunUnlearnsTheSameModelOnTwoRanks) {
 
 TEST_F(MpiCli, EveryBaselineUnlearnsTheSameModelOnTwoRanks) {
   run(kBin + " train --data " + data() + " --model lightgcn --epochs 2 --quiet --out " + path("base"));
-  run(kBin + " request --data " + data() + " --kind interaction --fraction 0.05 --seed 4 --out " + path("ireq.tsv"));
+  run(kBin + " request --data " + data() + " --kind interaction --fraction 0.05 --seed 4 --out " +
+      path("ireq.tsv"));
   for (const std::string method : {"finetune", "neggrad", "gold"}) {
-    const std::string args = " unlearn --run " + path("base") + " --request " + path("ireq.tsv") + " --method " + method +
-                             " --epochs 2 --batch-size 128 --quiet --out ";
+    const std::string args = " unlearn --run " + path("base") + " --request " + path("ireq.tsv") +
+                             " --method " + method + " --epochs 2 --batch-size 128 --quiet --out ";
     run(kBin + args + path(method + "1"));
     run(kMpirun + kBin + args + path(method + "2"));
     run(kMpirun + kBin + args + path(method + "2b"));
@@ -138,12 +143,26 @@ TEST_F(MpiCli, InfoCountsTheRanksAndOtherCommandsRefuseSeveral) {
 
 TEST_F(MpiCli, MgcnIsRefusedOnTwoRanksAndWritesNothing) {
   std::string out;
-  EXPECT_NE(run_command(kMpirun + kBin + " train --data " + data() + " --model mgcn --epochs 1 --quiet --out " +
-                            path("mgcn2"),
+  EXPECT_NE(run_command(kMpirun + kBin + " train --data " + data() +
+                            " --model mgcn --epochs 1 --quiet --out " + path("mgcn2"),
                         out),
             0);
   EXPECT_NE(out.find("info_nce"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(path("mgcn2")));
+}
+
+// influence (like sisa) is not split over ranks yet: refused on several, nothing written.
+TEST_F(MpiCli, InfluenceIsRefusedOnTwoRanksAndWritesNothing) {
+  run(kBin + " train --data " + data() + " --model lightgcn --epochs 1 --quiet --out " + path("inf-orig"));
+  run(kBin + " request --data " + data() + " --kind user --fraction 0.05 --seed 5 --out " +
+      path("inf-req.tsv"));
+  std::string out;
+  EXPECT_NE(run_command(kMpirun + kBin + " unlearn --run " + path("inf-orig") + " --request " +
+                            path("inf-req.tsv") + " --method influence --quiet --out " + path("inf2"),
+                        out),
+            0);
+  EXPECT_NE(out.find("influence is not data-parallel yet"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(path("inf2")));
 }
 
 }  // namespace
