@@ -22,7 +22,7 @@ struct TrainCmd {
 int run_train(TrainCmd& c) {
   using namespace lethe;
   training::TrainJob& job = c.job;
-  job.comm = &comm::world();  // mpirun -np N: data-parallel over N ranks (docs/scaling.md)
+  job.comm = &comm::world();          // mpirun -np N: data-parallel over N ranks (docs/scaling.md)
   if (c.profile) prof::enable(true);  // from model construction (graphs) to the end of the final evaluation
   if (!c.trace.empty()) prof::start_trace();
   training::TrainOutcome o;
@@ -68,13 +68,17 @@ lethe::apps::Register reg(
              "number of epochs (default: the config's)")
           ->check(CLI::NonNegativeNumber);
       sub.add_option_function<int64_t>(
-             "--shards", [c](const int64_t& k) { c->job.assignments.push_back("shards=" + std::to_string(k)); },
-             "SISA: train K sub-models on a balanced partition of the users (the config key shards; a run that "
+             "--shards",
+             [c](const int64_t& k) { c->job.assignments.push_back("shards=" + std::to_string(k)); },
+             "SISA: train K sub-models on a balanced partition of the users (the config key shards; a run "
+             "that "
              "`lethe unlearn --method sisa` can unlearn exactly, docs/unlearning.md)")
           ->check(CLI::PositiveNumber);
       sub.add_option_function<std::string>(
-             "--shard-combiner", [c](const std::string& m) { c->job.assignments.push_back("shard_combiner=" + m); },
-             "how a sharded run scores: own (the user's shard, the default) or mean (mean of the shards' scores)")
+             "--shard-combiner",
+             [c](const std::string& m) { c->job.assignments.push_back("shard_combiner=" + m); },
+             "how a sharded run scores: own (the user's shard, the default) or mean (mean of the shards' "
+             "scores)")
           ->check(CLI::IsMember({"own", "mean"}));
       sub.add_option("--max-epochs", j.max_epochs, "stop after this many epochs in this call")
           ->check(CLI::NonNegativeNumber);

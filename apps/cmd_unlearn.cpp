@@ -63,7 +63,8 @@ lethe::apps::Register reg(
       sub.add_option_function<std::string>(
              "--method",
              [c](const std::string& m) { c->job.options.method = lethe::unlearning::parse_method(m); },
-             "mmrecun | gold | finetune | neggrad | sisa | influence (default mmrecun; sisa needs a run trained with --shards)")
+             "mmrecun | gold | finetune | neggrad | sisa | influence (default mmrecun; sisa needs a run "
+             "trained with --shards)")
           ->check(CLI::IsMember({"mmrecun", "gold", "finetune", "neggrad", "sisa", "influence"}));
       auto* ep = sub.add_option("--epochs", o.epochs, "fixed number of unlearning epochs (> 0)")
                      ->check(CLI::PositiveNumber);
@@ -77,27 +78,32 @@ lethe::apps::Register reg(
       sub.add_option_function<std::string>(
              "--reference",
              [c](const std::string& r) { c->job.options.reference = lethe::unlearning::parse_reference(r); },
-             "until-forgotten: gold's level estimated from the users' retained items (retained, the default) or, "
+             "until-forgotten: gold's level estimated from the users' retained items (retained, the default) "
+             "or, "
              "the plain rule, from their held-out test items (heldout)")
           ->check(CLI::IsMember({"retained", "heldout"}));
-      sub.add_flag("--unconfined", c->unconfined,
-                   "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "
-                   "users and items");
-      sub.add_flag("--rank-gate", o.rank_gate,
-                   "mmrecun: the reverse term acts only on forget triples whose forgotten item still outranks its "
-                   "negative (TRU-style ranking gate, docs/unlearning.md)");
+      sub.add_flag(
+          "--unconfined", c->unconfined,
+          "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "
+          "users and items");
+      sub.add_flag(
+          "--rank-gate", o.rank_gate,
+          "mmrecun: the reverse term acts only on forget triples whose forgotten item still outranks its "
+          "negative (TRU-style ranking gate, docs/unlearning.md)");
       sub.add_flag("--no-landing", c->no_landing,
                    "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
       sub.add_option("--alpha", o.alpha, "weight of the reverse (forget) term")->default_val(o.alpha);
       sub.add_option("--beta", o.beta, "weight of the forward (retain) term")->default_val(o.beta);
       sub.add_option("--lr", o.lr, "learning rate of the fresh Adam")->default_val(o.lr);
-      sub.add_option("--own-rows-lr-factor", o.own_rows_lr_factor,
-                     "mmrecun: lr factor for the rows of users and items left with no data (docs/unlearning.md)")
+      sub.add_option(
+             "--own-rows-lr-factor", o.own_rows_lr_factor,
+             "mmrecun: lr factor for the rows of users and items left with no data (docs/unlearning.md)")
           ->default_val(o.own_rows_lr_factor);
       sub.add_option("--batch-size", o.batch_size, "forget and retain batch size")
           ->default_val(o.batch_size)
           ->check(CLI::PositiveNumber);
-      sub.add_option("--damping", o.damping, "influence: the damping lambda of (H + lambda I)")->default_val(o.damping);
+      sub.add_option("--damping", o.damping, "influence: the damping lambda of (H + lambda I)")
+          ->default_val(o.damping);
       sub.add_option("--cg-iterations", o.cg_max_iter, "influence: conjugate-gradient iterations at most")
           ->default_val(o.cg_max_iter)
           ->check(CLI::PositiveNumber);

@@ -52,13 +52,14 @@ int main(int argc, char** argv) {
         if (world.rank() != 0) std::cout.rdbuf(nullptr);
         const std::string name = sub->get_name();
         LETHE_CHECK(world.size() == 1 || name == "train" || name == "unlearn" || name == "info",
-                    "only train, unlearn and info run under an MPI launcher; start lethe " << name
-                                                                                         << " as one process");
+                    "only train, unlearn and info run under an MPI launcher; start lethe "
+                        << name << " as one process");
         return run();
       } catch (const lethe::formats::OutputExists& e) {
         std::string msg = e.what();
         const auto cut = msg.find(" (ask for the replacement");
-        if (cut != std::string::npos && sub->get_option_no_throw("--force")) msg = msg.substr(0, cut) + " (pass --force to replace it)";
+        if (cut != std::string::npos && sub->get_option_no_throw("--force"))
+          msg = msg.substr(0, cut) + " (pass --force to replace it)";
         std::cerr << "lethe " << sub->get_name() << ": error: " << msg << "\n";
         stop_other_ranks();
         return 1;

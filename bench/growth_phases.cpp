@@ -53,7 +53,11 @@ void phase(nlohmann::json& out, const std::string& name, const std::function<voi
   fn();
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   const double peak = status_mib("VmHWM:");
-  out[name] = {{"seconds", s}, {"peak_mib", peak}, {"base_mib", base}, {"extra_mib", peak - base}, {"peak_reset", reset}};
+  out[name] = {{"seconds", s},
+               {"peak_mib", peak},
+               {"base_mib", base},
+               {"extra_mib", peak - base},
+               {"peak_reset", reset}};
   std::cerr << name << ": " << s << " s, peak " << peak << " MiB (+" << peak - base << ")\n";
 }
 
@@ -85,7 +89,8 @@ int main(int argc, char** argv) {
       training::TrainOptions opt = training::TrainOptions::from_config(cfg);
       opt.quiet = true;
       std::unique_ptr<models::Model> m;
-      phase(phases, name + ".build", [&] { m = models::create_model(name, cfg, td, opt.seed, Device::cpu()); });
+      phase(phases, name + ".build",
+            [&] { m = models::create_model(name, cfg, td, opt.seed, Device::cpu()); });
       training::Trainer tr(*m, td, ds.valid, ds.test, opt);
       phase(phases, name + ".epoch", [&] { (void)tr.train_epoch(0); });
       phase(phases, name + ".eval", [&] { (void)tr.evaluate("valid"); });

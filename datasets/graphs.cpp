@@ -14,13 +14,14 @@ namespace {
 void check_ids(const Interactions& x, int32_t n_users, int32_t n_items, const char* who) {
   for (size_t r = 0; r < x.size(); ++r)
     LETHE_CHECK(x.users[r] >= 0 && x.users[r] < n_users && x.items[r] >= 0 && x.items[r] < n_items,
-                who << ": pair (" << x.users[r] << ", " << x.items[r] << ") outside [0, " << n_users << ") x [0, "
-                    << n_items << ")");
+                who << ": pair (" << x.users[r] << ", " << x.items[r] << ") outside [0, " << n_users
+                    << ") x [0, " << n_items << ")");
 }
 
 }  // namespace
 
-Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int32_t n_users, int32_t n_items) {
+Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int32_t n_users,
+                         int32_t n_items) {
   const int64_t N = static_cast<int64_t>(n_users) + n_items;
   std::vector<int32_t> r, c;
   std::vector<float> val;
@@ -30,17 +31,21 @@ Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int
   val.reserve(nnz);
   for (size_t k = 0; k < e.size(); ++k) {
     const int32_t u = e.users[k], i = n_users + e.items[k];
-    r.push_back(u); c.push_back(i); val.push_back(v[k]);
-    r.push_back(i); c.push_back(u); val.push_back(v[k]);
+    r.push_back(u);
+    c.push_back(i);
+    val.push_back(v[k]);
+    r.push_back(i);
+    c.push_back(u);
+    val.push_back(v[k]);
   }
   return Csr::from_coo(N, N, r, c, val);
 }
 
-
 Interactions unique_pairs(const Interactions& x) {
   std::vector<uint64_t> keys(x.size());
   for (size_t r = 0; r < x.size(); ++r)
-    keys[r] = (static_cast<uint64_t>(static_cast<uint32_t>(x.users[r])) << 32) | static_cast<uint32_t>(x.items[r]);
+    keys[r] =
+        (static_cast<uint64_t>(static_cast<uint32_t>(x.users[r])) << 32) | static_cast<uint32_t>(x.items[r]);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   Interactions out;
@@ -79,11 +84,17 @@ Csr bipartite_rw_adj(const Interactions& train, int32_t n_users, int32_t n_items
   std::vector<float> val;
   for (size_t k = 0; k < e.size(); ++k) {
     const int32_t u = e.users[k], i = n_users + e.items[k];
-    r.push_back(u); c.push_back(i); val.push_back(static_cast<float>(1.0 / deg[u]));
-    r.push_back(i); c.push_back(u); val.push_back(static_cast<float>(1.0 / deg[i]));
+    r.push_back(u);
+    c.push_back(i);
+    val.push_back(static_cast<float>(1.0 / deg[u]));
+    r.push_back(i);
+    c.push_back(u);
+    val.push_back(static_cast<float>(1.0 / deg[i]));
   }
   for (int32_t n = 0; n < N; ++n) {
-    r.push_back(n); c.push_back(n); val.push_back(static_cast<float>(1.0 / deg[n]));
+    r.push_back(n);
+    c.push_back(n);
+    val.push_back(static_cast<float>(1.0 / deg[n]));
   }
   return Csr::from_coo(N, N, r, c, val);
 }
@@ -107,10 +118,12 @@ Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::ve
               int64_t block) {
   LETHE_CHECK(features.ndim() == 2 && features.is_cpu(),
               "knn_graph: features must be a 2-D host tensor, got " << features.describe());
-  LETHE_CHECK(k > 0 && block > 0, "knn_graph: k and block must be positive (k " << k << ", block " << block << ")");
+  LETHE_CHECK(k > 0 && block > 0,
+              "knn_graph: k and block must be positive (k " << k << ", block " << block << ")");
   const int64_t I = features.dim(0), F = features.dim(1);
-  LETHE_CHECK(!active || static_cast<int64_t>(active->size()) == I,
-              "knn_graph: active mask has " << (active ? active->size() : 0) << " entries for " << I << " items");
+  LETHE_CHECK(!active || static_cast<int64_t>(active->size()) == I, "knn_graph: active mask has "
+                                                                        << (active ? active->size() : 0)
+                                                                        << " entries for " << I << " items");
   Tensor x = features.dtype() == DType::F32 ? features.clone() : features.astype(DType::F32);
   float* xp = x.data<float>();
   int64_t n_active = 0;

@@ -36,17 +36,18 @@ enum class KnnWeight {
 // Cosine kNN item-item graph (I x I) from features [I, f]: rows L2-normalised (a zero row stays zero, so its
 // cosine with everything is 0), similarities in row blocks of at most `block` rows and 2^26 similarities
 // (GEMM through lethe::ops::matmul; the I x I matrix is never materialised, so memory is linear in I: the
-// normalised copy, one block, k neighbours per row; docs/scaling.md, "How cost grows"), top-k per row including
-// self, ties broken by the lower item id. The result does not depend on the block size.
-// `active` (optional, size I): inactive items (dropped from the catalogue) have no row entries and are never
-// a neighbour; k is capped at the number of active items. Row sums r <= 0 (possible only with negative
-// cosines) give 0 instead of NaN.
-Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::vector<uint8_t>* active = nullptr,
-              int64_t block = 1024);
+// normalised copy, one block, k neighbours per row; docs/scaling.md, "How cost grows"), top-k per row
+// including self, ties broken by the lower item id. The result does not depend on the block size. `active`
+// (optional, size I): inactive items (dropped from the catalogue) have no row entries and are never a
+// neighbour; k is capped at the number of active items. Row sums r <= 0 (possible only with negative cosines)
+// give 0 instead of NaN.
+Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight,
+              const std::vector<uint8_t>* active = nullptr, int64_t block = 1024);
 
 // Symmetric N x N matrix (items at offset n_users) with value v[k] at (u_k, i_k) and (i_k, u_k) for the
 // U x I edges e (no de-duplication: pass unique pairs).
-Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int32_t n_users, int32_t n_items);
+Csr symmetric_from_edges(const Interactions& e, const std::vector<float>& v, int32_t n_users,
+                         int32_t n_items);
 
 // Sorted unique (user, item) pairs of x (helper shared with the builders).
 Interactions unique_pairs(const Interactions& x);

@@ -52,11 +52,13 @@ SynthPreset scale_preset(const SynthPreset& preset, double factor) {
   p.n_items = static_cast<int32_t>(std::llround(preset.n_items * factor));
   p.n_interactions = std::llround(static_cast<double>(preset.n_interactions) * factor);
   p.scale = preset.scale * factor;
-  LETHE_CHECK(p.n_users > 0 && p.n_items > p.max_user && p.n_interactions >= static_cast<int64_t>(p.n_users) * p.min_user &&
+  LETHE_CHECK(p.n_users > 0 && p.n_items > p.max_user &&
+                  p.n_interactions >= static_cast<int64_t>(p.n_users) * p.min_user &&
                   p.n_interactions >= static_cast<int64_t>(p.n_items) * p.min_item,
-              "synthetic: " << preset.name << " x " << factor << " gives " << p.n_users << " users, " << p.n_items
-                            << " items and " << p.n_interactions << " interactions; it needs more items than "
-                            << p.max_user << " (the most rows of a user) and at least " << p.min_user
+              "synthetic: " << preset.name << " x " << factor << " gives " << p.n_users << " users, "
+                            << p.n_items << " items and " << p.n_interactions
+                            << " interactions; it needs more items than " << p.max_user
+                            << " (the most rows of a user) and at least " << p.min_user
                             << " rows per user and " << p.min_item << " per item");
   return p;
 }
@@ -189,7 +191,8 @@ Dataset generate_synthetic(const SynthPreset& p, uint64_t seed) {
         const auto k = static_cast<int64_t>(r.next_u64() % rows);
         const int32_t o = items[k], u = row_user[k];
         if (count[o] <= p.min_item) continue;
-        if (std::find(items.begin() + start[u], items.begin() + start[u + 1], j) != items.begin() + start[u + 1])
+        if (std::find(items.begin() + start[u], items.begin() + start[u + 1], j) !=
+            items.begin() + start[u + 1])
           continue;
         items[k] = j;
         --count[o];
@@ -254,12 +257,17 @@ std::string synth_source_md(const SynthPreset& p, uint64_t seed) {
     << "` (datasets/synthetic.cpp). The same preset and seed give byte-identical files.\n\n"
     << "Shape: " << p.n_users << " users, " << p.n_items << " items, " << p.n_interactions
     << " interactions (MMRec per-user split, x_label 0/1/2); rating 1.0 and timestamp 0 are placeholders.\n"
-    << "Model: latent factors (dim " << p.latent_dim << ") drive both the interactions (power-law user activity,"
+    << "Model: latent factors (dim " << p.latent_dim
+    << ") drive both the interactions (power-law user activity,"
     << " every user >= " << p.min_user << "; Zipf item popularity x exp(<u,i>/" << p.temperature << "))"
     << " and the features (item factors x random projection + noise per modality).\n\nModalities:\n";
   for (auto& m : p.modalities)
-    o << "- `" << m.name << "_feat.npy`: float32 [" << p.n_items << ", " << m.width << "], noise sd " << m.noise
-      << (m.name == "image" ? ", ReLU" : m.name == "text" ? ", rows L2-normalised" : "") << "\n";
+    o << "- `" << m.name << "_feat.npy`: float32 [" << p.n_items << ", " << m.width << "], noise sd "
+      << m.noise
+      << (m.name == "image"  ? ", ReLU"
+          : m.name == "text" ? ", rows L2-normalised"
+                             : "")
+      << "\n";
   return o.str();
 }
 

@@ -35,11 +35,11 @@ struct SynthPreset {
   int64_t n_interactions;
   std::vector<SynthModality> modalities;
   int latent_dim = 16;
-  double temperature = 0.5;     // item choice ∝ pop · exp(<z_u, z_i> / temperature)
-  double user_alpha = 1.6;      // Pareto tail index of the extra user activity
-  double item_zipf = 0.8;       // item popularity weight of rank r: (r + 1)^-item_zipf
+  double temperature = 0.5;  // item choice ∝ pop · exp(<z_u, z_i> / temperature)
+  double user_alpha = 1.6;   // Pareto tail index of the extra user activity
+  double item_zipf = 0.8;    // item popularity weight of rank r: (r + 1)^-item_zipf
   int32_t min_user = 5, max_user = 120, min_item = 5;
-  double scale = 1.0;           // the factor scale_preset applied (for SOURCE.md)
+  double scale = 1.0;  // the factor scale_preset applied (for SOURCE.md)
 };
 
 // Presets: "baby", "sports", "clothing" (Amazon counts, image 4096-d, text 384-d) and "tiny" (300 users,

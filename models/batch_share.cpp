@@ -19,8 +19,7 @@ BatchShare::BatchShare(comm::Communicator* comm, int64_t rows) : rows_(rows), en
   }
 }
 
-BatchShare::BatchShare(int64_t rows)
-    : BatchShare(g_current ? &g_current->comm() : nullptr, rows) {}
+BatchShare::BatchShare(int64_t rows) : BatchShare(g_current ? &g_current->comm() : nullptr, rows) {}
 
 BatchShare::~BatchShare() {
   if (comm_) g_current = outer_;
@@ -44,7 +43,8 @@ autograd::Var batch_mean(const autograd::Var& x) {
   LETHE_ASSERT(x.value().numel() == s->local_rows(),
                "batch_mean: " << x.value().describe() << " on a share of " << s->local_rows() << " rows");
   if (s->local_rows() == 0) return autograd::constant(Tensor::zeros({1}, x.dtype(), x.device()));
-  return autograd::scale(autograd::mean(x), static_cast<double>(s->local_rows()) / static_cast<double>(s->rows()));
+  return autograd::scale(autograd::mean(x),
+                         static_cast<double>(s->local_rows()) / static_cast<double>(s->rows()));
 }
 
 }  // namespace lethe::models

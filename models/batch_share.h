@@ -29,7 +29,7 @@ class BatchShare {
   bool active() const { return comm_ != nullptr; }
   // This rank's rows of b (b itself without a share).
   Batch take(const Batch& b) const;
-  int64_t rows() const { return rows_; }         // the whole batch
+  int64_t rows() const { return rows_; }  // the whole batch
   int64_t local_rows() const { return end_ - begin_; }
   comm::Communicator& comm() const { return *comm_; }
 

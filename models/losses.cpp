@@ -9,7 +9,8 @@
 namespace lethe::models {
 
 autograd::Var bpr_loss_mmrec(const autograd::Var& pos, const autograd::Var& neg) {
-  return autograd::neg(batch_mean(autograd::log(autograd::add_scalar(autograd::sigmoid(autograd::sub(pos, neg)), 1e-10))));
+  return autograd::neg(
+      batch_mean(autograd::log(autograd::add_scalar(autograd::sigmoid(autograd::sub(pos, neg)), 1e-10))));
 }
 
 autograd::Var bpr_loss_logsigmoid(const autograd::Var& pos, const autograd::Var& neg) {
@@ -49,19 +50,20 @@ autograd::Var half_sq_reg(const std::vector<autograd::Var>& xs, int64_t batch_si
 }
 
 autograd::Var info_nce(const autograd::Var& a, const autograd::Var& b, double tau) {
-  LETHE_CHECK(a.shape() == b.shape(), "info_nce: views must have equal shapes, got " << shape_str(a.shape())
-                                                                                     << " and " << shape_str(b.shape()));
+  LETHE_CHECK(a.shape() == b.shape(), "info_nce: views must have equal shapes, got "
+                                          << shape_str(a.shape()) << " and " << shape_str(b.shape()));
   LETHE_CHECK(tau > 0, "info_nce: tau must be > 0, got " << tau);
   // Every row of the batch is every other row's negative: a rank's share alone is a different loss.
-  LETHE_CHECK(BatchShare::current() == nullptr,
-              "info_nce (MGCN's contrastive term) compares every row of the batch with every other and is not "
-              "data-parallel yet; train MGCN with one rank (docs/scaling.md, \"What runs today\")");
+  LETHE_CHECK(
+      BatchShare::current() == nullptr,
+      "info_nce (MGCN's contrastive term) compares every row of the batch with every other and is not "
+      "data-parallel yet; train MGCN with one rank (docs/scaling.md, \"What runs today\")");
   const autograd::Var an = autograd::l2norm_rows(a), bn = autograd::l2norm_rows(b);
   // 1 / tau scales one [B, d] side rather than the [B, B] logits: two passes over B x B fewer (forward and
   // backward), the same logits up to rounding.
   const autograd::Var as = autograd::scale(an, 1.0 / tau);
   const autograd::Var logits = autograd::matmul(as, bn, false, true);  // [B, B] = an bn^T / tau
-  const autograd::Var pos = autograd::rowdot(as, bn);                   // diagonal of logits
+  const autograd::Var pos = autograd::rowdot(as, bn);                  // diagonal of logits
   return autograd::mean(autograd::sub(autograd::logsumexp_rows(logits), pos));
 }
 

@@ -42,7 +42,8 @@ namespace detail {
 
 std::pair<int, int> launcher_rank_size() {
   // Open MPI, then the PMI / PMIx conventions of MPICH, Slurm and others.
-  for (const auto& [r, s] : {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, {"PMI_RANK", "PMI_SIZE"},
+  for (const auto& [r, s] : {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+                             {"PMI_RANK", "PMI_SIZE"},
                              {"PMIX_RANK", "PMIX_SIZE"}}) {
     const int size = env_int(s), rank = env_int(r);
     if (size > 0) return {rank < 0 ? 0 : rank, size};
@@ -77,10 +78,11 @@ Communicator& world() {
 #ifdef LETHE_WITH_MPI
     if (size > 0) return detail::make_mpi_world();
 #else
-    LETHE_CHECK(size <= 1, "this process was started by an MPI launcher as rank "
-                               << rank << " of " << size
-                               << ", but this build of Lethe has no MPI (configure with LETHE_MPI=ON and "
-                                  "install libopenmpi-dev); every rank would train alone and write the same run");
+    LETHE_CHECK(size <= 1,
+                "this process was started by an MPI launcher as rank "
+                    << rank << " of " << size
+                    << ", but this build of Lethe has no MPI (configure with LETHE_MPI=ON and "
+                       "install libopenmpi-dev); every rank would train alone and write the same run");
 #endif
     return make_single();
   }();

@@ -21,15 +21,15 @@ namespace lethe::comm::detail {
 
 namespace {
 
-#define LETHE_MPI_CALL(call)                                                                   \
-  do {                                                                                         \
-    const int lethe_mpi_rc_ = (call);                                                          \
-    if (lethe_mpi_rc_ != MPI_SUCCESS) {                                                        \
-      char lethe_mpi_msg_[MPI_MAX_ERROR_STRING];                                               \
-      int lethe_mpi_len_ = 0;                                                                  \
-      MPI_Error_string(lethe_mpi_rc_, lethe_mpi_msg_, &lethe_mpi_len_);                        \
+#define LETHE_MPI_CALL(call)                                                                    \
+  do {                                                                                          \
+    const int lethe_mpi_rc_ = (call);                                                           \
+    if (lethe_mpi_rc_ != MPI_SUCCESS) {                                                         \
+      char lethe_mpi_msg_[MPI_MAX_ERROR_STRING];                                                \
+      int lethe_mpi_len_ = 0;                                                                   \
+      MPI_Error_string(lethe_mpi_rc_, lethe_mpi_msg_, &lethe_mpi_len_);                         \
       LETHE_ASSERT(false, #call << " failed: " << std::string(lethe_mpi_msg_, lethe_mpi_len_)); \
-    }                                                                                          \
+    }                                                                                           \
   } while (0)
 
 int checked_count(int64_t n, const char* what) {
@@ -51,8 +51,8 @@ void sum_in_rank_order(T* data, int64_t n, int P, int me) {
   }
   const MPI_Datatype type = sizeof(T) == 8 ? MPI_DOUBLE : MPI_FLOAT;
   std::vector<T> parts(static_cast<size_t>(mine) * P);
-  LETHE_MPI_CALL(MPI_Alltoallv(data, send_counts.data(), send_displs.data(), type, parts.data(), recv_counts.data(),
-                               recv_displs.data(), type, MPI_COMM_WORLD));
+  LETHE_MPI_CALL(MPI_Alltoallv(data, send_counts.data(), send_displs.data(), type, parts.data(),
+                               recv_counts.data(), recv_displs.data(), type, MPI_COMM_WORLD));
   std::vector<T> block(parts.begin(), parts.begin() + mine);  // rank 0's part, then + rank 1's, ...
   for (int s = 1; s < P; ++s) {
     const T* p = parts.data() + static_cast<size_t>(s) * mine;
@@ -119,16 +119,17 @@ class Mpi final : public Communicator {
     if (shape.empty()) shape = {1};
     shape[0] = total;
     Tensor out = Tensor::empty(shape, t.dtype(), Device::cpu());
-    LETHE_MPI_CALL(MPI_Allgatherv(host.raw(), counts[rank_], MPI_BYTE, out.raw(), counts.data(), displs.data(),
-                                  MPI_BYTE, MPI_COMM_WORLD));
+    LETHE_MPI_CALL(MPI_Allgatherv(host.raw(), counts[rank_], MPI_BYTE, out.raw(), counts.data(),
+                                  displs.data(), MPI_BYTE, MPI_COMM_WORLD));
     return t.is_cpu() ? out : out.to(t.device());
   }
 
   void broadcast(Tensor& t, int root) override {
-    LETHE_CHECK(root >= 0 && root < size_, "broadcast: root " << root << " outside a job of " << size_ << " ranks");
+    LETHE_CHECK(root >= 0 && root < size_,
+                "broadcast: root " << root << " outside a job of " << size_ << " ranks");
     Tensor host = t.is_cpu() ? t : t.to(Device::cpu());
-    LETHE_MPI_CALL(MPI_Bcast(host.raw(), checked_count(static_cast<int64_t>(host.nbytes()), "a broadcast"), MPI_BYTE,
-                             root, MPI_COMM_WORLD));
+    LETHE_MPI_CALL(MPI_Bcast(host.raw(), checked_count(static_cast<int64_t>(host.nbytes()), "a broadcast"),
+                             MPI_BYTE, root, MPI_COMM_WORLD));
     if (!t.is_cpu()) t.copy_from(host);
   }
 

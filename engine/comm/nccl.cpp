@@ -21,22 +21,25 @@ namespace lethe::comm::detail {
 
 namespace {
 
-#define LETHE_NCCL_CALL(call)                                                                     \
-  do {                                                                                            \
-    const ncclResult_t lethe_nccl_rc_ = (call);                                                   \
+#define LETHE_NCCL_CALL(call)                                                                                \
+  do {                                                                                                       \
+    const ncclResult_t lethe_nccl_rc_ = (call);                                                              \
     LETHE_ASSERT(lethe_nccl_rc_ == ncclSuccess, #call << " failed: " << ncclGetErrorString(lethe_nccl_rc_)); \
   } while (0)
-#define LETHE_CUDART_CALL(call)                                                                \
-  do {                                                                                         \
-    const cudaError_t lethe_cuda_rc_ = (call);                                                 \
+#define LETHE_CUDART_CALL(call)                                                                              \
+  do {                                                                                                       \
+    const cudaError_t lethe_cuda_rc_ = (call);                                                               \
     LETHE_ASSERT(lethe_cuda_rc_ == cudaSuccess, #call << " failed: " << cudaGetErrorString(lethe_cuda_rc_)); \
   } while (0)
 
 ncclDataType_t nccl_type(DType t) {
   switch (t) {
-    case DType::F32: return ncclFloat32;
-    case DType::F64: return ncclFloat64;
-    default: LETHE_CHECK(false, "nccl: dtype " << dtype_name(t) << " is not F32 or F64");
+    case DType::F32:
+      return ncclFloat32;
+    case DType::F64:
+      return ncclFloat64;
+    default:
+      LETHE_CHECK(false, "nccl: dtype " << dtype_name(t) << " is not F32 or F64");
   }
   return ncclFloat32;
 }
@@ -48,9 +51,10 @@ class Nccl final : public Communicator {
     LETHE_CUDART_CALL(cudaGetDeviceCount(&devices));
     LETHE_CHECK(devices > 0, "nccl: no CUDA device");
     device_ = rank_ % devices;
-    LETHE_CHECK(size_ <= devices || devices == 0,
-                "nccl: " << size_ << " ranks on " << devices
-                         << " GPUs; NCCL refuses two ranks on one device (use the MPI backend or fewer ranks)");
+    LETHE_CHECK(
+        size_ <= devices || devices == 0,
+        "nccl: " << size_ << " ranks on " << devices
+                 << " GPUs; NCCL refuses two ranks on one device (use the MPI backend or fewer ranks)");
     LETHE_CUDART_CALL(cudaSetDevice(device_));
     ncclUniqueId id;
     if (rank_ == 0) LETHE_NCCL_CALL(ncclGetUniqueId(&id));
@@ -93,7 +97,8 @@ class Nccl final : public Communicator {
     Tensor mine = parts.row_range(0, 1).reshape({block}).clone();  // rank 0's part, then + rank 1's, ...
     for (int s = 1; s < size_; ++s) ops::axpy(1.0, parts.row_range(s, s + 1).reshape({block}), mine);
     LETHE_CUDART_CALL(cudaDeviceSynchronize());
-    LETHE_NCCL_CALL(ncclAllGather(mine.raw(), padded.raw(), static_cast<size_t>(block), type, comm_, nullptr));
+    LETHE_NCCL_CALL(
+        ncclAllGather(mine.raw(), padded.raw(), static_cast<size_t>(block), type, comm_, nullptr));
     LETHE_CUDART_CALL(cudaStreamSynchronize(nullptr));
     t.reshape({n}).copy_from(padded.row_range(0, n));
   }
@@ -107,12 +112,14 @@ class Nccl final : public Communicator {
     allreduce_sum(cd);
     const std::vector<double> rows = cd.to_vector<double>();
     int64_t most = 0, total = 0;
-    for (double r : rows) most = std::max<int64_t>(most, static_cast<int64_t>(r)), total += static_cast<int64_t>(r);
+    for (double r : rows)
+      most = std::max<int64_t>(most, static_cast<int64_t>(r)), total += static_cast<int64_t>(r);
     const int64_t width = t.rows() == 0 ? 0 : t.numel() / t.rows();
     Tensor part = Tensor::zeros({most, std::max<int64_t>(width, 1)}, t.dtype(), t.device());
     if (t.rows() > 0) part.row_range(0, t.rows()).copy_from(t.reshape({t.rows(), width}));
     Tensor all = Tensor::empty({most * size_, part.cols()}, t.dtype(), t.device());
-    LETHE_NCCL_CALL(ncclAllGather(part.raw(), all.raw(), static_cast<size_t>(part.nbytes()), ncclUint8, comm_, nullptr));
+    LETHE_NCCL_CALL(
+        ncclAllGather(part.raw(), all.raw(), static_cast<size_t>(part.nbytes()), ncclUint8, comm_, nullptr));
     LETHE_CUDART_CALL(cudaStreamSynchronize(nullptr));
     Shape shape = t.shape();
     if (shape.empty()) shape = {1};
@@ -121,14 +128,18 @@ class Nccl final : public Communicator {
     int64_t at = 0;
     for (int s = 0; s < size_; ++s) {
       const int64_t r = static_cast<int64_t>(rows[s]);
-      if (r > 0) out.reshape({total, part.cols()}).row_range(at, at + r).copy_from(all.row_range(s * most, s * most + r));
+      if (r > 0)
+        out.reshape({total, part.cols()})
+            .row_range(at, at + r)
+            .copy_from(all.row_range(s * most, s * most + r));
       at += r;
     }
     return out;
   }
 
   void broadcast(Tensor& t, int root) override {
-    LETHE_CHECK(root >= 0 && root < size_, "broadcast: root " << root << " outside a job of " << size_ << " ranks");
+    LETHE_CHECK(root >= 0 && root < size_,
+                "broadcast: root " << root << " outside a job of " << size_ << " ranks");
     if (!t.device().is_cuda()) {
       Tensor d = t.to(device());
       broadcast(d, root);

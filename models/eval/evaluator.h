@@ -18,9 +18,9 @@
 namespace lethe::eval {
 
 struct EvalOptions {
-  int64_t batch_size = 4096;                  // users per block (MMRec eval_batch_size)
-  std::vector<int> topks = default_topks();   // the list length is the largest K (50)
-  int64_t max_block_elems = int64_t(1) << 26; // caps block x n_items scores (256 MB of F32); same results
+  int64_t batch_size = 4096;                   // users per block (MMRec eval_batch_size)
+  std::vector<int> topks = default_topks();    // the list length is the largest K (50)
+  int64_t max_block_elems = int64_t(1) << 26;  // caps block x n_items scores (256 MB of F32); same results
   // evaluate() over these ranks (null: this process alone): rank r ranks the r-th block of the users, and
   // every rank gathers every user's hits and adds them up in user order, so the metrics are bitwise those
   // of one process (docs/scaling.md, "Data-parallel steps"). Every rank must call evaluate() alike.
@@ -41,11 +41,12 @@ class Evaluator {
  public:
   // mask: per-user items never to rank (the training items); item_dropped: empty or n_items flags.
   // The CSR patterns are uploaded to `dev` once.
-  Evaluator(const datasets::UserItems& mask, int32_t n_items, const std::vector<uint8_t>& item_dropped, Device dev,
-            EvalOptions opt = {});
+  Evaluator(const datasets::UserItems& mask, int32_t n_items, const std::vector<uint8_t>& item_dropped,
+            Device dev, EvalOptions opt = {});
 
   // MMRec evaluation of a split: users = users_in_order(targets), T_u = the user's rows of `targets`.
-  EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb, const datasets::Interactions& targets) const;
+  EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb,
+                      const datasets::Interactions& targets) const;
   // Generic: evaluate `users` (users with no targets are skipped and counted) against `targets`.
   EvalResult evaluate(const Tensor& user_emb, const Tensor& item_emb, const datasets::UserItems& targets,
                       const std::vector<int32_t>& users) const;

@@ -162,7 +162,8 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   }
   // The integer training keys, read strictly first (a fraction or a value beyond int64 is an error here,
   // not a silent cast in TrainOptions::from_config), then the range checks of the training keys.
-  for (const char* k : {"epochs", "stopping_step", "eval_step", "train_batch_size", "eval_batch_size", "seed"})
+  for (const char* k :
+       {"epochs", "stopping_step", "eval_step", "train_batch_size", "eval_batch_size", "seed"})
     cfg.get_int(k);
   TrainOptions opt = TrainOptions::from_config(cfg);
   const Device dev = parse_device(job.device);
@@ -237,7 +238,9 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     log << "train: " << job.model << " on " << job.data_dir << " (" << ds.n_users << " users, " << ds.n_items
         << " items, " << ds.train.size() << " train rows) device " << dev.str() << ", seed " << opt.seed
         << (resume.file.empty() ? std::string() : ", resuming from " + resume.file)
-        << (job.comm && job.comm->size() > 1 ? ", " + std::to_string(job.comm->size()) + " ranks (" + job.comm->backend() + ")" : std::string())
+        << (job.comm && job.comm->size() > 1
+                ? ", " + std::to_string(job.comm->size()) + " ranks (" + job.comm->backend() + ")"
+                : std::string())
         << "\n";
 
   // 2. Training, into the staging directory.
@@ -251,9 +254,10 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   auto model = models::create_model(job.model, cfg, td, opt.seed, dev);
   auto* sharded = dynamic_cast<models::ShardedModel*>(model.get());
   LETHE_CHECK(!sharded || (resume.file.empty() && job.checkpoint_every == 0),
-              "train job: a sharded run (shards = " << cfg.get_int("shards")
-                                                   << ") trains its shards one by one and has no resume checkpoints; "
-                                                      "drop --resume / --checkpoint-every");
+              "train job: a sharded run (shards = "
+                  << cfg.get_int("shards")
+                  << ") trains its shards one by one and has no resume checkpoints; "
+                     "drop --resume / --checkpoint-every");
   TrainResult res;
   std::vector<ShardResult> shard_results;
   std::optional<Trainer> trainer;
@@ -300,8 +304,11 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   if (sharded) {
     nlohmann::json shards = nlohmann::json::array();
     for (const ShardResult& s : shard_results)
-      shards.push_back({{"shard", s.shard}, {"train_rows", s.train_rows}, {"best_epoch", s.result.best_epoch},
-                        {"epochs_run", s.result.epochs_run}, {"stop_reason", s.result.stop_reason},
+      shards.push_back({{"shard", s.shard},
+                        {"train_rows", s.train_rows},
+                        {"best_epoch", s.result.best_epoch},
+                        {"epochs_run", s.result.epochs_run},
+                        {"stop_reason", s.result.stop_reason},
                         {"train_seconds", s.result.train_seconds}});
     info.summary["shards"] = shards;
     info.summary["shard_combiner"] = sharded->combiner();

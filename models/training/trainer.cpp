@@ -64,24 +64,29 @@ eval::Metrics metrics_from_json(const std::string& text) {
 
 NonFiniteLoss::NonFiniteLoss(int64_t e, int64_t b, double value)
     : Error("training loss is " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at epoch " +
-            std::to_string(e) + ", batch " + std::to_string(b) + "; stopping (lower learning_rate or check the data)"),
+            std::to_string(e) + ", batch " + std::to_string(b) +
+            "; stopping (lower learning_rate or check the data)"),
       epoch(e),
       batch(b) {}
 
 TrainOptions TrainOptions::from_config(const Config& c) {
   TrainOptions o;
   o.epochs = static_cast<int64_t>(scalar_or_first(c, "epochs", static_cast<double>(o.epochs)));
-  o.stopping_step = static_cast<int64_t>(scalar_or_first(c, "stopping_step", static_cast<double>(o.stopping_step)));
+  o.stopping_step =
+      static_cast<int64_t>(scalar_or_first(c, "stopping_step", static_cast<double>(o.stopping_step)));
   o.eval_step = static_cast<int64_t>(scalar_or_first(c, "eval_step", static_cast<double>(o.eval_step)));
-  o.batch_size = static_cast<int64_t>(scalar_or_first(c, "train_batch_size", static_cast<double>(o.batch_size)));
+  o.batch_size =
+      static_cast<int64_t>(scalar_or_first(c, "train_batch_size", static_cast<double>(o.batch_size)));
   o.lr = scalar_or_first(c, "learning_rate", o.lr);
   o.weight_decay = scalar_or_first(c, "weight_decay", o.weight_decay);
   o.seed = static_cast<uint64_t>(scalar_or_first(c, "seed", static_cast<double>(o.seed)));
-  o.eval_batch_size = static_cast<int64_t>(scalar_or_first(c, "eval_batch_size", static_cast<double>(o.eval_batch_size)));
+  o.eval_batch_size =
+      static_cast<int64_t>(scalar_or_first(c, "eval_batch_size", static_cast<double>(o.eval_batch_size)));
   o.valid_metric = c.get_string("valid_metric", o.valid_metric);
   if (c.has("learning_rate_scheduler")) {
     const auto s = c.get_doubles("learning_rate_scheduler", {1.0, 50.0});
-    LETHE_CHECK(s.size() == 2, "config: learning_rate_scheduler must be [a, b], got " << s.size() << " values");
+    LETHE_CHECK(s.size() == 2,
+                "config: learning_rate_scheduler must be [a, b], got " << s.size() << " values");
     o.lr_a = s[0];
     o.lr_b = s[1];
   }
@@ -110,16 +115,18 @@ bool EarlyStopping::update(double score, int64_t epoch, bool* improved) {
   return !imp && cur_step > stopping_step;
 }
 
-Trainer::Trainer(Model& model, const TrainData& data, datasets::Interactions valid, datasets::Interactions test,
-                 TrainOptions opt, std::ostream* log)
+Trainer::Trainer(Model& model, const TrainData& data, datasets::Interactions valid,
+                 datasets::Interactions test, TrainOptions opt, std::ostream* log)
     : model_(model),
       valid_(std::move(valid)),
       test_(std::move(test)),
       opt_o_(std::move(opt)),
       log_(log ? log : &std::cout),
       sampler_(datasets::BprSampler::for_training(data.train, data.n_users, opt_o_.batch_size)),
-      evaluator_(datasets::UserItems::build(data.train, data.n_users), data.n_items, data.item_dropped, model.device(),
-                 eval::EvalOptions{opt_o_.eval_batch_size, opt_o_.topks, eval::EvalOptions{}.max_block_elems, opt_o_.comm}) {
+      evaluator_(datasets::UserItems::build(data.train, data.n_users), data.n_items, data.item_dropped,
+                 model.device(),
+                 eval::EvalOptions{opt_o_.eval_batch_size, opt_o_.topks, eval::EvalOptions{}.max_block_elems,
+                                   opt_o_.comm}) {
   LETHE_CHECK(!data.train.empty(), "trainer: the training split is empty");
   if (opt_o_.comm && opt_o_.comm->rank() != 0) {  // rank 0 logs and writes for the job
     opt_o_.quiet = true;
@@ -129,7 +136,8 @@ Trainer::Trainer(Model& model, const TrainData& data, datasets::Interactions val
   }
   std::vector<autograd::Var> params;
   for (auto& [name, v] : model_.parameters()) params.push_back(v);
-  opt_ = std::make_unique<autograd::Adam>(std::move(params), opt_o_.lr, 0.9, 0.999, 1e-8, opt_o_.weight_decay);
+  opt_ =
+      std::make_unique<autograd::Adam>(std::move(params), opt_o_.lr, 0.9, 0.999, 1e-8, opt_o_.weight_decay);
   stopper_.stopping_step = opt_o_.stopping_step;
   fingerprint_ = data_fingerprint(data);
   if (!opt_o_.resume.empty()) load_resume_checkpoint(opt_o_.resume);
@@ -234,7 +242,8 @@ std::pair<Tensor, Tensor> Trainer::embeddings() {
 }
 
 eval::EvalResult Trainer::evaluate(const std::string& split) {
-  LETHE_CHECK(split == "valid" || split == "test", "trainer: unknown split '" << split << "' (valid or test)");
+  LETHE_CHECK(split == "valid" || split == "test",
+              "trainer: unknown split '" << split << "' (valid or test)");
   LETHE_PROFILE_SCOPE("phase:eval");
   const auto t0 = Clock::now();
   auto [u, i] = embeddings();
@@ -334,14 +343,15 @@ TrainResult Trainer::train(const TrainHooks& hooks) {
     rec.lr = opt_->lr();
     const auto t0 = Clock::now();
     if (hooks.epoch_begin) hooks.epoch_begin(e);
-    rec.train_loss = train_epoch(e, hooks, &rec.batches);  // NonFiniteLoss propagates: nothing trained into NaN is kept
+    rec.train_loss =
+        train_epoch(e, hooks, &rec.batches);  // NonFiniteLoss propagates: nothing trained into NaN is kept
     rec.train_seconds = since(t0);
     opt_->set_epoch(static_cast<int>(e + 1), opt_o_.lr_a, opt_o_.lr_b);  // LambdaLR, stepped after training
     res.train_seconds += rec.train_seconds;
     ++res.epochs_run;
     res.last_epoch = e;
-    log_line(opt_o_.log_name + "epoch " + std::to_string(e) + " training [time: " + fmt("%.2f", rec.train_seconds) +
-             "s, train loss: " + fmt("%.4f", rec.train_loss) + "]");
+    log_line(opt_o_.log_name + "epoch " + std::to_string(e) + " training [time: " +
+             fmt("%.2f", rec.train_seconds) + "s, train loss: " + fmt("%.4f", rec.train_loss) + "]");
     bool stop = false;
     if (can_eval && (e + 1) % opt_o_.eval_step == 0) {
       const auto t1 = Clock::now();

@@ -35,9 +35,9 @@
 #include <vector>
 
 #include "autograd/optim.h"
-#include "engine/comm/communicator.h"
 #include "datasets/dataset.h"
 #include "datasets/sampler.h"
+#include "engine/comm/communicator.h"
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "models/config.h"
@@ -54,29 +54,29 @@ using models::Model;
 using models::TrainData;
 
 struct TrainOptions {
-  int64_t epochs = 1000;          // epochs
-  int64_t stopping_step = 20;     // stopping_step
-  int64_t eval_step = 1;          // eval_step
-  int64_t batch_size = 2048;      // train_batch_size
-  double lr = 1e-3;               // learning_rate
-  double lr_a = 1.0, lr_b = 50;   // learning_rate_scheduler [a, b]
-  double weight_decay = 0.0;      // weight_decay (Adam's L2)
-  uint64_t seed = 999;            // seed (first element when a list)
-  int64_t max_epochs = 0;         // hard cap on epochs run in this call (0: none); --epochs on the CLI
+  int64_t epochs = 1000;         // epochs
+  int64_t stopping_step = 20;    // stopping_step
+  int64_t eval_step = 1;         // eval_step
+  int64_t batch_size = 2048;     // train_batch_size
+  double lr = 1e-3;              // learning_rate
+  double lr_a = 1.0, lr_b = 50;  // learning_rate_scheduler [a, b]
+  double weight_decay = 0.0;     // weight_decay (Adam's L2)
+  uint64_t seed = 999;           // seed (first element when a list)
+  int64_t max_epochs = 0;        // hard cap on epochs run in this call (0: none); --epochs on the CLI
   std::string valid_metric = "Recall@20";
   int64_t eval_batch_size = 4096;
   std::vector<int> topks = eval::default_topks();
-  bool eval_test = true;          // evaluate test beside valid at each evaluation (MMRec does)
-  bool restore_best = true;       // put the best-valid parameters back into the model at the end
-  bool quiet = false;             // no log lines
-  bool progress = true;           // progress bar on stderr, only when stderr is a terminal
-  std::string out_dir;            // when set: train_log.jsonl is appended here
-  int64_t checkpoint_every = 0;   // >0: write out_dir/last.safetensors every N epochs (for --resume)
-  std::string resume;             // a last.safetensors to continue from
+  bool eval_test = true;         // evaluate test beside valid at each evaluation (MMRec does)
+  bool restore_best = true;      // put the best-valid parameters back into the model at the end
+  bool quiet = false;            // no log lines
+  bool progress = true;          // progress bar on stderr, only when stderr is a terminal
+  std::string out_dir;           // when set: train_log.jsonl is appended here
+  int64_t checkpoint_every = 0;  // >0: write out_dir/last.safetensors every N epochs (for --resume)
+  std::string resume;            // a last.safetensors to continue from
   // Epoch e draws from Rng(seed).fork(epoch_stream + e). Training uses 1000; unlearning uses its own
   // stream, so that it never replays the draws that built the original model.
   uint64_t epoch_stream = 1000;
-  std::string log_name;           // prefix of the log lines ("" for training, the method's name otherwise)
+  std::string log_name;  // prefix of the log lines ("" for training, the method's name otherwise)
   // Data-parallel over these ranks (null or one rank: this process alone). Ranks other than 0 neither log
   // nor write (out_dir and checkpoint_every are ignored there).
   comm::Communicator* comm = nullptr;
@@ -92,9 +92,9 @@ struct EpochRecord {
   double train_seconds = 0.0;  // pre_epoch + all batches
   double lr = 0.0;             // learning rate used during this epoch
   bool evaluated = false;
-  double eval_seconds = 0.0;   // valid evaluation (MMRec's timed evaluation)
-  double test_seconds = 0.0;   // test evaluation
-  double valid_score = 0.0;    // valid_metric, rounded to 4 decimals as MMRec compares it
+  double eval_seconds = 0.0;  // valid evaluation (MMRec's timed evaluation)
+  double test_seconds = 0.0;  // test evaluation
+  double valid_score = 0.0;   // valid_metric, rounded to 4 decimals as MMRec compares it
   eval::Metrics valid, test;
   bool improved = false;
 };
@@ -103,11 +103,11 @@ struct TrainResult {
   int64_t best_epoch = -1;
   double best_valid_score = -1.0;
   eval::Metrics best_valid, best_test;
-  int64_t epochs_run = 0;       // epochs trained in this call
-  int64_t last_epoch = -1;      // index of the last completed epoch
-  double train_seconds = 0.0;   // sum over epochs
-  double eval_seconds = 0.0;    // valid + test evaluation
-  std::string stop_reason;      // "early stopping", "epochs", "max_epochs", "hook"
+  int64_t epochs_run = 0;      // epochs trained in this call
+  int64_t last_epoch = -1;     // index of the last completed epoch
+  double train_seconds = 0.0;  // sum over epochs
+  double eval_seconds = 0.0;   // valid + test evaluation
+  std::string stop_reason;     // "early stopping", "epochs", "max_epochs", "hook"
   std::vector<EpochRecord> epochs;
 };
 
@@ -133,7 +133,8 @@ struct TrainHooks {
   std::function<void(int64_t epoch)> epoch_begin;
   std::function<int64_t(int64_t epoch, Rng& rng)> begin_epoch;
   std::function<Batch(int64_t epoch, int64_t batch_index, Rng& rng)> make_batch;
-  std::function<autograd::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index, Rng& rng)>
+  std::function<autograd::Var(Model&, const Forward&, const Batch&, int64_t epoch, int64_t batch_index,
+                              Rng& rng)>
       batch_loss;
   std::function<bool(const EpochRecord&)> on_epoch;
 };
@@ -148,8 +149,8 @@ class NonFiniteLoss : public Error {
 class Trainer {
  public:
   // data: what the model trains on (and whose train items are masked at evaluation); the trainer copies
-  // what it needs. valid / test: the evaluation splits (either may be empty: no evaluation of it; no valid split
-  // = no evaluation and no early stopping). log: where the MMRec lines go (default std::cout).
+  // what it needs. valid / test: the evaluation splits (either may be empty: no evaluation of it; no valid
+  // split = no evaluation and no early stopping). log: where the MMRec lines go (default std::cout).
   Trainer(Model& model, const TrainData& data, datasets::Interactions valid, datasets::Interactions test,
           TrainOptions opt, std::ostream* log = nullptr);
 

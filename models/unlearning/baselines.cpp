@@ -25,7 +25,8 @@ training::TrainHooks neggrad_hooks(Batches& batches) {
   training::TrainHooks h;
   h.begin_epoch = [&batches](int64_t, Rng& rng) { return batches.begin_forget_epoch(rng); };
   h.make_batch = [&batches](int64_t, int64_t b, Rng& rng) { return batches.forget_batch(b, rng); };
-  h.batch_loss = [](models::Model&, const models::Forward& f, const models::Batch& bf, int64_t, int64_t, Rng&) {
+  h.batch_loss = [](models::Model&, const models::Forward& f, const models::Batch& bf, int64_t, int64_t,
+                    Rng&) {
     const autograd::Var u = autograd::gather_rows(f.users, bf.users);
     const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
     const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
@@ -49,7 +50,8 @@ UnlearnResult run_gold(std::unique_ptr<models::Model>& model, const std::string&
   auto fresh = models::create_model(model_name, config, view.retain, to.seed, dev);
   training::TrainResult res;
   if (auto* sm = dynamic_cast<models::ShardedModel*>(fresh.get())) {  // a sharded original: every shard
-    for (const training::ShardResult& s : training::train_shards(*sm, view.retain, view.current.valid, view.current.test, to, &log)) {
+    for (const training::ShardResult& s :
+         training::train_shards(*sm, view.retain, view.current.valid, view.current.test, to, &log)) {
       res.epochs_run += s.result.epochs_run;
       res.train_seconds += s.result.train_seconds;
       res.eval_seconds += s.result.eval_seconds;

@@ -48,11 +48,11 @@ struct UnlearnOptions {
   // MMRecUn, TRU-style ranking gate: the reverse term acts only on forget triples whose forgotten item still
   // ranks above its negative (docs/unlearning.md, "Ranking gate").
   bool rank_gate = false;
-  int64_t batch_size = 2048;       // B_f and B_r
-  int64_t epochs = 0;              // fixed number of epochs (> 0), or 0 with until_forgotten
-  bool until_forgotten = false;    // stop once forget Recall@20 <= ForgetCheck::reference
+  int64_t batch_size = 2048;                  // B_f and B_r
+  int64_t epochs = 0;                         // fixed number of epochs (> 0), or 0 with until_forgotten
+  bool until_forgotten = false;               // stop once forget Recall@20 <= ForgetCheck::reference
   Reference reference = Reference::Retained;  // how until-forgotten estimates gold's level (stop_rules.h)
-  int64_t max_epochs = 300;        // cap for until_forgotten
+  int64_t max_epochs = 300;                   // cap for until_forgotten
   // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
   // where the forget recall meets the reference (bisection; docs/unlearning.md, "Landing").
   bool landing = true;
@@ -61,20 +61,20 @@ struct UnlearnOptions {
   double damping = 1.0;
   int64_t cg_max_iter = 30;
   double cg_tol = 1e-4;
-  uint64_t seed = 999;             // sampling randomness (gold: also the initialisation seed)
+  uint64_t seed = 999;  // sampling randomness (gold: also the initialisation seed)
   bool quiet = false;
-  std::ostream* log = nullptr;     // progress lines (default std::cout)
+  std::ostream* log = nullptr;  // progress lines (default std::cout)
   // Data-parallel over these ranks (null: this process alone; docs/scaling.md, "Data-parallel steps").
   comm::Communicator* comm = nullptr;
 };
 
 struct EpochLog {
   int64_t epoch = 0;
-  double loss = 0.0;              // sum of step losses
-  double seconds = 0.0;           // cumulative wall time since the method started
-  double forget_recall = -1.0;    // Recall@20 on D_f (-1: not measured this epoch)
-  double test_recall = -1.0;      // Recall@20 on the same users' test rows
-  double reference = -1.0;        // ForgetCheck::reference
+  double loss = 0.0;                                     // sum of step losses
+  double seconds = 0.0;                                  // cumulative wall time since the method started
+  double forget_recall = -1.0;                           // Recall@20 on D_f (-1: not measured this epoch)
+  double test_recall = -1.0;                             // Recall@20 on the same users' test rows
+  double reference = -1.0;                               // ForgetCheck::reference
   nlohmann::json candidates = nlohmann::json::object();  // ForgetCheck's candidate levels (ref_*) that apply
 };
 
@@ -82,8 +82,8 @@ struct UnlearnResult {
   std::string method;
   int64_t epochs_run = 0;
   int64_t steps = 0;
-  std::string stop_reason;        // "epochs", "until-forgotten", "max-epochs", "early stopping", ...
-  double seconds = 0.0;           // wall time of the whole method (rebuild, steps, stopping checks)
+  std::string stop_reason;  // "epochs", "until-forgotten", "max-epochs", "early stopping", ...
+  double seconds = 0.0;     // wall time of the whole method (rebuild, steps, stopping checks)
   std::vector<EpochLog> epochs;
   nlohmann::json extra = nlohmann::json::object();  // method specific (gold: best epoch, ...)
 };

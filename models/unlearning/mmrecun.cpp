@@ -6,8 +6,9 @@
 //                item i below an ordinary item j the user never interacted with, and no further;
 //   L_fwd(B_r) = the backbone's own training loss on a retain batch (BPR plus its regularisers).
 // With the ranking gate (TRU-style, docs/unlearning.md, "Ranking gate") a triple enters L_rev only while its
-// forgotten item still outranks its negative. Both terms share the step's one forward. One epoch is one pass over D_f. What moves, and how fast, is
-// decided per row of the ID tables (confine_to_forget_rows, apply_share_factors below).
+// forgotten item still outranks its negative. Both terms share the step's one forward. One epoch is one pass
+// over D_f. What moves, and how fast, is decided per row of the ID tables (confine_to_forget_rows,
+// apply_share_factors below).
 #include <algorithm>
 #include <tuple>
 
@@ -25,8 +26,8 @@ autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& 
   const std::vector<double> sj = s_j.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();
   std::vector<double> gate(si.size());
   for (size_t k = 0; k < gate.size(); ++k) gate[k] = si[k] > sj[k] ? 1.0 : 0.0;
-  const autograd::Var g = autograd::constant(
-      Tensor::from_vector(gate, s_i.shape()).astype(s_i.dtype()).to(s_i.device()));
+  const autograd::Var g =
+      autograd::constant(Tensor::from_vector(gate, s_i.shape()).astype(s_i.dtype()).to(s_i.device()));
   // the forgotten item i is the "negative": -mean(gate * ln sigmoid(s_j - s_i))
   return autograd::neg(autograd::mean(autograd::mul(g, autograd::logsigmoid(autograd::sub(s_j, s_i)))));
 }
@@ -35,12 +36,13 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) 
   training::TrainHooks h;
   h.begin_epoch = [&batches](int64_t, Rng& rng) { return batches.begin_forget_epoch(rng); };
   h.make_batch = [&batches](int64_t, int64_t b, Rng& rng) { return batches.forget_batch(b, rng); };
-  h.batch_loss = [&batches, &opt](models::Model& m, const models::Forward& f, const models::Batch& bf, int64_t,
-                                  int64_t, Rng&) {
+  h.batch_loss = [&batches, &opt](models::Model& m, const models::Forward& f, const models::Batch& bf,
+                                  int64_t, int64_t, Rng&) {
     const autograd::Var u = autograd::gather_rows(f.users, bf.users);
     const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
     const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
-    const autograd::Var l_rev = opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
+    const autograd::Var l_rev =
+        opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
     autograd::Var loss = autograd::scale(l_rev, opt.alpha);
     if (opt.beta > 0) {
       // Under data parallelism the retain batch is shared across the ranks like the forget batch.
@@ -57,12 +59,14 @@ ForgetRows forget_rows(const RequestView& view) {
   const datasets::Interactions& f = view.step_forget;
   std::vector<int64_t> fu(static_cast<size_t>(view.retain.n_users), 0), ru(fu.size(), 0);
   std::vector<int64_t> fi(static_cast<size_t>(view.retain.n_items), 0), ri(fi.size(), 0);
-  for (size_t k = 0; k < f.size(); ++k) ++fu[static_cast<size_t>(f.users[k])], ++fi[static_cast<size_t>(f.items[k])];
+  for (size_t k = 0; k < f.size(); ++k)
+    ++fu[static_cast<size_t>(f.users[k])], ++fi[static_cast<size_t>(f.items[k])];
   for (size_t k = 0; k < view.retain.train.size(); ++k)
-    ++ru[static_cast<size_t>(view.retain.train.users[k])], ++ri[static_cast<size_t>(view.retain.train.items[k])];
+    ++ru[static_cast<size_t>(view.retain.train.users[k])],
+        ++ri[static_cast<size_t>(view.retain.train.items[k])];
   ForgetRows out;
-  for (const auto& [forgot, kept, ids, share] : {std::tuple{&fu, &ru, &out.users, &out.user_share},
-                                                 std::tuple{&fi, &ri, &out.items, &out.item_share}})
+  for (const auto& [forgot, kept, ids, share] :
+       {std::tuple{&fu, &ru, &out.users, &out.user_share}, std::tuple{&fi, &ri, &out.items, &out.item_share}})
     for (size_t r = 0; r < forgot->size(); ++r)
       if ((*forgot)[r] > 0) {
         ids->push_back(static_cast<int32_t>(r));
@@ -88,8 +92,10 @@ Tensor ids_tensor(const std::vector<int32_t>& ids, Device dev) {
 
 int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const ForgetRows& rows) {
   std::vector<std::pair<autograd::Var, Tensor>> trainable;
-  if (!rows.users.empty()) trainable.emplace_back(parameter(model, model.user_table()), ids_tensor(rows.users, model.device()));
-  if (!rows.items.empty()) trainable.emplace_back(parameter(model, model.item_table()), ids_tensor(rows.items, model.device()));
+  if (!rows.users.empty())
+    trainable.emplace_back(parameter(model, model.user_table()), ids_tensor(rows.users, model.device()));
+  if (!rows.items.empty())
+    trainable.emplace_back(parameter(model, model.item_table()), ids_tensor(rows.items, model.device()));
   trainer.optimizer().restrict_to(trainable);
   return static_cast<int64_t>(rows.users.size() + rows.items.size());
 }

@@ -53,11 +53,18 @@ void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set) {
         opt.epochs = 5;  // modality requests: the forward term on D_r with the erased features
       }
       break;
-    case Method::Finetune: opt.epochs = 5; break;
-    case Method::NegGrad: opt.epochs = 1; break;
-    case Method::Gold: break;
-    case Method::Sisa: break;
-    case Method::Influence: break;
+    case Method::Finetune:
+      opt.epochs = 5;
+      break;
+    case Method::NegGrad:
+      opt.epochs = 1;
+      break;
+    case Method::Gold:
+      break;
+    case Method::Sisa:
+      break;
+    case Method::Influence:
+      break;
   }
 }
 
@@ -73,21 +80,26 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
   const std::string original_run_id =
       start_unlearned ? info.summary["unlearning"].value("original_run_id", "") : info.run_id;
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
-  LETHE_CHECK(fs::is_directory(data_dir), job.run_dir << "/run.json: data directory '" << data_dir
-                                                      << "' not found (moved? give the data set's directory explicitly)");
+  LETHE_CHECK(fs::is_directory(data_dir),
+              job.run_dir << "/run.json: data directory '" << data_dir
+                          << "' not found (moved? give the data set's directory explicitly)");
   {
     models::Config c = models::default_config(info.model);
     c.merge(info.config);
     const int64_t shards = c.get_int("shards");
     LETHE_CHECK(job.options.method != Method::Sisa || shards > 1,
-                "unlearn job: " << job.run_dir << " is not sharded, and sisa retrains the shards a request touches; "
-                                << "train a sharded original first (config key shards > 1, e.g. 4) and unlearn that run");
+                "unlearn job: "
+                    << job.run_dir << " is not sharded, and sisa retrains the shards a request touches; "
+                    << "train a sharded original first (config key shards > 1, e.g. 4) and unlearn that run");
     LETHE_CHECK(shards == 1 || job.options.method == Method::Sisa || job.options.method == Method::Gold,
-                "unlearn job: " << job.run_dir << " is sharded (" << shards << " shards); unlearn it with method sisa "
-                                << "(or gold), or give " << method_name(job.options.method) << " a run trained with shards = 1");
+                "unlearn job: " << job.run_dir << " is sharded (" << shards
+                                << " shards); unlearn it with method sisa "
+                                << "(or gold), or give " << method_name(job.options.method)
+                                << " a run trained with shards = 1");
   }
   const Device dev = parse_device(job.device);
-  LETHE_CHECK(!dev.is_cuda() || cuda_available(), "unlearn job: device " << job.device << ": no usable CUDA device in this build");
+  LETHE_CHECK(!dev.is_cuda() || cuda_available(),
+              "unlearn job: device " << job.device << ": no usable CUDA device in this build");
   const datasets::Dataset ds = datasets::load_mmrec(data_dir);
 
   // Validate everything before any work: every request against the data after the previous ones, the
@@ -124,11 +136,14 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
     std::snprintf(b, sizeof b, "/step-%02zu", s + 1);
     return job.out_dir + b;
   };
-  training::check_memory(ds, [&] {
-    models::Config c = models::default_config(info.model);
-    c.merge(info.config);
-    return c;
-  }(), "unlearning " + info.model);
+  training::check_memory(
+      ds,
+      [&] {
+        models::Config c = models::default_config(info.model);
+        c.merge(info.config);
+        return c;
+      }(),
+      "unlearning " + info.model);
   const models::TrainData start_data =
       prior.empty() ? models::make_train_data(ds) : apply_requests(ds, prefix(reqs, prior.size())).retain;
   ModelRun start = load_model_run(job.run_dir, start_data, "", dev);
@@ -143,12 +158,16 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
     if (!writer) o.quiet = true;
     if (n_steps > 1) log << "step " << s + 1 << "/" << n_steps << ": " << job.request_files[s] << "\n";
     UnlearnResult r = run_method(model, info.model, info.config, views[s], o);
-    const std::vector<std::string> step_files(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(prior.size() + s + 1));
-    if (writer) write_unlearned_run(step_dir(s), info, original_dir, original_run_id, step_files, views[s], *model, r, o);
+    const std::vector<std::string> step_files(
+        files.begin(), files.begin() + static_cast<std::ptrdiff_t>(prior.size() + s + 1));
+    if (writer)
+      write_unlearned_run(step_dir(s), info, original_dir, original_run_id, step_files, views[s], *model, r,
+                          o);
     log << method_name(o.method) << ": " << r.epochs_run << " epochs, " << r.steps << " steps, " << r.seconds
         << " s, stopped by " << r.stop_reason << "; run written to " << step_name(s) << "\n";
     if (job.audit_steps) {
-      std::vector<AuditModel> ms{audit_model_of("original", *original), audit_model(method_name(o.method), *model)};
+      std::vector<AuditModel> ms{audit_model_of("original", *original),
+                                 audit_model(method_name(o.method), *model)};
       ms[1].time_s = r.seconds;
       ms[1].epochs = r.epochs_run;
       ms[1].stop_reason = r.stop_reason;
@@ -167,10 +186,12 @@ json run_audit_job(const AuditJob& job) {
   LETHE_CHECK(!job.original_dir.empty(), "audit job: no original run given");
   const training::RunInfo info = training::read_run_info(job.original_dir);
   LETHE_CHECK(!info.summary.contains("unlearning"),
-              "audit job: the original run " << job.original_dir << " is an unlearned run; give the run its unlearning started from");
+              "audit job: the original run "
+                  << job.original_dir << " is an unlearned run; give the run its unlearning started from");
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
-  LETHE_CHECK(fs::is_directory(data_dir), job.original_dir << "/run.json: data directory '" << data_dir
-                                                           << "' not found (moved? give the data set's directory explicitly)");
+  LETHE_CHECK(fs::is_directory(data_dir),
+              job.original_dir << "/run.json: data directory '" << data_dir
+                               << "' not found (moved? give the data set's directory explicitly)");
   std::vector<std::string> files;
   for (const auto& f : job.request_files) files.push_back(abs_path(f));
 
@@ -182,10 +203,13 @@ json run_audit_job(const AuditJob& job) {
   }
   for (const auto& [n, d] : job.compare) {
     LETHE_CHECK(!n.empty() && !d.empty(), "audit job: a compared run needs a name and a run directory");
-    LETHE_CHECK(names.insert(n).second, "audit job: model name '" << n << "' used twice (original and gold are reserved)");
+    LETHE_CHECK(names.insert(n).second,
+                "audit job: model name '" << n << "' used twice (original and gold are reserved)");
     runs.emplace_back(n, d);
   }
-  auto what_of = [](const std::string& n) { return n == "gold" ? std::string("gold") : "compared '" + n + "'"; };
+  auto what_of = [](const std::string& n) {
+    return n == "gold" ? std::string("gold") : "compared '" + n + "'";
+  };
   // Lineage before anything heavy: every run was made from this original for these requests.
   for (const auto& [n, d] : runs) {
     const training::RunInfo ri = training::read_run_info(d);
@@ -198,9 +222,10 @@ json run_audit_job(const AuditJob& job) {
     LETHE_CHECK(!job.gold_dir.empty(), "audit job: the gold's original run is given, but no gold run");
     const training::RunInfo gi = training::read_run_info(job.gold_original_dir);
     LETHE_CHECK(gi.fingerprint == info.fingerprint && gi.model == info.model,
-                "audit job: the gold's original run " << job.gold_original_dir << " (" << gi.model << ", data "
-                                                      << gi.fingerprint << ") was not trained on the original's data with "
-                                                      << "its backbone (" << info.model << ", data " << info.fingerprint << ")");
+                "audit job: the gold's original run "
+                    << job.gold_original_dir << " (" << gi.model << ", data " << gi.fingerprint
+                    << ") was not trained on the original's data with "
+                    << "its backbone (" << info.model << ", data " << info.fingerprint << ")");
   }
   std::optional<formats::StagedDir> out;
   if (!job.out_dir.empty()) {
@@ -215,11 +240,12 @@ json run_audit_job(const AuditJob& job) {
   for (const auto& [n, d] : runs) {
     const std::string what = what_of(n);
     ModelRun r = load_model_run(d, view.retain, what);
-    LETHE_CHECK(r.info.model == orig.info.model, what << " run " << d << " is a " << r.info.model << " model, the original a "
-                                                      << orig.info.model);
+    LETHE_CHECK(r.info.model == orig.info.model, what << " run " << d << " is a " << r.info.model
+                                                      << " model, the original a " << orig.info.model);
     if (n == "gold")
-      LETHE_CHECK(r.unlearning.value("method", "") == "gold",
-                  "gold run " << d << " was made by method '" << r.unlearning.value("method", "") << "', not gold");
+      LETHE_CHECK(r.unlearning.value("method", "") == "gold", "gold run " << d << " was made by method '"
+                                                                          << r.unlearning.value("method", "")
+                                                                          << "', not gold");
     loaded.push_back(std::move(r));
   }
   std::vector<AuditModel> ms{audit_model_of("original", orig)};
@@ -239,14 +265,17 @@ json run_audit_job(const AuditJob& job) {
 
 EvalOutcome run_eval_job(const EvalJob& job) {
   LETHE_CHECK(!job.run_dir.empty(), "eval job: no run directory given");
-  LETHE_CHECK(job.split == "valid" || job.split == "test", "eval job: split must be valid or test, got '" << job.split << "'");
+  LETHE_CHECK(job.split == "valid" || job.split == "test",
+              "eval job: split must be valid or test, got '" << job.split << "'");
   if (!job.out_file.empty()) formats::check_writable(job.out_file);
   const training::RunInfo info = training::read_run_info(job.run_dir);
   const std::string data_dir = job.data_dir.empty() ? info.data_dir : job.data_dir;
-  LETHE_CHECK(fs::is_directory(data_dir), job.run_dir << "/run.json: data directory '" << data_dir
-                                                      << "' not found (moved? give the data set's directory explicitly)");
+  LETHE_CHECK(fs::is_directory(data_dir),
+              job.run_dir << "/run.json: data directory '" << data_dir
+                          << "' not found (moved? give the data set's directory explicitly)");
   const Device dev = parse_device(job.device);
-  LETHE_CHECK(!dev.is_cuda() || cuda_available(), "eval job: device " << job.device << ": no usable CUDA device in this build");
+  LETHE_CHECK(!dev.is_cuda() || cuda_available(),
+              "eval job: device " << job.device << ": no usable CUDA device in this build");
   datasets::ReadOptions ro;
   ro.keep_eval_repeats = job.keep_eval_repeats.value_or(info.keep_eval_repeats);
   const datasets::Dataset ds = datasets::load_mmrec(data_dir, ro);

@@ -1,10 +1,10 @@
 // Tests for the synthetic generator (datasets/synthetic.h): split rule, preset counts, determinism, signal.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cmath>
 #include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -130,10 +130,13 @@ TEST(Synthetic, SameSeedSameBytesDifferentSeedDifferent) {
   Dataset orig = generate_synthetic(p, 11);
   EXPECT_EQ(back.train.items, orig.train.items);
   EXPECT_EQ(back.test.users, orig.test.users);
-  EXPECT_EQ(back.features["image"].values.to_vector<float>(), orig.features["image"].values.to_vector<float>());
+  EXPECT_EQ(back.features["image"].values.to_vector<float>(),
+            orig.features["image"].values.to_vector<float>());
 }
 
-TEST(Synthetic, UnknownPreset) { test::expect_error([] { synth_preset("nope"); }, {"nope", "tiny"}); }
+TEST(Synthetic, UnknownPreset) {
+  test::expect_error([] { synth_preset("nope"); }, {"nope", "tiny"});
+}
 
 TEST(Synthetic, BabyPresetCountsWithinTwoPercent) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -152,8 +155,8 @@ TEST(Synthetic, BabyPresetCountsWithinTwoPercent) {
 TEST(Synthetic, ScaledPresetMultipliesTheCountsAndKeepsTheWidths) {
   const SynthPreset base = synth_preset("clothing");
   const SynthPreset p = scale_preset(base, 1.0 / 64);
-  EXPECT_EQ(p.n_users, 615);   // round(39387 / 64)
-  EXPECT_EQ(p.n_items, 360);   // round(23033 / 64)
+  EXPECT_EQ(p.n_users, 615);          // round(39387 / 64)
+  EXPECT_EQ(p.n_items, 360);          // round(23033 / 64)
   EXPECT_EQ(p.n_interactions, 4354);  // round(278677 / 64)
   EXPECT_DOUBLE_EQ(p.scale, 1.0 / 64);
   ASSERT_EQ(p.modalities.size(), base.modalities.size());
@@ -162,8 +165,9 @@ TEST(Synthetic, ScaledPresetMultipliesTheCountsAndKeepsTheWidths) {
   EXPECT_EQ(ds.n_users, 600);
   EXPECT_EQ(ds.n_items, 400);
   EXPECT_EQ(static_cast<int64_t>(ds.train.size() + ds.valid.size() + ds.test.size()), 7000);
-  EXPECT_NE(synth_source_md(scale_preset(synth_preset("tiny"), 2.0), 5).find("--preset tiny --scale 2 --seed 5"),
-            std::string::npos);
+  EXPECT_NE(
+      synth_source_md(scale_preset(synth_preset("tiny"), 2.0), 5).find("--preset tiny --scale 2 --seed 5"),
+      std::string::npos);
   // Too small to give every user and item its minimum rows, or no scale at all.
   test::expect_error([] { scale_preset(synth_preset("tiny"), 0.1); }, {"tiny x 0.1", "more items than 120"});
   test::expect_error([] { scale_preset(synth_preset("tiny"), 0.0); }, {"scale must be > 0"});

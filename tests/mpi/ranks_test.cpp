@@ -68,7 +68,8 @@ TEST(MpiRanks, AllgatherRowsConcatenatesUnequalPartsInRankOrder) {
   EXPECT_EQ(all.shape(), (Shape{static_cast<int64_t>(expect.size() / 3), 3}));
   EXPECT_EQ(all.to_vector<int32_t>(), expect);
   // A rank with no rows takes part too.
-  const Tensor some = world().allgather_rows(me == 0 ? Tensor::zeros({0, 2}, DType::F32) : Tensor::full({1, 2}, me, DType::F32));
+  const Tensor some = world().allgather_rows(me == 0 ? Tensor::zeros({0, 2}, DType::F32)
+                                                     : Tensor::full({1, 2}, me, DType::F32));
   EXPECT_EQ(some.rows(), P - 1);
 }
 
@@ -91,12 +92,14 @@ void check_shared_loss_matches_one_process(int64_t rows) {
   const Tensor U = table(n_users), I = table(n_items);
   std::vector<int32_t> u(rows), p(rows), q(rows);
   for (int64_t k = 0; k < rows; ++k)
-    u[k] = static_cast<int32_t>(rng.next_u32() % n_users), p[k] = static_cast<int32_t>(rng.next_u32() % n_items),
+    u[k] = static_cast<int32_t>(rng.next_u32() % n_users),
+    p[k] = static_cast<int32_t>(rng.next_u32() % n_items),
     q[k] = static_cast<int32_t>(rng.next_u32() % n_items);
-  models::Batch b{Tensor::from_vector(u, Shape{rows}), Tensor::from_vector(p, Shape{rows}), Tensor::from_vector(q, Shape{rows})};
+  models::Batch b{Tensor::from_vector(u, Shape{rows}), Tensor::from_vector(p, Shape{rows}),
+                  Tensor::from_vector(q, Shape{rows})};
   auto loss_of = [&](const autograd::Var& users, const autograd::Var& items, const models::Batch& bb) {
-    const autograd::Var eu = autograd::gather_rows(users, bb.users), ep = autograd::gather_rows(items, bb.pos),
-                        en = autograd::gather_rows(items, bb.neg);
+    const autograd::Var eu = autograd::gather_rows(users, bb.users),
+                        ep = autograd::gather_rows(items, bb.pos), en = autograd::gather_rows(items, bb.neg);
     return autograd::add(models::bpr_loss_mmrec(autograd::rowdot(eu, ep), autograd::rowdot(eu, en)),
                          autograd::scale(models::emb_loss({eu, ep, en}), 0.1));
   };
@@ -119,7 +122,8 @@ void check_shared_loss_matches_one_process(int64_t rows) {
     Tensor g = two.grad().defined() ? two.grad().clone() : Tensor::zeros(one.value().shape(), DType::F64);
     world().allreduce_sum(g);
     const auto a = one.grad().to_vector<double>(), c = g.to_vector<double>();
-    for (size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(c[k], a[k], 1e-12 * (1 + std::abs(a[k]))) << rows << " rows, entry " << k;
+    for (size_t k = 0; k < a.size(); ++k)
+      EXPECT_NEAR(c[k], a[k], 1e-12 * (1 + std::abs(a[k]))) << rows << " rows, entry " << k;
   }
 }
 
@@ -150,14 +154,16 @@ TEST(NcclRanks, OneRankCollectivesGiveTheHostsBits) {
       const Tensor host = Tensor::from_vector(values_of(0, n), Shape{n}).astype(dt);
       Tensor dev = host.to(Device::cuda());
       nccl->allreduce_sum(dev);
-      EXPECT_EQ(std::memcmp(dev.to(Device::cpu()).raw(), host.raw(), host.nbytes()), 0) << n << " " << dtype_name(dt);
+      EXPECT_EQ(std::memcmp(dev.to(Device::cpu()).raw(), host.raw(), host.nbytes()), 0)
+          << n << " " << dtype_name(dt);
       Tensor staged = host.clone();  // a host tensor goes through the device and comes back
       nccl->allreduce_sum(staged);
       EXPECT_EQ(std::memcmp(staged.raw(), host.raw(), host.nbytes()), 0);
     }
   }
   const Tensor rows = Tensor::from_vector(std::vector<int32_t>{1, 2, 3, 4, 5, 6}, Shape{2, 3});
-  EXPECT_EQ(nccl->allgather_rows(rows.to(Device::cuda())).to(Device::cpu()).to_vector<int32_t>(), rows.to_vector<int32_t>());
+  EXPECT_EQ(nccl->allgather_rows(rows.to(Device::cuda())).to(Device::cpu()).to_vector<int32_t>(),
+            rows.to_vector<int32_t>());
   EXPECT_EQ(nccl->allgather_rows(rows).to_vector<int32_t>(), rows.to_vector<int32_t>());
   EXPECT_EQ(nccl->allgather_rows(Tensor::zeros({0, 3}, DType::I32)).rows(), 0);
   Tensor b = Tensor::full({4}, 2.5, DType::F64, Device::cuda());
