@@ -50,10 +50,7 @@ void apply_default_stopping(UnlearnOptions& opt, bool has_forget_set) {
       if (has_forget_set) {
         opt.until_forgotten = true;  // stop once the forget set looks like held-out data
       } else {
-        // Modality requests: one epoch of the forward term on D_r with the erased features
-        // (docs/unlearning.md, "MMRecUn": one epoch met every target on Scientific where five cost MGCN its
-        // speed).
-        opt.epochs = 1;
+        opt.epochs = 5;  // modality requests: the forward term on D_r with the erased features
       }
       break;
     case Method::Finetune:
