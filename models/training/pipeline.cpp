@@ -141,7 +141,10 @@ void check_memory(const datasets::Dataset& ds, const models::Config& config, con
                    << (ds.warnings.empty() ? std::string() : "; " + ds.warnings.back()));
 }
 
-TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
+namespace {
+
+// Checks the job's own fields (paths, model, epoch counts) before anything is read.
+void validate_job(const TrainJob& job) {
   LETHE_CHECK(!job.data_dir.empty(), "train job: no data directory given");
   LETHE_CHECK(!job.model.empty(), "train job: no model given");
   LETHE_CHECK(!job.out_dir.empty(), "train job: no output run directory given");
@@ -149,8 +152,10 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   LETHE_CHECK(job.checkpoint_every >= 0,
               "train job: checkpoint_every must be >= 0, got " << job.checkpoint_every);
   LETHE_CHECK(!job.epochs || *job.epochs >= 0, "train job: epochs must be >= 0, got " << *job.epochs);
+}
 
-  // 1. Everything that can be checked before any work.
+// The model's resolved configuration with the job's seed and epochs, its integer training keys read strictly.
+models::Config resolve_job_config(const TrainJob& job) {
   models::Config cfg = models::resolve_config(job.model, job.config_file, job.assignments);
   if (job.seed) {
     cfg.set("seed", std::to_string(*job.seed));
@@ -165,10 +170,19 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   for (const char* k :
        {"epochs", "stopping_step", "eval_step", "train_batch_size", "eval_batch_size", "seed"})
     cfg.get_int(k);
-  TrainOptions opt = TrainOptions::from_config(cfg);
+  return cfg;
+}
+
+// The job's device, checked to be usable in this build.
+Device job_device(const TrainJob& job) {
   const Device dev = parse_device(job.device);
   LETHE_CHECK(!dev.is_cuda() || cuda_available(),
               "train job: device " << job.device << ": no usable CUDA device in this build");
+  return dev;
+}
+
+// Checks that every key resume_may_change names is a configuration key of the model.
+void check_resume_may_change(const TrainJob& job) {
   const std::set<std::string> known = models::known_config_keys(job.model);
   for (const auto& k : job.resume_may_change) {
     const std::string near = models::closest_key(k, known);
@@ -176,15 +190,15 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
                                     << k << "', not a key of model " << job.model
                                     << (near.empty() ? std::string() : "; did you mean '" + near + "'?"));
   }
-  ResumeSource resume;
-  if (!job.resume.empty()) resume = find_resume(job);
+}
 
+// On the writer rank, opens the staged output directory into `out` (lock, existence, leftovers, writable);
+// on every rank, logs what an interrupted job left and was removed.
+void open_output(const TrainJob& job, const ResumeSource& resume, bool writer,
+                 std::optional<formats::StagedDir>& out, TrainOutcome& outcome, std::ostream& log) {
   formats::StageOptions so;
   so.replace = job.replace || resume.continues_target;
   so.keep_partial = resume.in_partial;
-  const bool writer = !job.comm || job.comm->rank() == 0;  // rank 0 writes for a data-parallel job
-  std::optional<formats::StagedDir> out;
-  TrainOutcome outcome;
   if (writer) {
     out.emplace(job.out_dir, so);  // lock, existence, leftovers, writable
     LETHE_CHECK(!resume.in_partial || out->reused_partial(),
@@ -193,47 +207,56 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     outcome.removed = out->removed();
   }
   for (const auto& r : outcome.removed) log << "removed " << r << ", left by an interrupted job\n";
+}
 
+// Loads the job's data set (logging its warnings) and checks that training it fits in memory.
+datasets::Dataset load_job_data(const TrainJob& job, const models::Config& cfg, std::ostream& log) {
   datasets::ReadOptions ro;
   ro.keep_eval_repeats = job.keep_eval_repeats;
-  const datasets::Dataset ds = datasets::load_mmrec(job.data_dir, ro);
+  datasets::Dataset ds = datasets::load_mmrec(job.data_dir, ro);
   for (const auto& w : ds.warnings) log << "warning: " << w << "\n";
   check_memory(ds, cfg, "training " + job.model);
-  const models::TrainData td = models::make_train_data(ds);
-  const std::string fingerprint = data_fingerprint(td);
+  return ds;
+}
 
-  if (!resume.file.empty()) {
-    const CheckpointInfo ck = read_checkpoint_info(resume.file);
-    LETHE_CHECK(ck.model == job.model, "train job: resume: " << resume.file << " is a checkpoint of model '"
-                                                             << ck.model << "', not '" << job.model << "'");
-    LETHE_CHECK(ck.fingerprint == fingerprint,
-                "train job: resume: " << resume.file << " was trained on other data (fingerprint "
-                                      << ck.fingerprint << ", " << job.data_dir << " has " << fingerprint
-                                      << ")");
-    models::Config was = models::default_config(job.model);
-    was.merge(models::Config::from_yaml_string(ck.config_yaml, resume.file));
-    std::vector<std::string> changed;
-    for (const auto& k : models::Config::differing_keys(was, cfg))
-      if (std::find(job.resume_may_change.begin(), job.resume_may_change.end(), k) ==
-          job.resume_may_change.end())
-        changed.push_back(k);
-    if (!changed.empty()) {
-      std::ostringstream m;
-      m << "train job: resume: the configuration differs from the checkpoint's (" << resume.file << ") in ";
-      for (size_t k = 0; k < changed.size(); ++k) {
-        const std::string& key = changed[k];
-        m << (k ? ", " : "") << key << " (" << (was.has(key) ? was.raw().at(key) : "unset") << " -> "
-          << (cfg.has(key) ? cfg.raw().at(key) : "unset") << ")";
-      }
-      m << "; a resumed run continues with its own configuration unless the changed keys are allowed";
-      throw ConfigChanged(m.str(), changed);
+// Checks the resume checkpoint against the job (model, data, configuration) and, on the writer rank
+// (`out` engaged), stages the train log of the epochs it holds.
+void check_resume(const TrainJob& job, const ResumeSource& resume, const models::Config& cfg,
+                  const std::string& fingerprint, bool writer, std::optional<formats::StagedDir>& out) {
+  const CheckpointInfo ck = read_checkpoint_info(resume.file);
+  LETHE_CHECK(ck.model == job.model, "train job: resume: " << resume.file << " is a checkpoint of model '"
+                                                           << ck.model << "', not '" << job.model << "'");
+  LETHE_CHECK(ck.fingerprint == fingerprint,
+              "train job: resume: " << resume.file << " was trained on other data (fingerprint "
+                                    << ck.fingerprint << ", " << job.data_dir << " has " << fingerprint
+                                    << ")");
+  models::Config was = models::default_config(job.model);
+  was.merge(models::Config::from_yaml_string(ck.config_yaml, resume.file));
+  std::vector<std::string> changed;
+  for (const auto& k : models::Config::differing_keys(was, cfg))
+    if (std::find(job.resume_may_change.begin(), job.resume_may_change.end(), k) ==
+        job.resume_may_change.end())
+      changed.push_back(k);
+  if (!changed.empty()) {
+    std::ostringstream m;
+    m << "train job: resume: the configuration differs from the checkpoint's (" << resume.file << ") in ";
+    for (size_t k = 0; k < changed.size(); ++k) {
+      const std::string& key = changed[k];
+      m << (k ? ", " : "") << key << " (" << (was.has(key) ? was.raw().at(key) : "unset") << " -> "
+        << (cfg.has(key) ? cfg.raw().at(key) : "unset") << ")";
     }
-    // The log of the epochs the checkpoint holds: from the interrupted staging directory, or the run it is
-    // in.
-    const std::string src = (fs::path(resume.file).parent_path() / "train_log.jsonl").string();
-    if (writer) formats::write_file_atomic(out->path() + "/train_log.jsonl", log_up_to(src, ck.epoch));
+    m << "; a resumed run continues with its own configuration unless the changed keys are allowed";
+    throw ConfigChanged(m.str(), changed);
   }
+  // The log of the epochs the checkpoint holds: from the interrupted staging directory, or the run it is
+  // in.
+  const std::string src = (fs::path(resume.file).parent_path() / "train_log.jsonl").string();
+  if (writer) formats::write_file_atomic(out->path() + "/train_log.jsonl", log_up_to(src, ck.epoch));
+}
 
+// The job's opening log line (none when quiet).
+void log_start(const TrainJob& job, const datasets::Dataset& ds, const Device& dev, const TrainOptions& opt,
+               const ResumeSource& resume, std::ostream& log) {
   if (!job.quiet)
     log << "train: " << job.model << " on " << job.data_dir << " (" << ds.n_users << " users, " << ds.n_items
         << " items, " << ds.train.size() << " train rows) device " << dev.str() << ", seed " << opt.seed
@@ -242,8 +265,11 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
                 ? ", " + std::to_string(job.comm->size()) + " ranks (" + job.comm->backend() + ")"
                 : std::string())
         << "\n";
+}
 
-  // 2. Training, into the staging directory.
+// Sets the job's training options: into the staging directory on the writer rank, nowhere on the others.
+void set_job_options(TrainOptions& opt, const TrainJob& job, const ResumeSource& resume, bool writer,
+                     const std::optional<formats::StagedDir>& out) {
   opt.out_dir = writer ? out->path() : std::string();
   opt.comm = job.comm;
   opt.quiet = job.quiet;
@@ -251,6 +277,12 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   opt.max_epochs = job.max_epochs;
   opt.checkpoint_every = job.checkpoint_every;
   opt.resume = resume.file;
+}
+
+// Creates the job's model (plain or sharded); a sharded one has no resume checkpoints.
+std::unique_ptr<models::Model> build_model(const TrainJob& job, const models::Config& cfg,
+                                           const models::TrainData& td, const TrainOptions& opt,
+                                           const Device& dev, const ResumeSource& resume) {
   auto model = models::create_model(job.model, cfg, td, opt.seed, dev);
   auto* sharded = dynamic_cast<models::ShardedModel*>(model.get());
   LETHE_CHECK(!sharded || (resume.file.empty() && job.checkpoint_every == 0),
@@ -258,9 +290,15 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
                   << cfg.get_int("shards")
                   << ") trains its shards one by one and has no resume checkpoints; "
                      "drop --resume / --checkpoint-every");
+  return model;
+}
+
+// Trains the model (a sharded one shard by shard, into `shard_results`) and leaves in `trainer` the trainer
+// that evaluates it; returns the training's result.
+TrainResult train_model(models::Model& model, models::ShardedModel* sharded, const models::TrainData& td,
+                        const datasets::Dataset& ds, const TrainOptions& opt, std::ostream& log,
+                        std::vector<ShardResult>& shard_results, std::optional<Trainer>& trainer) {
   TrainResult res;
-  std::vector<ShardResult> shard_results;
-  std::optional<Trainer> trainer;
   try {
     if (sharded) {  // SISA: each shard on the one trainer (docs/unlearning.md, "SISA")
       shard_results = train_shards(*sharded, td, ds.valid, ds.test, opt, &log);
@@ -271,7 +309,7 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
       }
       res.stop_reason = "shards";
     } else {
-      trainer.emplace(*model, td, ds.valid, ds.test, opt, &log);
+      trainer.emplace(model, td, ds.valid, ds.test, opt, &log);
       res = trainer->train();  // leaves the best-valid parameters in the model
     }
   } catch (const NonFiniteLoss& e) {
@@ -280,10 +318,15 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
   if (!trainer) {  // a sharded model is evaluated combined
     TrainOptions eval_opt = opt;
     eval_opt.out_dir.clear();
-    trainer.emplace(*model, td, ds.valid, ds.test, eval_opt, &log);
+    trainer.emplace(model, td, ds.valid, ds.test, eval_opt, &log);
   }
+  return res;
+}
 
-  RunInfo& info = outcome.info;
+// Fills the run's record: what was trained on what, and the summary of the training (per shard when sharded).
+void fill_run_info(RunInfo& info, const TrainJob& job, const models::Config& cfg, const TrainOptions& opt,
+                   const Device& dev, const std::string& fingerprint, const TrainResult& res,
+                   models::ShardedModel* sharded, const std::vector<ShardResult>& shard_results) {
   info.model = job.model;
   info.data_dir = fs::absolute(job.data_dir).lexically_normal().string();
   info.fingerprint = fingerprint;
@@ -313,11 +356,14 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     info.summary["shards"] = shards;
     info.summary["shard_combiner"] = sharded->combiner();
   }
-  if (writer) write_run(out->path(), info, *model, td, res.best_epoch);
+}
 
-  // Final report: the best checkpoint on test (and valid), as MMRec reports best_test_upon_valid.
-  outcome.valid = trainer->evaluate("valid");
-  outcome.test = trainer->evaluate("test");
+// Final report: the best checkpoint on test (and valid), as MMRec reports best_test_upon_valid; the writer
+// rank writes the test metrics and puts the staging directory in place.
+void final_report(TrainOutcome& outcome, Trainer& trainer, const TrainJob& job, const TrainOptions& opt,
+                  const TrainResult& res, bool writer, std::optional<formats::StagedDir>& out) {
+  outcome.valid = trainer.evaluate("valid");
+  outcome.test = trainer.evaluate("test");
   outcome.topks = opt.topks;
   nlohmann::json extra;
   extra["model"] = job.model;
@@ -329,6 +375,44 @@ TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
     write_metrics(out->path(), "test", outcome.test.metrics, opt.topks, extra);
     out->commit();  // 3. In place.
   }
+}
+
+}  // namespace
+
+TrainOutcome run_train_job(const TrainJob& job, std::ostream& log) {
+  validate_job(job);
+
+  // 1. Everything that can be checked before any work.
+  models::Config cfg = resolve_job_config(job);
+  TrainOptions opt = TrainOptions::from_config(cfg);
+  const Device dev = job_device(job);
+  check_resume_may_change(job);
+  ResumeSource resume;
+  if (!job.resume.empty()) resume = find_resume(job);
+
+  const bool writer = !job.comm || job.comm->rank() == 0;  // rank 0 writes for a data-parallel job
+  std::optional<formats::StagedDir> out;
+  TrainOutcome outcome;
+  open_output(job, resume, writer, out, outcome, log);
+
+  const datasets::Dataset ds = load_job_data(job, cfg, log);
+  const models::TrainData td = models::make_train_data(ds);
+  const std::string fingerprint = data_fingerprint(td);
+  if (!resume.file.empty()) check_resume(job, resume, cfg, fingerprint, writer, out);
+  log_start(job, ds, dev, opt, resume, log);
+
+  // 2. Training, into the staging directory.
+  set_job_options(opt, job, resume, writer, out);
+  auto model = build_model(job, cfg, td, opt, dev, resume);
+  auto* sharded = dynamic_cast<models::ShardedModel*>(model.get());
+  std::vector<ShardResult> shard_results;
+  std::optional<Trainer> trainer;
+  TrainResult res = train_model(*model, sharded, td, ds, opt, log, shard_results, trainer);
+
+  fill_run_info(outcome.info, job, cfg, opt, dev, fingerprint, res, sharded, shard_results);
+  if (writer) write_run(out->path(), outcome.info, *model, td, res.best_epoch);
+
+  final_report(outcome, *trainer, job, opt, res, writer, out);
   outcome.result = std::move(res);
   return outcome;
 }

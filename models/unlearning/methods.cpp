@@ -157,12 +157,13 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
               "unlearning: alpha and beta must be >= 0 and not both 0");
 }
 
-UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::string& model_name,
-                         const models::Config& config, const RequestView& view, const UnlearnOptions& opt) {
-  LETHE_CHECK(model != nullptr, "unlearning: no model");
-  std::ostream& log = opt.log ? *opt.log : std::cout;
-  check_options(opt, view);
-  const bool sharded = dynamic_cast<models::ShardedModel*>(model.get()) != nullptr;
+namespace {
+
+// Refuses a method the model or the ranks cannot run: sisa without shards, a sharded model by anything but
+// sisa or gold, sisa or influence on several ranks.
+void check_method_fits(const models::Model& model, const std::string& model_name,
+                       const models::Config& config, const UnlearnOptions& opt) {
+  const bool sharded = dynamic_cast<const models::ShardedModel*>(&model) != nullptr;
   LETHE_CHECK(opt.method != Method::Sisa || sharded,
               "unlearning: sisa needs a sharded original (config key shards > 1); this "
                   << model_name << " model has one shard");
@@ -175,23 +176,144 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
               "unlearning: " << method_name(opt.method)
                              << " is not data-parallel yet; run it with one rank, not "
                              << comm::world().size());
-  if (opt.method == Method::Gold) return detail::run_gold(model, model_name, config, view, opt, log);
-  if (opt.method == Method::Sisa) return detail::run_sisa(model, config, view, opt, log);
-  if (opt.method == Method::Influence) return detail::run_influence(*model, view, opt);
+}
 
+// 1. Every derived structure from D_r (graphs, kNN, pruning weights), and no erased feature in the params.
+void rebuild(models::Model& m, const RequestView& view, UnlearnResult& r) {
+  LETHE_PROFILE_SCOPE("phase:rebuild");
+  m.set_data(view.retain);
+  r.extra["feature_rows_reset"] = reset_feature_parameters(m, view);
+}
+
+// 2. The loop's options: a fresh Adam (lr, no schedule, no weight decay), the method's own random stream, no
+//    evaluation of its own (the stop rule below measures what it needs).
+training::TrainOptions loop_options(const UnlearnOptions& opt, const std::string& method) {
+  training::TrainOptions to;
+  to.epochs = opt.until_forgotten ? opt.max_epochs : opt.epochs;
+  to.batch_size = opt.batch_size;
+  to.lr = opt.lr;
+  to.seed = opt.seed;
+  to.epoch_stream = 5000;
+  to.eval_test = false;
+  to.quiet = opt.quiet;
+  to.progress = false;
+  to.log_name = method + " ";
+  to.comm = opt.comm;
+  return to;
+}
+
+// The method's hooks: the forward term alone (finetune, modality requests), neggrad's, or MMRecUn's.
+training::TrainHooks method_hooks(detail::Batches& batches, const UnlearnOptions& opt, bool has_forget) {
+  const bool fwd_only = opt.method == Method::Finetune || !has_forget;  // modality requests: L_fwd alone
+  return fwd_only                        ? detail::forward_only_hooks(batches)
+         : opt.method == Method::NegGrad ? detail::neggrad_hooks(batches)
+                                         : detail::mmrecun_hooks(batches, opt);
+}
+
+// Copies the reference candidates a check measured (those >= 0) into an epoch's log.
+void add_candidates(EpochLog& el, const ForgetCheck& c) {
+  for (const auto& [key, v] :
+       {std::pair{"no_data", c.ref_no_data}, {"retained", c.ref_retained}, {"heldout", c.ref_heldout}})
+    if (v >= 0) el.candidates[key] = v;
+}
+
+// 4. The stop rule, checked after every epoch: until-forgotten (part of the method's time), or a progress
+//    line only (not timed); with the landing, the parameters before each epoch.
+class StopRule {
+ public:
+  StopRule(models::Model& m, const ForgetChecker& checker, const UnlearnOptions& opt, bool has_forget,
+           Clock::time_point t0, UnlearnResult& r, std::ostream& log)
+      : m_(m), checker_(checker), opt_(opt), has_forget_(has_forget), t0_(t0), r_(r), log_(log) {
+    r_.stop_reason = opt_.until_forgotten ? "max-epochs" : "epochs";
+    land_ = opt_.until_forgotten && opt_.landing &&
+            (opt_.reference == Reference::Retained || checker_.all_without_data());
+    for (auto& [name, p] : m_.parameters()) params_.push_back(p);
+  }
+
+  // Installs the rule's hooks (the snapshot before each epoch only when it lands).
+  void install(training::TrainHooks& hooks) {
+    if (land_) hooks.epoch_begin = [this](int64_t) { snapshot(); };
+    hooks.on_epoch = [this](const training::EpochRecord& rec) { return on_epoch(rec); };
+  }
+
+  double untimed() const { return untimed_; }
+
+ private:
+  // The parameter values before the epoch (for the landing).
+  void snapshot() {
+    epoch_start_.clear();
+    for (const autograd::Var& p : params_) epoch_start_.push_back(p.value().clone());
+  }
+
+  // Logs the epoch and returns whether training goes on.
+  bool on_epoch(const training::EpochRecord& rec) {
+    EpochLog el;
+    el.epoch = rec.epoch;
+    el.loss = rec.train_loss;
+    r_.epochs_run = rec.epoch + 1;
+    r_.steps += rec.batches;
+    bool stop = false;
+    if (has_forget_ && (opt_.until_forgotten || !opt_.quiet)) stop = check_forgotten(el);
+    el.seconds = since(t0_) - untimed_;
+    r_.epochs.push_back(el);
+    if (stop) r_.stop_reason = "until-forgotten";
+    return !stop;
+  }
+
+  // Measures the forget set (landing on the reference when it stops below it), fills el, prints the progress
+  // line; returns whether until-forgotten stops here.
+  bool check_forgotten(EpochLog& el) {
+    const auto tc = Clock::now();
+    ForgetCheck c;
+    {
+      LETHE_PROFILE_SCOPE("phase:forget_check");
+      c = checker_.check(m_, !opt_.until_forgotten);  // progress lines carry the diagnostics
+    }
+    if (!opt_.until_forgotten) untimed_ += since(tc);
+    const bool stop = opt_.until_forgotten && c.forget_recall <= c.reference;
+    ForgetCheck landed = c;
+    if (stop && land_ && c.forget_recall < c.reference) {
+      LETHE_PROFILE_SCOPE("phase:landing");
+      r_.extra["landing_fraction"] = land_on_reference(
+          params_, epoch_start_, [&] { return checker_.check(m_, false); }, landed);
+      r_.extra["forget_recall_before_landing"] = c.forget_recall;
+    }
+    el.forget_recall = landed.forget_recall;
+    el.test_recall = landed.test_recall;
+    el.reference = landed.reference;
+    add_candidates(el, landed);
+    if (!opt_.quiet) {
+      std::ostringstream s;
+      s << "  forget recall@20 " << el.forget_recall << " (reference " << el.reference
+        << "; same users' test recall@20 " << el.test_recall << "; candidates " << el.candidates.dump()
+        << ")";
+      log_ << s.str() << "\n" << std::flush;
+    }
+    return stop;
+  }
+
+  models::Model& m_;
+  const ForgetChecker& checker_;
+  const UnlearnOptions& opt_;
+  const bool has_forget_;
+  const Clock::time_point t0_;
+  UnlearnResult& r_;
+  std::ostream& log_;
+  bool land_ = false;
+  std::vector<Tensor> epoch_start_;  // parameter values before the epoch (for the landing)
+  std::vector<autograd::Var> params_;
+  double untimed_ = 0.0;
+};
+
+// Runs finetune, neggrad or MMRecUn on the one training loop.
+UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const RequestView& view,
+                          const UnlearnOptions& opt, std::ostream& log) {
   const bool has_forget = !view.step_forget.empty();
   const auto t0 = Clock::now();
   UnlearnResult r;
   r.method = method_name(opt.method);
-  models::Model& m = *model;
   const Device dev = m.device();
-
-  // 1. Every derived structure from D_r (graphs, kNN, pruning weights), and no erased feature in the params.
-  {
-    LETHE_PROFILE_SCOPE("phase:rebuild");
-    m.set_data(view.retain);
-    r.extra["feature_rows_reset"] = reset_feature_parameters(m, view);
-  }
+  rebuild(m, view, r);
 
   // A modality request the model never read (LightGCN and an image request): no parameter and no structure
   // was built from the erased rows, so the model after the rebuild already is the model trained without them
@@ -206,25 +328,9 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     return r;
   }
 
-  // 2. The loop: a fresh Adam (lr, no schedule, no weight decay), the method's own random stream, no
-  //    evaluation of its own (the stop rule below measures what it needs).
-  training::TrainOptions to;
-  to.epochs = opt.until_forgotten ? opt.max_epochs : opt.epochs;
-  to.batch_size = opt.batch_size;
-  to.lr = opt.lr;
-  to.seed = opt.seed;
-  to.epoch_stream = 5000;
-  to.eval_test = false;
-  to.quiet = opt.quiet;
-  to.progress = false;
-  to.log_name = r.method + " ";
-  to.comm = opt.comm;
-  training::Trainer trainer(m, view.retain, {}, {}, to, &log);
+  training::Trainer trainer(m, view.retain, {}, {}, loop_options(opt, r.method), &log);
   detail::Batches batches(view, opt, dev);
-  const bool fwd_only = opt.method == Method::Finetune || !has_forget;  // modality requests: L_fwd alone
-  training::TrainHooks hooks = fwd_only                        ? detail::forward_only_hooks(batches)
-                               : opt.method == Method::NegGrad ? detail::neggrad_hooks(batches)
-                                                               : detail::mmrecun_hooks(batches, opt);
+  training::TrainHooks hooks = method_hooks(batches, opt, has_forget);
 
   // 3. MMRecUn: the ID-table rows the forget set shaped are the only ones that move (unless unconfined),
   //    each at lr x max(1, factor x the share of its data the request removed). The until-forgotten
@@ -238,75 +344,32 @@ UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::strin
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
   }
 
-  // 4. The stop rule, checked after every epoch: until-forgotten (part of the method's time), or a
-  //    progress line only (not timed).
-  r.stop_reason = opt.until_forgotten ? "max-epochs" : "epochs";
-  const bool land = opt.until_forgotten && opt.landing &&
-                    (opt.reference == Reference::Retained || checker.all_without_data());
-  std::vector<Tensor> epoch_start;  // parameter values before the epoch (for the landing)
-  std::vector<autograd::Var> params;
-  for (auto& [name, p] : m.parameters()) params.push_back(p);
-  double untimed = 0.0;
-  if (land)
-    hooks.epoch_begin = [&](int64_t) {
-      epoch_start.clear();
-      for (const autograd::Var& p : params) epoch_start.push_back(p.value().clone());
-    };
-  hooks.on_epoch = [&](const training::EpochRecord& rec) {
-    EpochLog el;
-    el.epoch = rec.epoch;
-    el.loss = rec.train_loss;
-    r.epochs_run = rec.epoch + 1;
-    r.steps += rec.batches;
-    bool stop = false;
-    if (has_forget && (opt.until_forgotten || !opt.quiet)) {
-      const auto tc = Clock::now();
-      ForgetCheck c;
-      {
-        LETHE_PROFILE_SCOPE("phase:forget_check");
-        c = checker.check(m, !opt.until_forgotten);  // progress lines carry the diagnostics
-      }
-      if (!opt.until_forgotten) untimed += since(tc);
-      stop = opt.until_forgotten && c.forget_recall <= c.reference;
-      ForgetCheck landed = c;
-      if (stop && land && c.forget_recall < c.reference) {
-        LETHE_PROFILE_SCOPE("phase:landing");
-        r.extra["landing_fraction"] = land_on_reference(
-            params, epoch_start, [&] { return checker.check(m, false); }, landed);
-        r.extra["forget_recall_before_landing"] = c.forget_recall;
-      }
-      el.forget_recall = landed.forget_recall;
-      el.test_recall = landed.test_recall;
-      el.reference = landed.reference;
-      for (const auto& [key, v] : {std::pair{"no_data", landed.ref_no_data},
-                                   {"retained", landed.ref_retained},
-                                   {"heldout", landed.ref_heldout}})
-        if (v >= 0) el.candidates[key] = v;
-      if (!opt.quiet) {
-        std::ostringstream s;
-        s << "  forget recall@20 " << el.forget_recall << " (reference " << el.reference
-          << "; same users' test recall@20 " << el.test_recall << "; candidates " << el.candidates.dump()
-          << ")";
-        log << s.str() << "\n" << std::flush;
-      }
-    }
-    el.seconds = since(t0) - untimed;
-    r.epochs.push_back(el);
-    if (stop) r.stop_reason = "until-forgotten";
-    return !stop;
-  };
+  StopRule rule(m, checker, opt, has_forget, t0, r, log);
+  rule.install(hooks);
   trainer.train(hooks);
-  r.seconds = since(t0) - untimed;
+  r.seconds = since(t0) - rule.untimed();
   // The final state with every diagnostic, for the log (not timed: the method is done).
   if (has_forget && opt.until_forgotten && !r.epochs.empty()) {
     const ForgetCheck c = checker.check(m, true);
     EpochLog& el = r.epochs.back();
     el.test_recall = c.test_recall;
-    for (const auto& [key, v] :
-         {std::pair{"no_data", c.ref_no_data}, {"retained", c.ref_retained}, {"heldout", c.ref_heldout}})
-      if (v >= 0) el.candidates[key] = v;
+    add_candidates(el, c);
   }
   return r;
+}
+
+}  // namespace
+
+UnlearnResult run_method(std::unique_ptr<models::Model>& model, const std::string& model_name,
+                         const models::Config& config, const RequestView& view, const UnlearnOptions& opt) {
+  LETHE_CHECK(model != nullptr, "unlearning: no model");
+  std::ostream& log = opt.log ? *opt.log : std::cout;
+  check_options(opt, view);
+  check_method_fits(*model, model_name, config, opt);
+  if (opt.method == Method::Gold) return detail::run_gold(model, model_name, config, view, opt, log);
+  if (opt.method == Method::Sisa) return detail::run_sisa(model, config, view, opt, log);
+  if (opt.method == Method::Influence) return detail::run_influence(*model, view, opt);
+  return run_on_loop(*model, model_name, view, opt, log);
 }
 
 }  // namespace lethe::unlearning
