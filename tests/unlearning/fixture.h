@@ -5,17 +5,21 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <ostream>
 #include <string>
 
 #include "datasets/mmrec_io.h"
 #include "datasets/synthetic.h"
+#include "models/eval/evaluator.h"
 #include "models/model.h"
 #include "models/training/checkpoint.h"
 #include "models/training/run_dir.h"
 #include "models/training/trainer.h"
 #include "models/unlearning/pipeline.h"
 #include "models/unlearning/requests.h"
+#include "models/unlearning/unlearn_run.h"
 
 namespace lethe::unlearning::testing {
 
@@ -125,6 +129,42 @@ inline std::string write_generated_request(const datasets::Dataset& ds, unlearni
   const std::string path = temp_root() + "/" + name + ".tsv";
   unlearning::write_request(unlearning::generate_request(ds, spec), path);
   return path;
+}
+
+// Unlearns `request` from the tiny world's fully trained LightGCN run with `method`'s defaults (quiet).
+inline UnlearnResult unlearn_tiny(const std::string& request, Method method, const std::string& out,
+                                  std::ostream& log) {
+  UnlearnJob job;
+  job.run_dir = tiny_world().run_dir_full();
+  job.request_files = {request};
+  job.out_dir = out;
+  job.options.method = method;
+  job.options.quiet = true;
+  return run_unlearn_job(job, log).back();
+}
+
+// Gold's per-user forget Recall@20 over the affected users (mask = D_r train items): mean, standard error and
+// the number of users.
+struct GoldForgetRecall {
+  double mean = 0, standard_error = 0;
+  size_t users = 0;
+};
+inline GoldForgetRecall gold_forget_recall(const std::string& gold_dir, const RequestView& view) {
+  ModelRun gr = load_model_run(gold_dir, view.retain, "gold");
+  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users),
+                           view.retain.n_items, {}, Device::cpu());
+  const datasets::UserItems targets = datasets::UserItems::build(view.forget, view.retain.n_users);
+  std::vector<double> per_user;
+  autograd::NoGrad ng;
+  const models::Forward f = gr.model->forward(false);
+  for (int32_t u : view.affected_users)
+    per_user.push_back(
+        eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
+  const double n = static_cast<double>(per_user.size());
+  double mean = 0, var = 0;
+  for (double v : per_user) mean += v / n;
+  for (double v : per_user) var += (v - mean) * (v - mean) / (n - 1);
+  return {mean, std::sqrt(var / n), per_user.size()};
 }
 
 }  // namespace lethe::unlearning::testing

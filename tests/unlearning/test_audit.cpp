@@ -61,20 +61,11 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   const TinyWorld& w = tiny_world();
   const std::string req = write_generated_request(w.ds, unlearning::RequestKind::User, 0.05, "audit-user");
   std::ostringstream sink;
-  auto unlearn = [&](Method m, const std::string& out) {
-    UnlearnJob job;
-    job.run_dir = w.run_dir_full();
-    job.request_files = {req};
-    job.out_dir = out;
-    job.options.method = m;
-    job.options.quiet = true;
-    return run_unlearn_job(job, sink).back();
-  };
   const std::string gold = fresh_dir("audit-gold"), mu = fresh_dir("audit-mmrecun"),
                     ft = fresh_dir("audit-finetune");
-  const UnlearnResult g = unlearn(Method::Gold, gold);
-  const UnlearnResult m = unlearn(Method::MMRecUn, mu);
-  unlearn(Method::Finetune, ft);
+  const UnlearnResult g = unlearn_tiny(req, Method::Gold, gold, sink);
+  const UnlearnResult m = unlearn_tiny(req, Method::MMRecUn, mu, sink);
+  unlearn_tiny(req, Method::Finetune, ft, sink);
   EXPECT_EQ(m.stop_reason, "until-forgotten");
   AuditJob aj;
   aj.request_files = {req};
@@ -104,26 +95,12 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
   // the larger of 10% of gold's value and two standard errors of gold's per-user forget recall (computed
   // here), and the test prints both so that the gap is visible. docs/unlearning.md discusses it.
   const RequestView view = apply_requests(w.ds, {unlearning::read_request(req)});
-  ModelRun gr = load_model_run(gold, view.retain, "gold");
-  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, w.ds.n_users), w.ds.n_items, {},
-                           Device::cpu());
-  const datasets::UserItems targets = datasets::UserItems::build(view.forget, w.ds.n_users);
-  std::vector<double> per_user;
-  {
-    autograd::NoGrad ng;
-    const models::Forward f = gr.model->forward(false);
-    for (int32_t u : view.affected_users)
-      per_user.push_back(
-          eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
-  }
-  double mean = 0, var = 0;
-  for (double v : per_user) mean += v / per_user.size();
-  for (double v : per_user) var += (v - mean) * (v - mean) / (per_user.size() - 1);
-  const double se = std::sqrt(var / per_user.size());
-  EXPECT_NEAR(mean, f_gold, 1e-9);
+  const GoldForgetRecall gfr = gold_forget_recall(gold, view);
+  const double se = gfr.standard_error;
+  EXPECT_NEAR(gfr.mean, f_gold, 1e-9);
   const double tol_rel = 0.10 * f_gold;
   std::cout << "forget recall: original " << f_orig << ", gold " << f_gold << " (standard error " << se
-            << " over " << per_user.size() << " users), mmrecun " << f_mu
+            << " over " << gfr.users << " users), mmrecun " << f_mu
             << "; |mmrecun - gold| = " << std::abs(f_mu - f_gold) << ", 10% of gold = " << tol_rel << "\n";
   EXPECT_LT(f_mu, 0.5 * f_orig);
   EXPECT_NEAR(f_mu, f_gold, std::max(tol_rel, 2 * se));
@@ -152,6 +129,18 @@ TEST(UnlearningAudit, OriginalMemorisesGoldForgetsMMRecUnMatchesGold) {
 // RelItems and the erased-feature audit on hand-made embeddings, against a brute-force count: random user
 // and item vectors (no ties), an item request of three items; the count is the users with D_r train data
 // whose top 20 (their D_r train items masked) holds a forgotten item.
+// An audit model with random user and item embeddings of width d (no ties in any ranking).
+AuditModel random_audit_model(const std::string& name, const datasets::Dataset& ds, int64_t d, Rng& rng) {
+  AuditModel m;
+  m.name = name;
+  std::vector<float> u(static_cast<size_t>(ds.n_users * d)), it(static_cast<size_t>(ds.n_items * d));
+  for (float& x : u) x = static_cast<float>(rng.normal());
+  for (float& x : it) x = static_cast<float>(rng.normal());
+  m.users = Tensor::from_vector(u, {ds.n_users, d});
+  m.items = Tensor::from_vector(it, {ds.n_items, d});
+  return m;
+}
+
 TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
   const TinyWorld& w = tiny_world();
   Request req;
@@ -164,18 +153,9 @@ TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
   const RequestView view = apply_requests(w.ds, {req});
   const int64_t d = 4;
   Rng rng(11);
-  auto random_model = [&](const std::string& name) {
-    AuditModel m;
-    m.name = name;
-    std::vector<float> u(static_cast<size_t>(w.ds.n_users * d)), it(static_cast<size_t>(w.ds.n_items * d));
-    for (float& x : u) x = static_cast<float>(rng.normal());
-    for (float& x : it) x = static_cast<float>(rng.normal());
-    m.users = Tensor::from_vector(u, {w.ds.n_users, d});
-    m.items = Tensor::from_vector(it, {w.ds.n_items, d});
-    return m;
-  };
-  const std::vector<AuditModel> models = {random_model("original"), random_model("gold"),
-                                          random_model("mmrecun")};
+  const std::vector<AuditModel> models = {random_audit_model("original", w.ds, d, rng),
+                                          random_audit_model("gold", w.ds, d, rng),
+                                          random_audit_model("mmrecun", w.ds, d, rng)};
   auto brute_force = [&](const AuditModel& m) {
     const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, w.ds.n_users);
     const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
@@ -229,13 +209,7 @@ TEST(UnlearningAudit, ErasedFeatureDistanceIsZeroForRawRowsAndOneForTheReplaceme
   for (size_t k = 0; k < r.size(); ++k) half[k] = 0.5f * (r[k] + p[k]);
   Rng rng(5);
   auto model = [&](const std::string& name, const Tensor& weight) {
-    AuditModel m;
-    m.name = name;
-    std::vector<float> u(static_cast<size_t>(w.ds.n_users * 4)), it(static_cast<size_t>(w.ds.n_items * 4));
-    for (float& x : u) x = static_cast<float>(rng.normal());
-    for (float& x : it) x = static_cast<float>(rng.normal());
-    m.users = Tensor::from_vector(u, {w.ds.n_users, 4});
-    m.items = Tensor::from_vector(it, {w.ds.n_items, 4});
+    AuditModel m = random_audit_model(name, w.ds, 4, rng);
     m.params = {{"image_embedding.weight", weight}};
     m.modality_uses = {models::ModalityUse{"image", {"image_embedding.weight"}, {}}};
     return m;

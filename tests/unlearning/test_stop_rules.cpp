@@ -88,24 +88,6 @@ TEST(StopRules, UserRequestReferenceIsTheRandomDirectionLevel) {
   EXPECT_LT(c.reference, 0.5 * c.forget_recall);
 }
 
-// Gold's per-user forget recall over the affected users: its mean and standard error.
-std::pair<double, double> gold_forget_recall(const std::string& gold_dir, const RequestView& view) {
-  ModelRun gr = load_model_run(gold_dir, view.retain, "gold");
-  const eval::Evaluator ev(datasets::UserItems::build(view.retain.train, view.retain.n_users),
-                           view.retain.n_items, {}, Device::cpu());
-  const datasets::UserItems targets = datasets::UserItems::build(view.forget, view.retain.n_users);
-  std::vector<double> per_user;
-  autograd::NoGrad ng;
-  const models::Forward f = gr.model->forward(false);
-  for (int32_t u : view.affected_users)
-    per_user.push_back(
-        eval::metric(ev.evaluate(f.users.value(), f.items.value(), targets, {u}).metrics, "Recall@20"));
-  double mean = 0, var = 0;
-  for (double v : per_user) mean += v / static_cast<double>(per_user.size());
-  for (double v : per_user) var += (v - mean) * (v - mean) / static_cast<double>(per_user.size() - 1);
-  return {mean, std::sqrt(var / static_cast<double>(per_user.size()))};
-}
-
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
 
 TEST_P(StopRuleLandsOnGold, OriginalFarAboveGoldAndMMRecUnInsideTheBand) {
@@ -115,20 +97,12 @@ TEST_P(StopRuleLandsOnGold, OriginalFarAboveGoldAndMMRecUnInsideTheBand) {
   const std::string req = write_generated_request(w.ds, kind, 0.05, "band-" + name);
   const RequestView view = apply_requests(w.ds, {read_request(req)});
   std::ostringstream sink;
-  auto unlearn = [&](Method method, const std::string& out) {
-    UnlearnJob job;
-    job.run_dir = w.run_dir_full();
-    job.request_files = {req};
-    job.out_dir = out;
-    job.options.method = method;
-    job.options.quiet = true;
-    return run_unlearn_job(job, sink).back();
-  };
   const std::string gold = fresh_dir("band-gold-" + name), mu = fresh_dir("band-mmrecun-" + name);
-  unlearn(Method::Gold, gold);
-  const UnlearnResult r = unlearn(Method::MMRecUn, mu);
+  unlearn_tiny(req, Method::Gold, gold, sink);
+  const UnlearnResult r = unlearn_tiny(req, Method::MMRecUn, mu, sink);
   EXPECT_EQ(r.stop_reason, "until-forgotten");
-  const auto [f_gold, se] = gold_forget_recall(gold, view);
+  const GoldForgetRecall g = gold_forget_recall(gold, view);
+  const double f_gold = g.mean, se = g.standard_error;
   auto forget_of = [&](const std::string& dir, const models::TrainData& data) {
     ModelRun run = load_model_run(dir, data, dir);
     const ForgetChecker checker(view, view.forget, Device::cpu());
