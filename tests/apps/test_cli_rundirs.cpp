@@ -18,7 +18,7 @@
 #include <sstream>
 #include <string>
 
-#include "run_command.h"
+#include "tests/cli_support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -31,24 +31,11 @@ const std::string& bin() {
 }
 
 int run(const std::string& cmd, std::string& out) { return lethe::testing::run_command(cmd, out); }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using lethe::testing::lines_of;
+using lethe::testing::slurp;
+using lethe::testing::snapshot;
 
 json read_json(const fs::path& p) { return json::parse(slurp(p)); }
-
-// Every file under `dir` (relative path -> bytes).
-std::map<std::string, std::string> snapshot(const fs::path& dir) {
-  std::map<std::string, std::string> m;
-  if (!fs::exists(dir)) return m;
-  for (auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) m[fs::relative(e.path(), dir).string()] = slurp(e.path());
-  return m;
-}
 
 // Entries of `parent` that belong to the writers of `name` (".<name>.*": staging, lock, backup).
 std::vector<std::string> leftovers(const fs::path& parent, const std::string& name) {
@@ -58,15 +45,6 @@ std::vector<std::string> leftovers(const fs::path& parent, const std::string& na
     if (n.rfind("." + name + ".", 0) == 0) out.push_back(n);
   }
   return out;
-}
-
-int64_t lines_of(const fs::path& p) {
-  std::ifstream in(p);
-  std::string l;
-  int64_t n = 0;
-  while (std::getline(in, l))
-    if (!l.empty()) ++n;
-  return n;
 }
 
 // A float32 .npy written by hand (independent of the library's writer), with `extra` bytes appended.

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "run_command.h"
+#include "tests/cli_support.h"
 
 namespace fs = std::filesystem;
 

@@ -28,6 +28,7 @@
 #include "models/training/run_dir.h"
 #include "models/unlearning/requests.h"
 #include "models/unlearning/unlearn_run.h"
+#include "tests/cli_support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -35,51 +36,22 @@ using nlohmann::json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string bin() {
-  const char* env = std::getenv("LETHE_TEST_BIN");
-  return env && *env ? std::string(env) : std::string(LETHE_BIN_PATH);
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::map<std::string, std::string> snapshot(const fs::path& dir) {
-  std::map<std::string, std::string> m;
-  if (!fs::exists(dir)) return m;
-  for (auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) m[fs::relative(e.path(), dir).string()] = slurp(e.path());
-  return m;
-}
-
-int64_t lines_of(const fs::path& p) {
-  std::ifstream in(p);
-  std::string l;
-  int64_t n = 0;
-  while (std::getline(in, l))
-    if (!l.empty()) ++n;
-  return n;
-}
+using lethe::testing::lines_of;
+using lethe::testing::slurp;
+using lethe::testing::snapshot;
+std::string bin() { return lethe::testing::lethe_bin(); }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
 
+// Runs `cmd` through the shell; its exit status, and its output in `out` when given.
 int sh(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
   std::string o;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.append(buf, n);
-  const int st = pclose(p);
+  const int rc = lethe::testing::run_command(cmd, o);
   if (out) *out = o;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return rc;
 }
 
 // Starts `cmd` through /bin/sh with its output discarded; returns the pid of the command itself (exec).

@@ -10,8 +10,8 @@
 #include <iostream>
 #include <string>
 
-#include "../apps/run_command.h"
 #include "engine/formats/safetensors.h"
+#include "tests/cli_support.h"
 
 namespace fs = std::filesystem;
 
