@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "models/eval/evaluator.h"
+#include "models/eval/score_rows.h"
 
 namespace lethe::unlearning {
 
@@ -44,28 +45,17 @@ std::vector<std::vector<double>> pair_features(const AuditModel& m, const datase
   std::vector<int32_t> users;
   for (auto& [u, v] : by_user) users.push_back(u);
   const int64_t n_items = m.items.rows();
-  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 24) / std::max<int64_t>(n_items, 1));
-  for (size_t b0 = 0; b0 < users.size(); b0 += static_cast<size_t>(block)) {
-    const size_t b1 = std::min(users.size(), b0 + static_cast<size_t>(block));
-    std::vector<int32_t> bu(users.begin() + b0, users.begin() + b1);
-    const Tensor rows = ops::gather_rows(m.users, Tensor::from_vector(bu));
-    const std::vector<float> s = ops::matmul(rows, m.items, false, true).to_vector<float>();
-    for (size_t r = 0; r < bu.size(); ++r) {
-      const float* row = s.data() + r * static_cast<size_t>(n_items);
-      double mean = 0, sq = 0;
-      for (int64_t i = 0; i < n_items; ++i) mean += row[i];
-      mean /= static_cast<double>(n_items);
-      for (int64_t i = 0; i < n_items; ++i) sq += (row[i] - mean) * (row[i] - mean);
-      const double sd = std::sqrt(sq / static_cast<double>(n_items)) + 1e-12;
-      for (size_t k : by_user[bu[r]]) {
-        const float v = row[pairs.items[k]];
-        int64_t lower = 0;
-        for (int64_t i = 0; i < n_items; ++i) lower += row[i] < v;
-        out[k] = {static_cast<double>(v), static_cast<double>(lower) / std::max<int64_t>(1, n_items - 1),
-                  (v - mean) / sd};
-      }
+  eval::for_each_score_row(m.users, m.items, users, [&](size_t r, const float* row) {
+    double mean = 0, sq = 0;
+    for (int64_t i = 0; i < n_items; ++i) mean += row[i];
+    mean /= static_cast<double>(n_items);
+    for (int64_t i = 0; i < n_items; ++i) sq += (row[i] - mean) * (row[i] - mean);
+    const double sd = std::sqrt(sq / static_cast<double>(n_items)) + 1e-12;
+    for (size_t k : by_user[users[r]]) {
+      const float v = row[pairs.items[k]];
+      out[k] = {static_cast<double>(v), eval::rank_percentile(row, n_items, v), (v - mean) / sd};
     }
-  }
+  });
   return out;
 }
 

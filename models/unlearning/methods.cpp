@@ -212,8 +212,11 @@ training::TrainHooks method_hooks(detail::Batches& batches, const UnlearnOptions
 
 // Copies the reference candidates a check measured (those >= 0) into an epoch's log.
 void add_candidates(EpochLog& el, const ForgetCheck& c) {
-  for (const auto& [key, v] :
-       {std::pair{"no_data", c.ref_no_data}, {"retained", c.ref_retained}, {"heldout", c.ref_heldout}})
+  for (const auto& [key, v] : {std::pair{"no_data", c.ref_no_data},
+                               {"retained", c.ref_retained},
+                               {"heldout", c.ref_heldout},
+                               {"item_rank", c.item_rank},
+                               {"item_rank_reference", c.item_rank_reference}})
     if (v >= 0) el.candidates[key] = v;
 }
 
@@ -270,9 +273,9 @@ class StopRule {
       c = checker_.check(m_, !opt_.until_forgotten);  // progress lines carry the diagnostics
     }
     if (!opt_.until_forgotten) untimed_ += since(tc);
-    const bool stop = opt_.until_forgotten && c.forget_recall <= c.reference;
+    const bool stop = opt_.until_forgotten && c.forgotten();
     ForgetCheck landed = c;
-    if (stop && land_ && c.forget_recall < c.reference) {
+    if (stop && land_ && c.overshot()) {
       LETHE_PROFILE_SCOPE("phase:landing");
       r_.extra["landing_fraction"] = land_on_reference(
           params_, epoch_start_, [&] { return checker_.check(m_, false); }, landed);

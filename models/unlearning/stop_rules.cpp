@@ -8,6 +8,8 @@
 #include "engine/ops.h"
 #include "engine/profile.h"
 #include "engine/rng.h"
+#include "models/eval/score_rows.h"
+#include "models/layers.h"
 
 namespace lethe::unlearning {
 
@@ -44,12 +46,56 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
   for (int32_t i : datasets::unique_items(forget))
     if (!has_data[static_cast<size_t>(i)]) items_without_data_.push_back(i);
   test_items_ = datasets::UserItems::build(test, view.retain.n_users);
+  forget_size_ = forget.size();
+  if (rule_ == Reference::Retained && !items_without_data_.empty()) {
+    std::vector<uint8_t> gone(static_cast<size_t>(view.retain.n_items), 0);
+    for (int32_t i : items_without_data_) gone[static_cast<size_t>(i)] = 1;
+    for (size_t k = 0; k < forget.size(); ++k)
+      if (gone[static_cast<size_t>(forget.items[k])]) item_pairs_.push(forget.users[k], forget.items[k]);
+  }
   // Dropped items are not masked here: the audit asks whether the scores still single them out.
   // Only Recall@20 is read: rank the top 20, not MMRec's top 50.
   eval::EvalOptions eo;
   eo.topks = {20};
   ev_ = std::make_unique<eval::Evaluator>(mask, view.retain.n_items, std::vector<uint8_t>{}, dev, eo);
 }
+
+namespace {
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+// The mean rank percentile of `pairs` when the ID rows of `items` hold fresh draws of the model's
+// initialisation (the same draws at every check) and every other parameter its current value; the item
+// table is restored before returning.
+double fresh_row_rank(models::Model& model, const std::vector<int32_t>& items,
+                      const datasets::Interactions& pairs) {
+  autograd::Var table;
+  for (auto& [name, p] : model.parameters())
+    if (name == model.item_table()) table = p;
+  LETHE_ASSERT(table.defined(), model.name() << " has no item table '" << model.item_table() << "'");
+  const Tensor saved = table.value().clone();
+  Rng rng(0x17e5);
+  const Tensor fresh =
+      models::fresh_id_rows(model, model.item_table(), static_cast<int64_t>(items.size()), rng);
+  const Tensor idx = Tensor::from_vector(items, Shape{static_cast<int64_t>(items.size())}, saved.device());
+  Tensor swapped = saved.clone();
+  ops::scatter_add_rows(swapped, idx, ops::sub(fresh, ops::gather_rows(saved, idx)));  // rows := fresh
+  table.mutable_value().copy_from(swapped);
+  double rank = 0.0;
+  {
+    autograd::NoGrad ng;
+    const models::Forward f = model.forward(false);
+    rank = mean_of(eval::pair_rank_percentiles(f.users.value(), f.items.value(), pairs));
+  }
+  table.mutable_value().copy_from(saved);
+  return rank;
+}
+
+}  // namespace
 
 ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   ForgetCheck c;
@@ -69,6 +115,12 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   }
   c.forget_recall = eval::metric(fr.metrics, "Recall@20");
   c.forget_users = fr.users;
+  if (!item_pairs_.empty()) {  // items left without data: their rank against fresh rows' (header)
+    LETHE_PROFILE_SCOPE("check:item_rank");
+    c.item_rank = mean_of(eval::pair_rank_percentiles(ue, ie, item_pairs_));
+    c.item_rank_reference = fresh_row_rank(model, items_without_data_, item_pairs_);
+    c.recall_decides = item_pairs_.size() < forget_size_;
+  }
   if (has_test_ && diagnostics) {
     const eval::EvalResult tr = ev_->evaluate(ue, ie, test_items_, users_);
     c.test_recall = eval::metric(tr.metrics, "Recall@20");
@@ -166,7 +218,7 @@ double land_on_reference(std::vector<autograd::Var> params, const std::vector<Te
     const double mid = 0.5 * (lo + hi);
     set_to(mid);
     const ForgetCheck c = check();
-    if (c.forget_recall <= c.reference) {
+    if (c.forgotten()) {
       hi = mid;
       at = c;
     } else {

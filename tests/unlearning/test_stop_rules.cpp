@@ -9,8 +9,10 @@
 #include <map>
 #include <sstream>
 
+#include "engine/rng.h"
 #include "fixture.h"
 #include "models/eval/evaluator.h"
+#include "models/layers.h"
 #include "models/unlearning/unlearn_run.h"
 
 namespace lethe::unlearning::testing {
@@ -86,6 +88,74 @@ TEST(StopRules, UserRequestReferenceIsTheRandomDirectionLevel) {
   EXPECT_DOUBLE_EQ(c.reference, c.ref_no_data);
   // Far below what the original still scores for its forgotten users.
   EXPECT_LT(c.reference, 0.5 * c.forget_recall);
+}
+
+// Mean over (u, i) of the fraction of the other items that u's score ranks strictly below i, with dot
+// products in double: the definition, written out.
+double brute_item_rank(const Tensor& ue, const Tensor& ie, const datasets::Interactions& pairs) {
+  const std::vector<float> uv = ue.to_vector<float>(), iv = ie.to_vector<float>();
+  const int64_t d = ie.cols(), n_items = ie.rows();
+  double sum = 0;
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    std::vector<double> s(static_cast<size_t>(n_items));
+    for (int64_t i = 0; i < n_items; ++i)
+      for (int64_t j = 0; j < d; ++j) s[i] += static_cast<double>(uv[pairs.users[k] * d + j]) * iv[i * d + j];
+    const double v = s[static_cast<size_t>(pairs.items[k])];
+    sum += static_cast<double>(std::count_if(s.begin(), s.end(), [&](double x) { return x < v; })) /
+           static_cast<double>(n_items - 1);
+  }
+  return sum / static_cast<double>(pairs.size());
+}
+
+std::pair<Tensor, Tensor> eval_embeddings(models::Model& m) {
+  autograd::NoGrad ng;
+  const models::Forward f = m.forward(false);
+  return {f.users.value(), f.items.value()};
+}
+
+// Items left without data: the forget pairs' mean rank, and the same with the items' ID rows drawn fresh
+// from the model's initialisation (seed 0x17e5, as the checker draws them); the check leaves the model as
+// it found it, and MMRecUn stops with the rank at or below that reference while the original is far above.
+TEST(StopRules, ItemRequestRanksAgainstFreshItemRows) {
+  const TinyWorld& w = tiny_world();
+  const std::string req = write_generated_request(w.ds, RequestKind::Item, 0.05, "ref-item-rank");
+  const RequestView view = apply_requests(w.ds, {read_request(req)});
+  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+  m->set_data(view.retain);
+  autograd::Var table;
+  for (auto& [name, p] : m->parameters())
+    if (name == m->item_table()) table = p;
+  const std::vector<float> before = table.value().to_vector<float>();
+  const ForgetCheck c = forget_check(*m, view, view.step_forget);
+  EXPECT_EQ(table.value().to_vector<float>(), before);  // the fresh rows were swapped back out
+
+  const auto [ue, ie] = eval_embeddings(*m);
+  const double tol =
+      2.0 / (static_cast<double>(view.step_forget.size()) * static_cast<double>(ie.rows() - 1));
+  EXPECT_NEAR(c.item_rank, brute_item_rank(ue, ie, view.step_forget), tol);  // every item lost all its data
+  Rng rng(0x17e5);
+  const Tensor fresh =
+      models::fresh_id_rows(*m, m->item_table(), static_cast<int64_t>(view.forgotten_items.size()), rng);
+  std::vector<float> swapped = before;
+  const std::vector<float> fv = fresh.to_vector<float>();
+  const int64_t d = table.value().cols();
+  for (size_t r = 0; r < view.forgotten_items.size(); ++r)
+    std::copy_n(fv.begin() + static_cast<std::ptrdiff_t>(r * d), d,
+                swapped.begin() + static_cast<std::ptrdiff_t>(view.forgotten_items[r] * d));
+  table.mutable_value().copy_from(Tensor::from_vector(swapped, table.value().shape()));
+  const auto [ue0, ie0] = eval_embeddings(*m);
+  EXPECT_NEAR(c.item_rank_reference, brute_item_rank(ue0, ie0, view.step_forget), tol);
+  EXPECT_GT(c.item_rank, c.item_rank_reference + 0.2);  // the original ranks its forgotten items far higher
+  EXPECT_FALSE(c.forgotten());
+
+  std::ostringstream sink;
+  const std::string mu_dir = fresh_dir("item-rank-mmrecun");
+  const UnlearnResult r = unlearn_tiny(req, Method::MMRecUn, mu_dir, sink);
+  ModelRun mu = load_model_run(mu_dir, view.retain, "mmrecun");
+  const ForgetCheck after = ForgetChecker(view, view.step_forget, Device::cpu()).check(*mu.model, false);
+  EXPECT_EQ(r.stop_reason, "until-forgotten");
+  EXPECT_TRUE(after.forgotten());
+  EXPECT_LE(after.item_rank, after.item_rank_reference);
 }
 
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
