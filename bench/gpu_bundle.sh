@@ -19,6 +19,6 @@ done
 for b in "$out"/bin/*; do
   ldd "$b" | awk '/=> \// {print $3}' | grep -v -E '/usr/local/cuda|libc\.so|libm\.so|libdl\.so|libpthread|librt\.so|libstdc\+\+|libgcc_s|ld-linux' || true
 done | sort -u | while read -r lib; do cp -L "$lib" "$out/lib/"; done
-cp bench/gpu_run.sh "$out/run.sh"; cp bench/gpu_models.sh "$out/models.sh"; cp bench/gpu_unlearn.sh "$out/unlearn.sh"
+cp bench/gpu_env.sh "$out/env.sh"; cp bench/gpu_run.sh "$out/run.sh"; cp bench/gpu_models.sh "$out/models.sh"; cp bench/gpu_unlearn.sh "$out/unlearn.sh"
 tar czf build/gpu-bundle.tar.gz -C build gpu-bundle
 ls -la build/gpu-bundle.tar.gz
