@@ -18,9 +18,11 @@ void for_each_score_row(const Tensor& user_emb, const Tensor& item_emb, const st
                                   users.begin() + static_cast<std::ptrdiff_t>(b1));
     const Tensor rows = ops::gather_rows(
         user_emb, Tensor::from_vector(bu, Shape{static_cast<int64_t>(bu.size())}, user_emb.device()));
-    const std::vector<float> s =
-        ops::matmul(rows, item_emb, false, true).to(Device::cpu()).astype(DType::F32).to_vector<float>();
-    for (size_t r = 0; r < bu.size(); ++r) fn(b0 + r, s.data() + r * static_cast<size_t>(n_items));
+    Tensor s = ops::matmul(rows, item_emb, false, true);
+    if (s.dtype() != DType::F32) s = s.astype(DType::F32);
+    if (!s.device().is_cpu()) s = s.to(Device::cpu());  // one copy back; on the CPU none
+    const float* p = s.data<float>();
+    for (size_t r = 0; r < bu.size(); ++r) fn(b0 + r, p + r * static_cast<size_t>(n_items));
   }
 }
 

@@ -46,12 +46,19 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
   for (int32_t i : datasets::unique_items(forget))
     if (!has_data[static_cast<size_t>(i)]) items_without_data_.push_back(i);
   test_items_ = datasets::UserItems::build(test, view.retain.n_users);
-  forget_size_ = forget.size();
   if (rule_ == Reference::Retained && !items_without_data_.empty()) {
+    // Pairs of an item without data and a user who keeps data (a user left without data is measured
+    // against the random-direction level; an item only some of whose buyers a user request named is not
+    // an item request's item).
     std::vector<uint8_t> gone(static_cast<size_t>(view.retain.n_items), 0);
     for (int32_t i : items_without_data_) gone[static_cast<size_t>(i)] = 1;
-    for (size_t k = 0; k < forget.size(); ++k)
-      if (gone[static_cast<size_t>(forget.items[k])]) item_pairs_.push(forget.users[k], forget.items[k]);
+    size_t gone_pairs = 0;
+    for (size_t k = 0; k < forget.size(); ++k) {
+      if (!gone[static_cast<size_t>(forget.items[k])]) continue;
+      ++gone_pairs;
+      if (mask.degree(forget.users[k]) > 0) item_pairs_.push(forget.users[k], forget.items[k]);
+    }
+    rank_decides_ = gone_pairs == forget.size();
   }
   // Dropped items are not masked here: the audit asks whether the scores still single them out.
   // Only Recall@20 is read: rank the top 20, not MMRec's top 50.
@@ -119,7 +126,7 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
     LETHE_PROFILE_SCOPE("check:item_rank");
     c.item_rank = mean_of(eval::pair_rank_percentiles(ue, ie, item_pairs_));
     c.item_rank_reference = fresh_row_rank(model, items_without_data_, item_pairs_);
-    c.recall_decides = item_pairs_.size() < forget_size_;
+    c.recall_decides = !rank_decides_;
   }
   if (has_test_ && diagnostics) {
     const eval::EvalResult tr = ev_->evaluate(ue, ie, test_items_, users_);

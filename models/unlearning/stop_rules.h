@@ -36,6 +36,7 @@ namespace lethe::unlearning {
 //     membership signal). So the forget pairs of such items must also rank, on average over all items, no
 //     higher than they do when those items' ID rows hold fresh draws of the model's initialisation (gold's
 //     row that no data reaches) with everything else as it is now: item_rank <= item_rank_reference.
+//     Measured over the pairs whose user keeps data (users left without data have the level above).
 //     When every forget pair's item is such an item (item requests), this rank alone decides: the
 //     retained-items recall level follows the forgotten items down as the method moves their rows (it
 //     reached 0 on real Scientific, FREEDOM, against gold's 0.020), while the fresh-row rank matched gold's
@@ -91,8 +92,8 @@ class ForgetChecker {
   Reference rule_ = Reference::Retained;
   std::vector<int32_t> users_, with_data_, without_data_, items_without_data_;
   datasets::UserItems targets_, test_items_, retained_;
-  datasets::Interactions item_pairs_;  // forget pairs whose item is in items_without_data_
-  size_t forget_size_ = 0;
+  datasets::Interactions item_pairs_;  // forget pairs of an item without data and a user with data
+  bool rank_decides_ = false;          // every forget pair's item is without data (item requests)
   bool has_test_ = false;
   std::unique_ptr<eval::Evaluator> ev_;  // null for an empty forget set
 };
