@@ -339,7 +339,8 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
   //    each at lr x max(1, factor x the share of its data the request removed). The until-forgotten
   //    reference estimates gold's level for every kind (stop_rules.h), so the landing applies to every kind;
   //    under the plain held-out reference only where every user of the step is left without data.
-  const ForgetChecker checker(view, view.step_forget, dev, opt.reference);
+  ForgetChecker checker(view, view.step_forget, dev, opt.reference);
+  if (has_forget) checker.fix_item_rank_reference(m);  // before any row moves (stop_rules.h)
   if (opt.method == Method::MMRecUn && has_forget) {
     const detail::ForgetRows rows = detail::forget_rows(view);
     if (opt.confine) r.extra["trainable_rows"] = detail::confine_to_forget_rows(trainer, m, rows);

@@ -125,7 +125,9 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   if (!item_pairs_.empty()) {  // items left without data: their rank against fresh rows' (header)
     LETHE_PROFILE_SCOPE("check:item_rank");
     c.item_rank = mean_of(eval::pair_rank_percentiles(ue, ie, item_pairs_));
-    c.item_rank_reference = fresh_row_rank(model, items_without_data_, item_pairs_);
+    c.item_rank_reference = fixed_item_reference_ >= 0
+                                ? fixed_item_reference_
+                                : fresh_row_rank(model, items_without_data_, item_pairs_);
     c.recall_decides = !rank_decides_;
   }
   if (has_test_ && diagnostics) {
@@ -202,6 +204,10 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   const double n = static_cast<double>(with_n + c.users_without_data);
   c.reference = n > 0 ? (with_sum + without_sum) / n : std::max(c.test_recall, 0.0);
   return c;
+}
+
+void ForgetChecker::fix_item_rank_reference(models::Model& model) {
+  if (!item_pairs_.empty()) fixed_item_reference_ = fresh_row_rank(model, items_without_data_, item_pairs_);
 }
 
 ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget,

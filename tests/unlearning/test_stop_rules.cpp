@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "engine/ops.h"
 #include "engine/rng.h"
 #include "fixture.h"
 #include "models/eval/evaluator.h"
@@ -147,15 +148,33 @@ TEST(StopRules, ItemRequestRanksAgainstFreshItemRows) {
   EXPECT_NEAR(c.item_rank_reference, brute_item_rank(ue0, ie0, view.step_forget), tol);
   EXPECT_GT(c.item_rank, c.item_rank_reference + 0.2);  // the original ranks its forgotten items far higher
   EXPECT_FALSE(c.forgotten());
+  EXPECT_FALSE(c.recall_decides);  // an item request: the rank alone decides
+
+  // Fixed before the method moves rows: later checks keep that value while a live one moves with the users.
+  table.mutable_value().copy_from(Tensor::from_vector(before, table.value().shape()));
+  ForgetChecker fixed(view, view.step_forget, Device::cpu());
+  fixed.fix_item_rank_reference(*m);
+  EXPECT_DOUBLE_EQ(fixed.check(*m, false).item_rank_reference, c.item_rank_reference);
+  for (auto& [name, p] : m->parameters())
+    if (name == m->user_table())
+      p.mutable_value().copy_from(ops::scale(p.value(), -1.0));  // users turn round
+  const double live = forget_check(*m, view, view.step_forget).item_rank_reference;
+  EXPECT_NE(live, c.item_rank_reference);  // a live reference follows the users
+  EXPECT_DOUBLE_EQ(fixed.check(*m, false).item_rank_reference, c.item_rank_reference);
 
   std::ostringstream sink;
   const std::string mu_dir = fresh_dir("item-rank-mmrecun");
   const UnlearnResult r = unlearn_tiny(req, Method::MMRecUn, mu_dir, sink);
   ModelRun mu = load_model_run(mu_dir, view.retain, "mmrecun");
-  const ForgetCheck after = ForgetChecker(view, view.step_forget, Device::cpu()).check(*mu.model, false);
+  ForgetChecker at_stop(view, view.step_forget, Device::cpu());
+  auto m0 = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+  m0->set_data(view.retain);
+  at_stop.fix_item_rank_reference(*m0);  // the reference as the method fixed it, before any row moved
+  const ForgetCheck after = at_stop.check(*mu.model, false);
   EXPECT_EQ(r.stop_reason, "until-forgotten");
+  EXPECT_DOUBLE_EQ(r.epochs.back().candidates.at("item_rank_reference").get<double>(), c.item_rank_reference);
   EXPECT_TRUE(after.forgotten());
-  EXPECT_LE(after.item_rank, after.item_rank_reference);
+  EXPECT_LE(after.item_rank, c.item_rank_reference);
 }
 
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
