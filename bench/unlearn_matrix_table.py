@@ -23,6 +23,14 @@ import os
 import sys
 
 
+def ran_on(out, ds, model, kind):
+    """The device MMRecUn's run used (its run.json), "cpu" or "cuda:N"; gold ran on the same one."""
+    path = os.path.join(out, f"{ds}-{model}-mmrecun-{kind}", "run.json")
+    if not os.path.exists(path):
+        return "-"
+    return str(load(path).get("device", "-"))
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -70,8 +78,8 @@ def main(argv):
         print(f"\n### {ds}\n")
         print("| model | request | original forget R@20 | gold | mmrecun | MIA gold / mmrecun | retain R@20 gold / "
               "mmrecun | Jaccard@20 vs gold orig / mmrecun | RelItems orig / gold / mmrecun | erased rows / rank pct (gold) | "
-              "epochs | time s (gold) | speed-up | verdict |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "epochs | time s (gold) | speed-up | verdict | ran on |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for cell in cells:
             model, kind = cell.split("-audit-")
             path = os.path.join(out, f"{ds}-{cell}", "report.json")
@@ -99,7 +107,8 @@ def main(argv):
                   f"{fmt(g['retain_recall@20'])} / {fmt(u['retain_recall@20'])} | "
                   f"{fmt(o['jaccard@20_vs_gold'], 3)} / {fmt(u['jaccard@20_vs_gold'], 3)} | "
                   f"{relitems} | {erased} | {u.get('epochs')} | "
-                  f"{fmt(u.get('time_s'), 1)} ({fmt(g.get('time_s'), 1)}) | {fmt(u.get('speedup_vs_gold'), 1)}x | {verdict} |")
+                  f"{fmt(u.get('time_s'), 1)} ({fmt(g.get('time_s'), 1)}) | {fmt(u.get('speedup_vs_gold'), 1)}x | {verdict} | "
+                  f"{ran_on(out, ds, model, kind)} |")
             everything.append({"dataset": ds, "model": model, "request": kind,
                                "verdicts": {k: b for k, b in v.items() if not k.startswith("_")},
                                "original": o, "gold": g, "mmrecun": u})
