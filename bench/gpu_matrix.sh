@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unlearning matrix (bench/unlearn_matrix.sh, docs/unlearning.md "How close to gold") on a lent GPU
+# The unlearning matrix (bench/unlearn_matrix.sh; docs/unlearning.md, "How close to gold") on a lent GPU
 # machine, from a bundle made here by bench/gpu_bundle.sh (that machine has the CUDA toolkit but none of our
 # build dependencies). Unpacks the bundle, runs its CUDA tests (bench/gpu_run.sh, no kernel benchmarks) beside
 # the grid, runs the whole grid with DEVICE=cuda (originals, golds and MMRecUn on the GPU; audits on the CPU
