@@ -22,6 +22,7 @@
 #              ["8 4:mean"]
 #   STREAM_N   single-user requests in the stream [20]; STREAM_METHODS ["mmrecun finetune neggrad influence sisa"]
 #   JOBS       processes at a time [2], each single-threaded
+#   DEVICE     where training and unlearning run [cpu] (cuda on a GPU machine; the audits stay on the CPU)
 #   PYTHON     interpreter of the table script [/usr/bin/python3: Debian's, where python3-matplotlib installs]
 set -euo pipefail
 lethe=$(realpath "${1:-build/cpu/lethe}")
@@ -38,6 +39,7 @@ extra_shards=${EXTRA_SHARDS:-8 4:mean}
 stream_n=${STREAM_N:-20}
 stream_methods=${STREAM_METHODS:-mmrecun finetune neggrad influence sisa}
 jobs=${JOBS:-2}
+device=${DEVICE:-cpu}
 python=${PYTHON:-/usr/bin/python3}  # Debian's, for python3-matplotlib (without it: tables only)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 mkdir -p "$out"
@@ -63,7 +65,7 @@ train() {  # seed shards[:combiner]
   [ "$k" -gt 1 ] && extra="--shards $k"
   [ -n "$comb" ] && extra="$extra --shard-combiner $comb"
   # shellcheck disable=SC2086
-  logged "$run.log" "$lethe" train --data "$data" --model "$model" --seed "$s" $extra --quiet --out "$run" --force
+  logged "$run.log" "$lethe" train --data "$data" --model "$model" --seed "$s" --device "$device" $extra --quiet --out "$run" --force
 }
 
 request() {  # seed cell
@@ -85,8 +87,8 @@ unlearn() {  # seed cell method
   [ "$m" = sisa ] && orig="$out/original-s$1-k$shards"
   [ -f "$run/model.safetensors" ] && return 0
   # shellcheck disable=SC2046
-  logged "$run.log" "$lethe" unlearn --run "$orig" --request "$out/req-s$s-$c.tsv" $(method_args "$m") --seed "$s" --quiet \
-    --out "$run" --force
+  logged "$run.log" "$lethe" unlearn --run "$orig" --request "$out/req-s$s-$c.tsv" $(method_args "$m") --seed "$s" --device "$device" \
+    --quiet --out "$run" --force
 }
 
 audit() {  # seed cell: every method but sisa against the original and gold; sisa against its sharded original
@@ -126,7 +128,7 @@ stream() {  # method: STREAM_N single-user requests one after another from the f
   [ "$m" = sisa ] && orig="$out/original-s$first_seed-k$shards"
   [ -f "$run/step-$(printf %02d "$stream_n")/model.safetensors" ] && return 0
   logged "$run.log" "$lethe" unlearn --run "$orig" --request-list "$out/stream/list.txt" --method "$m" --seed "$first_seed" \
-    --no-step-audit --quiet --out "$run" --force
+    --device "$device" --no-step-audit --quiet --out "$run" --force
 }
 
 # 1. Originals (plain and sharded) and requests.
