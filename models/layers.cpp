@@ -7,6 +7,7 @@
 
 #include "engine/device.h"
 #include "engine/error.h"
+#include "engine/ops.h"
 
 namespace lethe::models {
 
@@ -44,15 +45,16 @@ Tensor xavier_normal(int64_t rows, int64_t cols, Rng& rng, DType dtype, Device d
 }
 
 Tensor fresh_id_rows(Model& model, const std::string& table, int64_t n, Rng& rng) {
-  for (auto& [name, p] : model.parameters()) {
-    if (name != table) continue;
-    const Tensor& t = p.value();
-    return model.id_init() == Model::IdInit::XavierNormal
-               ? xavier_normal_rows(n, t.rows(), t.cols(), rng, t.dtype(), t.device())
-               : xavier_uniform_rows(n, t.rows(), t.cols(), rng, t.dtype(), t.device());
-  }
-  LETHE_ASSERT(false, model.name() << " has no parameter '" << table << "'");
-  return {};
+  const Tensor& t = parameter(model, table).value();
+  return model.id_init() == Model::IdInit::XavierNormal
+             ? xavier_normal_rows(n, t.rows(), t.cols(), rng, t.dtype(), t.device())
+             : xavier_uniform_rows(n, t.rows(), t.cols(), rng, t.dtype(), t.device());
+}
+
+void set_rows(Tensor& dst, const std::vector<int32_t>& rows, const Tensor& src) {
+  const Tensor idx = Tensor::from_vector(rows, Shape{static_cast<int64_t>(rows.size())}, dst.device());
+  ops::scatter_add_rows(dst, idx, ops::scale(ops::gather_rows(dst, idx), -1.0));
+  ops::scatter_add_rows(dst, idx, src.astype(dst.dtype()).to(dst.device()));
 }
 
 Linear linear_default(int64_t in, int64_t out, bool bias, Rng& rng, DType dtype, Device dev) {

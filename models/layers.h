@@ -26,6 +26,9 @@ Tensor xavier_normal_rows(int64_t n, int64_t fan_rows, int64_t cols, Rng& rng, D
 // n fresh rows for ID table `table` of `model` (Model::user_table / item_table), drawn as the model
 // initialised it: what gold holds in a row that no retained data reaches (docs/unlearning.md, "Stopping").
 Tensor fresh_id_rows(Model& model, const std::string& table, int64_t n, Rng& rng);
+// dst[rows[k]] = src[k] exactly, in dst's dtype and on its device (rows distinct): adding -dst[i] gives
+// exactly 0, and adding src[k] to 0 gives exactly src[k].
+void set_rows(Tensor& dst, const std::vector<int32_t>& rows, const Tensor& src);
 // U(-bound, bound) of the given shape.
 Tensor uniform_tensor(const Shape& shape, double bound, Rng& rng, DType dtype, Device dev);
 

@@ -1,5 +1,7 @@
-// TrainData from a data set (model.h).
+// TrainData from a data set; a parameter by name (model.h).
 #include "models/model.h"
+
+#include "engine/error.h"
 
 namespace lethe::models {
 
@@ -10,6 +12,13 @@ TrainData make_train_data(const datasets::Dataset& ds) {
   td.train = ds.train;
   for (const auto& [name, ft] : ds.features) td.features[name] = ft.values;
   return td;
+}
+
+autograd::Var parameter(Model& model, const std::string& name) {
+  for (auto& [n, p] : model.parameters())
+    if (n == name) return p;
+  LETHE_ASSERT(false, model.name() << " has no parameter '" << name << "'");
+  return {};
 }
 
 }  // namespace lethe::models

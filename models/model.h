@@ -106,6 +106,10 @@ class Model {
   Device device_ = Device::cpu();
 };
 
+// The parameter of `model` named `name` (a key of Model::parameters()); asserts, naming the model, when there
+// is none.
+autograd::Var parameter(Model& model, const std::string& name);
+
 // Registry: create a model by name ("bpr", "lightgcn", "vbpr", "freedom", "mgcn").
 std::unique_ptr<Model> create_model(const std::string& name, const Config& config, const TrainData& data,
                                     uint64_t seed, Device dev);

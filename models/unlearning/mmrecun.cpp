@@ -77,13 +77,6 @@ ForgetRows forget_rows(const RequestView& view) {
 
 namespace {
 
-autograd::Var parameter(models::Model& model, const std::string& name) {
-  for (auto& [n, p] : model.parameters())
-    if (n == name) return p;
-  LETHE_ASSERT(false, model.name() << " has no parameter '" << name << "'");
-  return {};
-}
-
 Tensor ids_tensor(const std::vector<int32_t>& ids, Device dev) {
   return Tensor::from_vector(ids, Shape{static_cast<int64_t>(ids.size())}, dev);
 }
@@ -93,9 +86,11 @@ Tensor ids_tensor(const std::vector<int32_t>& ids, Device dev) {
 int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const ForgetRows& rows) {
   std::vector<std::pair<autograd::Var, Tensor>> trainable;
   if (!rows.users.empty())
-    trainable.emplace_back(parameter(model, model.user_table()), ids_tensor(rows.users, model.device()));
+    trainable.emplace_back(models::parameter(model, model.user_table()),
+                           ids_tensor(rows.users, model.device()));
   if (!rows.items.empty())
-    trainable.emplace_back(parameter(model, model.item_table()), ids_tensor(rows.items, model.device()));
+    trainable.emplace_back(models::parameter(model, model.item_table()),
+                           ids_tensor(rows.items, model.device()));
   trainer.optimizer().restrict_to(trainable);
   return static_cast<int64_t>(rows.users.size() + rows.items.size());
 }
@@ -112,7 +107,8 @@ int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, co
       f[k] = std::max(1.0, factor * (*share)[k]);
       faster += f[k] > 1.0;
     }
-    trainer.optimizer().set_row_lr_factors(parameter(model, table), ids_tensor(*ids, model.device()), f);
+    trainer.optimizer().set_row_lr_factors(models::parameter(model, table), ids_tensor(*ids, model.device()),
+                                           f);
   }
   return faster;
 }

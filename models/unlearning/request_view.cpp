@@ -7,6 +7,7 @@
 #include "datasets/sampler.h"
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "models/layers.h"
 
 namespace lethe::unlearning {
 
@@ -71,7 +72,6 @@ RequestView apply_requests(const datasets::Dataset& ds, const std::vector<unlear
 }
 
 int64_t reset_feature_parameters(models::Model& model, const RequestView& view) {
-  auto params = model.parameters();
   int64_t rows = 0;
   for (const models::ModalityUse& use : model.modality_uses()) {
     if (use.parameters.empty()) continue;  // nothing but what set_data rebuilds
@@ -83,20 +83,15 @@ int64_t reset_feature_parameters(models::Model& model, const RequestView& view) 
     LETHE_ASSERT(table != view.retain.features.end(),
                  model.name() << " declares modality '" << use.modality << "', which the data does not have");
     for (const std::string& name : use.parameters) {
-      auto p = std::find_if(params.begin(), params.end(), [&](const auto& np) { return np.first == name; });
-      LETHE_ASSERT(p != params.end(), model.name()
-                                          << " declares parameter '" << name << "', which it does not have");
-      Tensor& value = p->second.mutable_value();
+      Tensor& value = models::parameter(model, name).mutable_value();
       LETHE_ASSERT(value.rows() == table->second.rows() && value.cols() == table->second.cols(),
                    model.name() << ": parameter '" << name << "' is " << shape_str(value.shape()) << ", the '"
                                 << use.modality << "' table " << shape_str(table->second.shape()));
-      // value[i] = table[i] for the reset rows, exactly, in the parameter's dtype and on its device: adding
-      // -value[i] gives exactly 0, adding table[i] to 0 gives exactly table[i].
-      const Tensor idx =
-          Tensor::from_vector(reset, Shape{static_cast<int64_t>(reset.size())}, value.device());
-      ops::scatter_add_rows(value, idx, ops::scale(ops::gather_rows(value, idx), -1.0));
-      ops::scatter_add_rows(value, idx,
-                            ops::gather_rows(table->second.astype(value.dtype()).to(value.device()), idx));
+      // value[i] = table[i] for the reset rows, exactly.
+      models::set_rows(value, reset,
+                       ops::gather_rows(table->second,
+                                        Tensor::from_vector(reset, Shape{static_cast<int64_t>(reset.size())},
+                                                            table->second.device())));
       rows += static_cast<int64_t>(reset.size());
     }
   }

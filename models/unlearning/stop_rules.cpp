@@ -50,11 +50,9 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
     // Pairs of an item without data and a user who keeps data (a user left without data is measured
     // against the random-direction level; an item only some of whose buyers a user request named is not
     // an item request's item).
-    std::vector<uint8_t> gone(static_cast<size_t>(view.retain.n_items), 0);
-    for (int32_t i : items_without_data_) gone[static_cast<size_t>(i)] = 1;
     size_t gone_pairs = 0;
     for (size_t k = 0; k < forget.size(); ++k) {
-      if (!gone[static_cast<size_t>(forget.items[k])]) continue;
+      if (has_data[static_cast<size_t>(forget.items[k])]) continue;
       ++gone_pairs;
       if (mask.degree(forget.users[k]) > 0) item_pairs_.push(forget.users[k], forget.items[k]);
     }
@@ -80,18 +78,11 @@ double mean_of(const std::vector<double>& v) {
 // table is restored before returning.
 double fresh_row_rank(models::Model& model, const std::vector<int32_t>& items,
                       const datasets::Interactions& pairs) {
-  autograd::Var table;
-  for (auto& [name, p] : model.parameters())
-    if (name == model.item_table()) table = p;
-  LETHE_ASSERT(table.defined(), model.name() << " has no item table '" << model.item_table() << "'");
+  autograd::Var table = models::parameter(model, model.item_table());
   const Tensor saved = table.value().clone();
   Rng rng(0x17e5);
-  const Tensor fresh =
-      models::fresh_id_rows(model, model.item_table(), static_cast<int64_t>(items.size()), rng);
-  const Tensor idx = Tensor::from_vector(items, Shape{static_cast<int64_t>(items.size())}, saved.device());
-  Tensor swapped = saved.clone();
-  ops::scatter_add_rows(swapped, idx, ops::sub(fresh, ops::gather_rows(saved, idx)));  // rows := fresh
-  table.mutable_value().copy_from(swapped);
+  models::set_rows(table.mutable_value(), items,
+                   models::fresh_id_rows(model, model.item_table(), static_cast<int64_t>(items.size()), rng));
   double rank = 0.0;
   {
     autograd::NoGrad ng;
