@@ -78,10 +78,10 @@ lethe::apps::Register reg(
       sub.add_option_function<std::string>(
              "--reference",
              [c](const std::string& r) { c->job.options.reference = lethe::unlearning::parse_reference(r); },
-             "until-forgotten: gold's level estimated from the users' retained items (retained, the default) "
-             "or, "
-             "the plain rule, from their held-out test items (heldout)")
-          ->check(CLI::IsMember({"retained", "heldout"}));
+             "until-forgotten: gold's level estimated from the users' retained items and the forgotten "
+             "items' retained users (two-sided, the default), from the users' retained items alone "
+             "(retained) or, the plain rule, from their held-out test items (heldout)")
+          ->check(CLI::IsMember({"retained", "two-sided", "heldout"}));
       sub.add_flag(
           "--unconfined", c->unconfined,
           "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "

@@ -214,6 +214,7 @@ training::TrainHooks method_hooks(detail::Batches& batches, const UnlearnOptions
 void add_candidates(EpochLog& el, const ForgetCheck& c) {
   for (const auto& [key, v] : {std::pair{"no_data", c.ref_no_data},
                                {"retained", c.ref_retained},
+                               {"two_sided", c.ref_two_sided},
                                {"heldout", c.ref_heldout},
                                {"item_rank", c.item_rank},
                                {"item_rank_reference", c.item_rank_reference}})
@@ -229,7 +230,7 @@ class StopRule {
       : m_(m), checker_(checker), opt_(opt), has_forget_(has_forget), t0_(t0), r_(r), log_(log) {
     r_.stop_reason = opt_.until_forgotten ? "max-epochs" : "epochs";
     land_ = opt_.until_forgotten && opt_.landing &&
-            (opt_.reference == Reference::Retained || checker_.all_without_data());
+            (opt_.reference != Reference::HeldOut || checker_.all_without_data());
     for (auto& [name, p] : m_.parameters()) params_.push_back(p);
   }
 

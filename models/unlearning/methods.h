@@ -51,7 +51,7 @@ struct UnlearnOptions {
   int64_t batch_size = 2048;                  // B_f and B_r
   int64_t epochs = 0;                         // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;               // stop once forget Recall@20 <= ForgetCheck::reference
-  Reference reference = Reference::Retained;  // how until-forgotten estimates gold's level (stop_rules.h)
+  Reference reference = Reference::TwoSided;  // how until-forgotten estimates gold's level (stop_rules.h)
   int64_t max_epochs = 300;                   // cap for until_forgotten
   // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
   // where the forget recall meets the reference (bisection; docs/unlearning.md, "Landing").

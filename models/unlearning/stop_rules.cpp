@@ -2,6 +2,7 @@
 #include "models/unlearning/stop_rules.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "datasets/sampler.h"
 #include "engine/error.h"
@@ -16,11 +17,14 @@ namespace lethe::unlearning {
 Reference parse_reference(const std::string& s) {
   if (s == "retained") return Reference::Retained;
   if (s == "heldout") return Reference::HeldOut;
-  LETHE_CHECK(false, "unknown until-forgotten reference '" << s << "' (retained, heldout)");
+  if (s == "two-sided") return Reference::TwoSided;
+  LETHE_CHECK(false, "unknown until-forgotten reference '" << s << "' (retained, two-sided, heldout)");
   return Reference::Retained;
 }
 
-const char* reference_name(Reference r) { return r == Reference::HeldOut ? "heldout" : "retained"; }
+const char* reference_name(Reference r) {
+  return r == Reference::HeldOut ? "heldout" : r == Reference::TwoSided ? "two-sided" : "retained";
+}
 
 ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactions& forget, Device dev,
                              Reference rule)
@@ -46,7 +50,23 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
   for (int32_t i : datasets::unique_items(forget))
     if (!has_data[static_cast<size_t>(i)]) items_without_data_.push_back(i);
   test_items_ = datasets::UserItems::build(test, view.retain.n_users);
-  if (rule_ == Reference::Retained && !items_without_data_.empty()) {
+  // Items of forget pairs whose user keeps data and that keep data themselves (interaction requests), with
+  // every item's retained users: the two-sided level replaces these items' vectors (header).
+  {
+    std::vector<uint8_t> mark(static_cast<size_t>(view.retain.n_items), 0);
+    for (size_t k = 0; k < forget.size(); ++k)
+      if (mask.degree(forget.users[k]) > 0 && has_data[static_cast<size_t>(forget.items[k])])
+        mark[static_cast<size_t>(forget.items[k])] = 1;
+    for (int32_t i = 0; i < view.retain.n_items; ++i)
+      if (mark[static_cast<size_t>(i)]) kept_items_.push_back(i);
+    if (!kept_items_.empty()) {
+      datasets::Interactions by_item;
+      for (size_t k = 0; k < view.retain.train.size(); ++k)
+        by_item.push(view.retain.train.items[k], view.retain.train.users[k]);
+      item_users_ = datasets::UserItems::build(by_item, view.retain.n_items);
+    }
+  }
+  if (rule_ != Reference::HeldOut && !items_without_data_.empty()) {
     // Pairs of an item without data and a user who keeps data (a user left without data is measured
     // against the random-direction level; an item only some of whose buyers a user request named is not
     // an item request's item).
@@ -113,7 +133,7 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   }
   c.forget_recall = eval::metric(fr.metrics, "Recall@20");
   c.forget_users = fr.users;
-  if (!item_pairs_.empty()) {  // items left without data: their rank against fresh rows' (header)
+  if (!item_pairs_.empty() && (rank_decides_ || diagnostics)) {  // items without data: rank vs fresh rows
     LETHE_PROFILE_SCOPE("check:item_rank");
     c.item_rank = mean_of(eval::pair_rank_percentiles(ue, ie, item_pairs_));
     c.item_rank_reference = fixed_item_reference_ >= 0
@@ -131,6 +151,7 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   int64_t with_n = 0;
   const bool need_heldout = diagnostics || rule_ == Reference::HeldOut;
   const bool need_retained = diagnostics || rule_ == Reference::Retained;
+  const bool need_two_sided = (diagnostics || rule_ == Reference::TwoSided) && !kept_items_.empty();
   if (!with_data_.empty()) {
     int64_t heldout_n = 0;
     if (need_heldout) {  // the reference under Reference::HeldOut
@@ -140,10 +161,10 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
     }
     // Retained-items level: each user's vector is the mean of the final embeddings of the user's retained
     // items (every such user has at least one, and forget targets, so all of them are evaluated).
-    int64_t retained_n = 0;
-    if (need_retained) {
+    int64_t retained_n = 0, two_sided_n = 0;
+    if (need_retained || need_two_sided) {
       LETHE_PROFILE_SCOPE("check:retained");
-      const std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
+      std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
       const int64_t d = ie.cols();
       std::vector<float> uv(static_cast<size_t>(ue.rows() * d), 0.0f);
       for (int32_t u : with_data_) {
@@ -152,13 +173,40 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
           for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * iv[retained_.items[p] * d + j];
       }
       const Tensor um = Tensor::from_vector(uv, {ue.rows(), d}, ie.device()).astype(ie.dtype());
-      const eval::EvalResult rr = ev_->evaluate(um, ie, targets_, with_data_);
-      c.ref_retained = eval::metric(rr.metrics, "Recall@20");
-      retained_n = rr.users;
+      if (need_retained) {
+        const eval::EvalResult rr = ev_->evaluate(um, ie, targets_, with_data_);
+        c.ref_retained = eval::metric(rr.metrics, "Recall@20");
+        retained_n = rr.users;
+      }
+      // Two-sided level: also each forgotten pair's item vector is what the item's retained users say, the
+      // direction of the mean of their final embeddings at the item's own norm.
+      if (need_two_sided) {
+        const std::vector<float> uvec = ue.to(Device::cpu()).astype(DType::F32).to_vector<float>();
+        std::vector<double> m(static_cast<size_t>(d));
+        for (int32_t i : kept_items_) {
+          std::fill(m.begin(), m.end(), 0.0);
+          for (int32_t p = item_users_.indptr[i]; p < item_users_.indptr[i + 1]; ++p)
+            for (int64_t j = 0; j < d; ++j) m[j] += uvec[item_users_.items[p] * d + j];
+          double mn = 0.0, own = 0.0;
+          for (int64_t j = 0; j < d; ++j) {
+            mn += m[j] * m[j];
+            own += static_cast<double>(iv[i * d + j]) * iv[i * d + j];
+          }
+          const double scale = mn > 0.0 ? std::sqrt(own / mn) : 0.0;
+          for (int64_t j = 0; j < d; ++j) iv[i * d + j] = static_cast<float>(m[j] * scale);
+        }
+        const Tensor im = Tensor::from_vector(iv, {ie.rows(), d}, ie.device()).astype(ie.dtype());
+        const eval::EvalResult tr = ev_->evaluate(um, im, targets_, with_data_);
+        c.ref_two_sided = eval::metric(tr.metrics, "Recall@20");
+        two_sided_n = tr.users;
+      }
     }
     if (rule_ == Reference::HeldOut) {
       with_n = heldout_n;
       with_sum = heldout_n > 0 ? c.ref_heldout * static_cast<double>(heldout_n) : 0.0;
+    } else if (rule_ == Reference::TwoSided && two_sided_n > 0) {
+      with_n = two_sided_n;
+      with_sum = c.ref_two_sided * static_cast<double>(with_n);
     } else {
       with_n = retained_n;
       with_sum = c.ref_retained * static_cast<double>(with_n);

@@ -219,12 +219,13 @@ TEST(MMRecUnLanding, CutsTheCrossingEpochBackToTheReference) {
 }
 
 // Under the plain held-out reference, requests whose users keep data stop by the plain rule: that reference
-// is not gold's level, so nothing is cut back. Under the default reference the landing applies to them too.
-TEST(MMRecUnLanding, ItemRequestsLandUnderTheRetainedReferenceOnly) {
+// is not gold's level, so nothing is cut back. Under the retained and two-sided references it applies to them
+// too.
+TEST(MMRecUnLanding, ItemRequestsLandUnlessTheReferenceIsHeldOut) {
   const TinyWorld& t = tiny_world();
   const RequestView view = apply_requests(
       t.ds, {read_request(write_generated_request(t.ds, RequestKind::Item, 0.05, "landing-item"))});
-  for (Reference ref : {Reference::HeldOut, Reference::Retained}) {
+  for (Reference ref : {Reference::HeldOut, Reference::Retained, Reference::TwoSided}) {
     SCOPED_TRACE(reference_name(ref));
     auto m = load_original(t.run_dir_full());
     UnlearnOptions o;
@@ -239,7 +240,7 @@ TEST(MMRecUnLanding, ItemRequestsLandUnderTheRetainedReferenceOnly) {
     if (ref == Reference::HeldOut) {
       EXPECT_FALSE(r.extra.contains("landing_fraction"));
     }
-    if (ref == Reference::Retained && r.extra.contains("forget_recall_before_landing")) {
+    if (ref != Reference::HeldOut && r.extra.contains("forget_recall_before_landing")) {
       EXPECT_GE(last.forget_recall, r.extra["forget_recall_before_landing"].get<double>());
     }
   }

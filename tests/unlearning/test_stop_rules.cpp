@@ -47,7 +47,7 @@ TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
       w.ds, {read_request(write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction"))});
   auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
   m->set_data(view.retain);
-  const ForgetCheck c = forget_check(*m, view, view.step_forget);
+  const ForgetCheck c = forget_check(*m, view, view.step_forget, Reference::Retained);
   ASSERT_EQ(c.users_without_data, 0);  // interaction requests leave every user some data
   Tensor ue, ie;
   {
@@ -75,6 +75,80 @@ TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
   const ForgetCheck h = forget_check(*m, view, view.step_forget, Reference::HeldOut);
   EXPECT_DOUBLE_EQ(h.reference, h.ref_heldout);
   EXPECT_DOUBLE_EQ(h.forget_recall, c.forget_recall);
+}
+
+// The default two-sided level: the user side as above, and every forget pair's item that keeps data scored
+// with the direction of the mean of its retained users' final embeddings at its own norm.
+TEST(StopRules, TwoSidedReferenceAlsoReplacesTheForgottenItemsByTheirRetainedUsers) {
+  const TinyWorld& w = tiny_world();
+  const RequestView view = apply_requests(
+      w.ds, {read_request(write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction"))});
+  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+  m->set_data(view.retain);
+  const ForgetCheck c = forget_check(*m, view, view.step_forget);
+  ASSERT_GE(c.ref_two_sided, 0);
+  EXPECT_DOUBLE_EQ(c.reference, c.ref_two_sided);  // the default rule
+  Tensor ue, ie;
+  {
+    autograd::NoGrad ng;
+    const models::Forward f = m->forward(false);
+    ue = f.users.value();
+    ie = f.items.value();
+  }
+  const int64_t d = ie.cols(), n_items = ie.rows();
+  const std::vector<float> uvec = ue.to_vector<float>();
+  std::vector<float> iv = ie.to_vector<float>();
+  const datasets::UserItems retained = datasets::UserItems::build(view.retain.train, view.retain.n_users);
+  const datasets::UserItems targets = datasets::UserItems::build(view.step_forget, view.retain.n_users);
+  const std::vector<int32_t> users = datasets::unique_users(view.step_forget);
+  std::vector<float> mean(static_cast<size_t>(ue.rows() * d), 0.0f);
+  for (int32_t u : users)
+    for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
+      for (int64_t j = 0; j < d; ++j)
+        mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
+  // Every item's retained users, by a scan of D_r.
+  std::map<int32_t, std::vector<int32_t>> buyers;
+  for (size_t k = 0; k < view.retain.train.size(); ++k)
+    buyers[view.retain.train.items[k]].push_back(view.retain.train.users[k]);
+  int replaced = 0;
+  for (int32_t i : datasets::unique_items(view.step_forget)) {
+    if (!buyers.count(i)) continue;
+    std::vector<double> s(static_cast<size_t>(d), 0.0);
+    for (int32_t v : buyers[i])
+      for (int64_t j = 0; j < d; ++j) s[j] += uvec[v * d + j];
+    double sn = 0, own = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      sn += s[j] * s[j];
+      own += static_cast<double>(iv[i * d + j]) * iv[i * d + j];
+    }
+    for (int64_t j = 0; j < d; ++j) iv[i * d + j] = static_cast<float>(s[j] * std::sqrt(own / sn));
+    ++replaced;
+  }
+  ASSERT_GT(replaced, 0);
+  EXPECT_NEAR(c.ref_two_sided, brute_recall20(mean, iv, n_items, d, retained, targets, users), 1e-12);
+}
+
+// Which reference decides: recall wherever some forget pair's item keeps data (the item rank is then only
+// reported), the item rank alone where every pair's item lost all its data.
+TEST(StopRules, RecallDecidesUnlessEveryForgottenItemLostAllItsData) {
+  ForgetCheck c;
+  c.forget_recall = 0.10;
+  c.reference = 0.12;
+  c.item_rank = 0.8;
+  c.item_rank_reference = 0.5;
+  EXPECT_TRUE(c.forgotten());  // interaction request: a few emptied items ranking high do not hold it back
+  EXPECT_TRUE(c.overshot());
+  c.forget_recall = 0.12;
+  EXPECT_TRUE(c.forgotten());
+  EXPECT_FALSE(c.overshot());
+  c.recall_decides = false;  // item request: the rank decides, recall is not read
+  EXPECT_FALSE(c.forgotten());
+  c.item_rank = 0.4;
+  c.forget_recall = 0.9;
+  EXPECT_TRUE(c.forgotten());
+  EXPECT_TRUE(c.overshot());
+  c.item_rank = 0.5;
+  EXPECT_FALSE(c.overshot());
 }
 
 TEST(StopRules, UserRequestReferenceIsTheRandomDirectionLevel) {
