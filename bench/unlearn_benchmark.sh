@@ -11,6 +11,9 @@
 #              interrupted run resumes
 #   DATA       data set directory [../shared/data/scientific: research-only data, never copied into the repository]
 #   MODEL      backbone [lightgcn]
+#   TRAIN_ARGS more options of every `lethe train` here [none]; the Baby-shaped preset runs with "--epochs 40",
+#              as in bench/unlearn_matrix.sh (golds retrain under the original's configuration, so the cap
+#              holds for them too)
 #   SEEDS      seeds of the original, the request and the method ["1 2 3"]
 #   KINDS      request cells: KIND[-SELECTION] with KIND user|item|interaction and SELECTION random|core|edge
 #              ["user item interaction interaction-core"]
@@ -64,6 +67,7 @@ train() {  # seed shards[:combiner]
   [ -f "$run/model.safetensors" ] && return 0
   [ "$k" -gt 1 ] && extra="--shards $k"
   [ -n "$comb" ] && extra="$extra --shard-combiner $comb"
+  extra="$extra ${TRAIN_ARGS:-}"
   # shellcheck disable=SC2086
   logged "$run.log" "$lethe" train --data "$data" --model "$model" --seed "$s" --device "$device" $extra --quiet --out "$run" --force
 }

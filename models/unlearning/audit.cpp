@@ -275,29 +275,24 @@ json erased_rows_json(const AuditModel& m, const RequestView& view) {
 // mask = D_r train items.
 double mean_rank_percentile(const AuditModel& m, const std::vector<int32_t>& users,
                             const std::vector<int32_t>& items, const datasets::UserItems& mask) {
-  const int64_t d = m.users.cols(), n_items = m.items.rows();
-  const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
+  const int64_t n_items = m.items.rows();
   double sum = 0;
   int64_t n = 0;
-  std::vector<float> s(static_cast<size_t>(n_items));
-  for (int32_t u : users) {
-    for (int64_t i = 0; i < n_items; ++i) {
-      float acc = 0;
-      for (int64_t j = 0; j < d; ++j) acc += uv[u * d + j] * iv[i * d + j];
-      s[static_cast<size_t>(i)] = acc;
-    }
-    int64_t candidates = 0;
-    for (int64_t i = 0; i < n_items; ++i) candidates += !mask.contains(u, static_cast<int32_t>(i));
+  std::vector<float> open;  // the user's scores outside the mask, sorted: "strictly below" is a lower bound
+  eval::for_each_score_row(m.users, m.items, users, [&](size_t k, const float* s) {
+    const int32_t u = users[k];
+    open.clear();
+    for (int64_t i = 0; i < n_items; ++i)
+      if (!mask.contains(u, static_cast<int32_t>(i))) open.push_back(s[i]);
+    std::sort(open.begin(), open.end());
+    const int64_t candidates = static_cast<int64_t>(open.size());
     for (int32_t it : items) {
       if (mask.contains(u, it)) continue;
-      int64_t below = 0;
-      for (int64_t i = 0; i < n_items; ++i)
-        below += !mask.contains(u, static_cast<int32_t>(i)) &&
-                 s[static_cast<size_t>(i)] < s[static_cast<size_t>(it)];
+      const int64_t below = std::lower_bound(open.begin(), open.end(), s[it]) - open.begin();
       sum += candidates > 1 ? static_cast<double>(below) / static_cast<double>(candidates - 1) : 0.0;
       ++n;
     }
-  }
+  });
   return n > 0 ? sum / static_cast<double>(n) : 0.0;
 }
 

@@ -192,7 +192,7 @@ TEST(UnlearningAudit, RelItemsMatchesABruteForceCount) {
 
 // The erased-feature audit of a modality request: a parameter holding the raw image rows reads 0 (the erased
 // features survive), one holding the replacement reads 1, one halfway reads 0.5; the erased items' rank
-// percentile is reported for every model, inside [0, 1].
+// percentile of every model equals a brute-force computation of its definition.
 TEST(UnlearningAudit, ErasedFeatureDistanceIsZeroForRawRowsAndOneForTheReplacement) {
   const TinyWorld& w = tiny_world();
   ASSERT_TRUE(w.ds.features.count("image"));
@@ -217,6 +217,33 @@ TEST(UnlearningAudit, ErasedFeatureDistanceIsZeroForRawRowsAndOneForTheReplaceme
   const std::vector<AuditModel> models = {model("original", raw), model("gold", repl),
                                           model("mmrecun", Tensor::from_vector(half, raw.shape()))};
   const nlohmann::json rep = run_audit(view, models);
+  // The erased items' rank percentile, written out: over every user with test rows (tiny data has fewer
+  // than the audit's 500-user sample), each erased item outside the user's D_r train items, the fraction of
+  // the user's other unmasked items scored strictly below it (dot products in double).
+  const datasets::UserItems mask = datasets::UserItems::build(view.retain.train, view.retain.n_users);
+  const std::vector<int32_t> users = datasets::unique_users(view.original.test);
+  ASSERT_EQ(rep["evaluation"]["rank_percentile_users"].get<size_t>(), users.size());
+  auto brute_rank = [&](const AuditModel& m) {
+    const int64_t d = m.users.cols(), n_items = m.items.rows();
+    const std::vector<float> uv = m.users.to_vector<float>(), iv = m.items.to_vector<float>();
+    double sum = 0;
+    int64_t n = 0;
+    for (int32_t u : users) {
+      std::vector<double> sc(static_cast<size_t>(n_items), 0.0);
+      for (int64_t i = 0; i < n_items; ++i)
+        for (int64_t j = 0; j < d; ++j) sc[i] += static_cast<double>(uv[u * d + j]) * iv[i * d + j];
+      int64_t open = 0;
+      for (int32_t i = 0; i < n_items; ++i) open += !mask.contains(u, i);
+      for (int32_t it : req.items) {
+        if (mask.contains(u, it)) continue;
+        int64_t below = 0;
+        for (int32_t i = 0; i < n_items; ++i) below += !mask.contains(u, i) && sc[i] < sc[it];
+        sum += static_cast<double>(below) / static_cast<double>(open - 1);
+        ++n;
+      }
+    }
+    return sum / static_cast<double>(n);
+  };
   const double expected[] = {0.0, 1.0, 0.5};
   for (size_t k = 0; k < models.size(); ++k) {
     const nlohmann::json& row = rep["rows"][k];
@@ -224,9 +251,8 @@ TEST(UnlearningAudit, ErasedFeatureDistanceIsZeroForRawRowsAndOneForTheReplaceme
     EXPECT_EQ(e["rows"].get<int64_t>(), 5) << models[k].name;
     EXPECT_NEAR(e["mean_distance_ratio"].get<double>(), expected[k], 1e-6) << models[k].name;
     EXPECT_NEAR(e["min_distance_ratio"].get<double>(), expected[k], 1e-6) << models[k].name;
-    const double pct = row["erased_items_rank_percentile"].get<double>();
-    EXPECT_GE(pct, 0.0);
-    EXPECT_LE(pct, 1.0);
+    EXPECT_NEAR(row["erased_items_rank_percentile"].get<double>(), brute_rank(models[k]), 1e-12)
+        << models[k].name;
   }
 }
 
