@@ -85,7 +85,7 @@ lethe::apps::Register reg(
       sub.add_flag(
           "--unconfined", c->unconfined,
           "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "
-          "users and items");
+          "users and items (modality requests: of the erased items)");
       sub.add_flag(
           "--rank-gate", o.rank_gate,
           "mmrecun: the reverse term acts only on forget triples whose forgotten item still outranks its "

@@ -60,6 +60,11 @@ ForgetRows forget_rows(const RequestView& view);
 // (docs/unlearning.md, "Confined updates"). Returns the number of trainable rows.
 int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model, const ForgetRows& rows);
 
+// Modality requests under MMRecUn's confined updates: only the erased items' rows move, in the item table
+// and in every per-item parameter fed by an erased modality (Model::modality_uses); shared layers keep
+// their trained values (docs/unlearning.md, "Modality requests"). Returns the number of trainable rows.
+int64_t confine_to_erased_rows(training::Trainer& trainer, models::Model& model, const RequestView& view);
+
 // MMRecUn's own-rows step: each of those rows learns at lr x max(1, factor x share), so a row that lost all
 // its data travels as far as training moved it, one that lost a little moves a little (docs/unlearning.md,
 // "Own rows"). Returns the number of rows faster than lr.

@@ -95,6 +95,23 @@ int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model,
   return static_cast<int64_t>(rows.users.size() + rows.items.size());
 }
 
+int64_t confine_to_erased_rows(training::Trainer& trainer, models::Model& model, const RequestView& view) {
+  std::vector<int32_t> items;
+  for (const auto& [modality, ids] : view.erased) items.insert(items.end(), ids.begin(), ids.end());
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  if (items.empty()) return 0;
+  const Tensor ids = ids_tensor(items, model.device());
+  std::vector<std::pair<autograd::Var, Tensor>> trainable{
+      {models::parameter(model, model.item_table()), ids}};
+  for (const models::ModalityUse& use : model.modality_uses())
+    if (view.erased.count(use.modality))
+      for (const std::string& name : use.parameters)
+        trainable.emplace_back(models::parameter(model, name), ids);
+  trainer.optimizer().restrict_to(trainable);
+  return static_cast<int64_t>(items.size() * trainable.size());
+}
+
 int64_t apply_share_factors(training::Trainer& trainer, models::Model& model, const ForgetRows& rows,
                             double factor) {
   if (factor == 1.0) return 0;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include "autograd/ops.h"
@@ -276,6 +277,65 @@ TEST(MMRecUnModality, AModelThatReadsNoErasedModalityIsLeftAsItWas) {
   const UnlearnResult rf = run_method(f, "freedom", cfg, view, o);
   EXPECT_EQ(rf.stop_reason, "epochs");
   EXPECT_EQ(rf.epochs_run, 1);
+}
+
+// A modality request under confined updates: only the erased items' rows move, in the item table and in
+// every per-item parameter the erased modality feeds; every other row and parameter keeps its value bitwise.
+// Unconfined, the shared layers move too.
+TEST(MMRecUnModality, ConfinedUpdatesMoveOnlyTheErasedItemsRows) {
+  const TinyWorld& t = tiny_world();
+  Request req;
+  req.kind = RequestKind::Modality;
+  req.items = {2, 3, 5, 7};
+  req.modalities.assign(req.items.size(), "image");
+  req.lines.assign(req.items.size(), 0);
+  const RequestView view = apply_requests(t.ds, {req});
+  for (const std::string name : {"freedom", "mgcn"}) {
+    for (bool confine : {true, false}) {
+      SCOPED_TRACE(name + (confine ? " confined" : " unconfined"));
+      const models::Config cfg = models::default_config(name);
+      auto make = [&] {
+        return models::create_model(name, cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+      };
+      std::unique_ptr<models::Model> before = make(), m = make();
+      UnlearnOptions o;
+      o.epochs = 1;
+      o.quiet = true;
+      o.confine = confine;
+      const UnlearnResult r = run_method(m, name, cfg, view, o);
+      ASSERT_EQ(r.epochs_run, 1);
+      // The rows that may move: the erased items' rows of the item table and of the image-fed parameters.
+      std::set<std::string> per_item{m->item_table()};
+      for (const models::ModalityUse& use : m->modality_uses())
+        if (use.modality == "image") per_item.insert(use.parameters.begin(), use.parameters.end());
+      ASSERT_GE(per_item.size(), 2u);
+      int64_t erased_moved = 0, other_moved = 0;
+      auto pb = before->parameters(), pa = m->parameters();
+      ASSERT_EQ(pb.size(), pa.size());
+      for (size_t k = 0; k < pb.size(); ++k) {
+        const Tensor& b = pb[k].second.value();
+        const Tensor& a = pa[k].second.value();
+        if (!per_item.count(pb[k].first)) {
+          other_moved += ops::max_abs_diff(b, a) > 0;
+          continue;
+        }
+        const std::vector<float> bv = b.to_vector<float>(), av = a.to_vector<float>();
+        const int64_t w = b.cols();
+        for (int64_t row = 0; row < b.rows(); ++row) {
+          const bool erased = std::find(req.items.begin(), req.items.end(), row) != req.items.end();
+          bool moved = false;
+          for (int64_t j = 0; j < w; ++j) moved |= bv[row * w + j] != av[row * w + j];
+          (erased ? erased_moved : other_moved) += moved;
+        }
+      }
+      EXPECT_GT(erased_moved, 0);
+      if (confine) {
+        EXPECT_EQ(other_moved, 0);
+      } else {
+        EXPECT_GT(other_moved, 0);
+      }
+    }
+  }
 }
 
 }  // namespace
