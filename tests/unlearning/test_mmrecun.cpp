@@ -247,15 +247,21 @@ TEST(MMRecUnLanding, ItemRequestsLandUnlessTheReferenceIsHeldOut) {
   }
 }
 
+// A modality request erasing the image rows of `items`.
+Request image_request(const std::vector<int32_t>& items) {
+  Request req;
+  req.kind = RequestKind::Modality;
+  req.items = items;
+  req.modalities.assign(items.size(), "image");
+  req.lines.assign(items.size(), 0);
+  return req;
+}
+
 // A modality request that the model never read (LightGCN: no features) leaves it exactly as it was, with no
 // training (gold retrains to the same values); a model that reads the modality (FREEDOM) trains.
 TEST(MMRecUnModality, AModelThatReadsNoErasedModalityIsLeftAsItWas) {
   const TinyWorld& t = tiny_world();
-  Request req;
-  req.kind = RequestKind::Modality;
-  req.items = {2, 3, 5, 7};
-  req.modalities.assign(req.items.size(), "image");
-  req.lines.assign(req.items.size(), 0);
+  const Request req = image_request({2, 3, 5, 7});
   const RequestView view = apply_requests(t.ds, {req});
   UnlearnOptions o;
   o.epochs = 5;
@@ -284,11 +290,7 @@ TEST(MMRecUnModality, AModelThatReadsNoErasedModalityIsLeftAsItWas) {
 // Unconfined, the shared layers move too.
 TEST(MMRecUnModality, ConfinedUpdatesMoveOnlyTheErasedItemsRows) {
   const TinyWorld& t = tiny_world();
-  Request req;
-  req.kind = RequestKind::Modality;
-  req.items = {2, 3, 5, 7};
-  req.modalities.assign(req.items.size(), "image");
-  req.lines.assign(req.items.size(), 0);
+  const Request req = image_request({2, 3, 5, 7});
   const RequestView view = apply_requests(t.ds, {req});
   for (const std::string name : {"freedom", "mgcn"}) {
     for (bool confine : {true, false}) {

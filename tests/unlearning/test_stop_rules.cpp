@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "engine/ops.h"
@@ -41,38 +42,58 @@ double brute_recall20(const std::vector<float>& uv, const std::vector<float>& iv
   return sum / static_cast<double>(users.size());
 }
 
-TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
-  const TinyWorld& w = tiny_world();
-  const RequestView view = apply_requests(
-      w.ds, {read_request(write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction"))});
-  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
-  m->set_data(view.retain);
-  const ForgetCheck c = forget_check(*m, view, view.step_forget, Reference::Retained);
-  ASSERT_EQ(c.users_without_data, 0);  // interaction requests leave every user some data
-  Tensor ue, ie;
-  {
-    autograd::NoGrad ng;
-    const models::Forward f = m->forward(false);
-    ue = f.users.value();
-    ie = f.items.value();
+// A 5% interaction request on the tiny world's original, with what both recall levels are computed from: the
+// final embeddings on D_r, the masks and targets, and each forget user's mean retained-item vector.
+struct InteractionCase {
+  RequestView view;
+  std::unique_ptr<models::Model> model;
+  std::vector<float> uv, iv;  // final user / item embeddings
+  int64_t d = 0, n_items = 0;
+  datasets::UserItems retained, targets;
+  std::vector<int32_t> users;
+  std::vector<float> mean;  // [n_users, d]: each forget user's mean retained-item embedding (zero elsewhere)
+
+  InteractionCase() {
+    const TinyWorld& w = tiny_world();
+    view = apply_requests(
+        w.ds,
+        {read_request(write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction"))});
+    model = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+    model->set_data(view.retain);
+    Tensor ue, ie;
+    {
+      autograd::NoGrad ng;
+      const models::Forward f = model->forward(false);
+      ue = f.users.value();
+      ie = f.items.value();
+    }
+    d = ie.cols();
+    n_items = ie.rows();
+    uv = ue.to_vector<float>();
+    iv = ie.to_vector<float>();
+    retained = datasets::UserItems::build(view.retain.train, view.retain.n_users);
+    targets = datasets::UserItems::build(view.step_forget, view.retain.n_users);
+    users = datasets::unique_users(view.step_forget);
+    mean.assign(static_cast<size_t>(ue.rows() * d), 0.0f);
+    for (int32_t u : users)
+      for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
+        for (int64_t j = 0; j < d; ++j)
+          mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
   }
-  const int64_t d = ie.cols(), n_items = ie.rows();
-  const std::vector<float> iv = ie.to_vector<float>();
-  const datasets::UserItems retained = datasets::UserItems::build(view.retain.train, view.retain.n_users);
-  const datasets::UserItems targets = datasets::UserItems::build(view.step_forget, view.retain.n_users);
-  const std::vector<int32_t> users = datasets::unique_users(view.step_forget);
-  std::vector<float> mean(static_cast<size_t>(ue.rows() * d), 0.0f);
-  for (int32_t u : users)
-    for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
-      for (int64_t j = 0; j < d; ++j)
-        mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
-  const double want = brute_recall20(mean, iv, n_items, d, retained, targets, users);
-  EXPECT_NEAR(c.ref_retained, want, 1e-12);
+  double recall(const std::vector<float>& user_vecs, const std::vector<float>& item_vecs) const {
+    return brute_recall20(user_vecs, item_vecs, n_items, d, retained, targets, users);
+  }
+};
+
+TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
+  const InteractionCase t;
+  const ForgetCheck c = forget_check(*t.model, t.view, t.view.step_forget, Reference::Retained);
+  ASSERT_EQ(c.users_without_data, 0);  // interaction requests leave every user some data
+  EXPECT_NEAR(c.ref_retained, t.recall(t.mean, t.iv), 1e-12);
   EXPECT_DOUBLE_EQ(c.reference, c.ref_retained);
-  EXPECT_NEAR(c.forget_recall,
-              brute_recall20(ue.to_vector<float>(), iv, n_items, d, retained, targets, users), 1e-12);
+  EXPECT_NEAR(c.forget_recall, t.recall(t.uv, t.iv), 1e-12);
   // The plain held-out rule is still reachable and uses the same users' test rows.
-  const ForgetCheck h = forget_check(*m, view, view.step_forget, Reference::HeldOut);
+  const ForgetCheck h = forget_check(*t.model, t.view, t.view.step_forget, Reference::HeldOut);
   EXPECT_DOUBLE_EQ(h.reference, h.ref_heldout);
   EXPECT_DOUBLE_EQ(h.forget_recall, c.forget_recall);
 }
@@ -80,42 +101,22 @@ TEST(StopRules, RetainedReferenceIsTheRecallOfTheMeanOfEachUsersRetainedItems) {
 // The default two-sided level: the user side as above, and every forget pair's item that keeps data scored
 // with the direction of the mean of its retained users' final embeddings at its own norm.
 TEST(StopRules, TwoSidedReferenceAlsoReplacesTheForgottenItemsByTheirRetainedUsers) {
-  const TinyWorld& w = tiny_world();
-  const RequestView view = apply_requests(
-      w.ds, {read_request(write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction"))});
-  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
-  m->set_data(view.retain);
-  const ForgetCheck c = forget_check(*m, view, view.step_forget);
+  const InteractionCase t;
+  const ForgetCheck c = forget_check(*t.model, t.view, t.view.step_forget);
   ASSERT_GE(c.ref_two_sided, 0);
   EXPECT_DOUBLE_EQ(c.reference, c.ref_two_sided);  // the default rule
-  Tensor ue, ie;
-  {
-    autograd::NoGrad ng;
-    const models::Forward f = m->forward(false);
-    ue = f.users.value();
-    ie = f.items.value();
-  }
-  const int64_t d = ie.cols(), n_items = ie.rows();
-  const std::vector<float> uvec = ue.to_vector<float>();
-  std::vector<float> iv = ie.to_vector<float>();
-  const datasets::UserItems retained = datasets::UserItems::build(view.retain.train, view.retain.n_users);
-  const datasets::UserItems targets = datasets::UserItems::build(view.step_forget, view.retain.n_users);
-  const std::vector<int32_t> users = datasets::unique_users(view.step_forget);
-  std::vector<float> mean(static_cast<size_t>(ue.rows() * d), 0.0f);
-  for (int32_t u : users)
-    for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
-      for (int64_t j = 0; j < d; ++j)
-        mean[u * d + j] += iv[retained.items[p] * d + j] / static_cast<float>(retained.degree(u));
   // Every item's retained users, by a scan of D_r.
   std::map<int32_t, std::vector<int32_t>> buyers;
-  for (size_t k = 0; k < view.retain.train.size(); ++k)
-    buyers[view.retain.train.items[k]].push_back(view.retain.train.users[k]);
+  for (size_t k = 0; k < t.view.retain.train.size(); ++k)
+    buyers[t.view.retain.train.items[k]].push_back(t.view.retain.train.users[k]);
+  std::vector<float> iv = t.iv;
+  const int64_t d = t.d;
   int replaced = 0;
-  for (int32_t i : datasets::unique_items(view.step_forget)) {
+  for (int32_t i : datasets::unique_items(t.view.step_forget)) {
     if (!buyers.count(i)) continue;
     std::vector<double> s(static_cast<size_t>(d), 0.0);
     for (int32_t v : buyers[i])
-      for (int64_t j = 0; j < d; ++j) s[j] += uvec[v * d + j];
+      for (int64_t j = 0; j < d; ++j) s[j] += t.uv[v * d + j];
     double sn = 0, own = 0;
     for (int64_t j = 0; j < d; ++j) {
       sn += s[j] * s[j];
@@ -125,7 +126,7 @@ TEST(StopRules, TwoSidedReferenceAlsoReplacesTheForgottenItemsByTheirRetainedUse
     ++replaced;
   }
   ASSERT_GT(replaced, 0);
-  EXPECT_NEAR(c.ref_two_sided, brute_recall20(mean, iv, n_items, d, retained, targets, users), 1e-12);
+  EXPECT_NEAR(c.ref_two_sided, t.recall(t.mean, iv), 1e-12);
 }
 
 // Which reference decides: recall wherever some forget pair's item keeps data (the item rank is then only
