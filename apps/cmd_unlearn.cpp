@@ -90,6 +90,12 @@ lethe::apps::Register reg(
           "--rank-gate", o.rank_gate,
           "mmrecun: the reverse term acts only on forget triples whose forgotten item still outranks its "
           "negative (TRU-style ranking gate, docs/unlearning.md)");
+      sub.add_option(
+             "--sensitive-layers", o.sensitive_layers,
+             "mmrecun --unconfined: only the K parameter tensors with the largest reverse-term gradient "
+             "per entry move (TRU-style layer isolation, docs/unlearning.md); 0: off")
+          ->default_val(o.sensitive_layers)
+          ->check(CLI::NonNegativeNumber);
       sub.add_flag("--no-landing", c->no_landing,
                    "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
       sub.add_option("--alpha", o.alpha, "weight of the reverse (forget) term")->default_val(o.alpha);

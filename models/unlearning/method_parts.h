@@ -65,6 +65,15 @@ int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model,
 // their trained values (docs/unlearning.md, "Modality requests"). Returns the number of trainable rows.
 int64_t confine_to_erased_rows(training::Trainer& trainer, models::Model& model, const RequestView& view);
 
+// TRU-style layer isolation (unconfined MMRecUn; docs/unlearning.md, "Sensitive layers"): one pass of the
+// reverse term over the forget set (its own generator, seeded from opt.seed) gives each parameter tensor p
+// the sensitivity sum_e |d L_rev / d p_e|, the first-order decrease of L_rev per unit learning rate when p
+// alone takes one step of a fresh Adam (which moves every entry by about lr along the sign of its gradient);
+// only the opt.sensitive_layers most sensitive tensors move. Returns every tensor's sensitivity, most
+// sensitive first, with the moving ones marked.
+nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::Model& model, Batches& batches,
+                                           const UnlearnOptions& opt);
+
 // MMRecUn's own-rows step: each of those rows learns at lr x max(1, factor x share), so a row that lost all
 // its data travels as far as training moved it, one that lost a little moves a little (docs/unlearning.md,
 // "Own rows"). Returns the number of rows faster than lr.

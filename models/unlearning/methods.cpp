@@ -155,6 +155,12 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
               "unlearning: the own-rows learning-rate factor must be > 0, got " << opt.own_rows_lr_factor);
   LETHE_CHECK(opt.alpha >= 0 && opt.beta >= 0 && opt.alpha + opt.beta > 0,
               "unlearning: alpha and beta must be >= 0 and not both 0");
+  LETHE_CHECK(opt.sensitive_layers >= 0,
+              "unlearning: the number of sensitive layers must be >= 0, got " << opt.sensitive_layers);
+  LETHE_CHECK(
+      opt.sensitive_layers == 0 || (opt.method == Method::MMRecUn && !opt.confine && has_forget),
+      "unlearning: sensitive layers apply to mmrecun with --unconfined on a request with a forget set "
+      "(confined updates already move only the forget set's ID rows)");
 }
 
 namespace {
@@ -345,6 +351,8 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
   if (opt.method == Method::MMRecUn && has_forget) {
     const detail::ForgetRows rows = detail::forget_rows(view);
     if (opt.confine) r.extra["trainable_rows"] = detail::confine_to_forget_rows(trainer, m, rows);
+    if (opt.sensitive_layers > 0)
+      r.extra["sensitive_layers"] = detail::confine_to_sensitive_layers(trainer, m, batches, opt);
     r.extra["faster_rows"] = detail::apply_share_factors(trainer, m, rows, opt.own_rows_lr_factor);
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
   }

@@ -48,6 +48,9 @@ struct UnlearnOptions {
   // MMRecUn, TRU-style ranking gate: the reverse term acts only on forget triples whose forgotten item still
   // ranks above its negative (docs/unlearning.md, "Ranking gate").
   bool rank_gate = false;
+  // MMRecUn, TRU-style layer isolation (with confine = false): only the `sensitive_layers` parameter tensors
+  // whose one Adam step lowers the reverse term most move (docs/unlearning.md, "Sensitive layers"); 0: off.
+  int64_t sensitive_layers = 0;
   int64_t batch_size = 2048;                  // B_f and B_r
   int64_t epochs = 0;                         // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;               // stop once forget Recall@20 <= ForgetCheck::reference

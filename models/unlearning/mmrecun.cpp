@@ -10,6 +10,7 @@
 // over D_f. What moves, and how fast, is decided per row of the ID tables (confine_to_forget_rows,
 // apply_share_factors below).
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "autograd/ops.h"
@@ -93,6 +94,44 @@ int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model,
                            ids_tensor(rows.items, model.device()));
   trainer.optimizer().restrict_to(trainable);
   return static_cast<int64_t>(rows.users.size() + rows.items.size());
+}
+
+nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::Model& model, Batches& batches,
+                                           const UnlearnOptions& opt) {
+  auto params = model.parameters();
+  for (auto& [name, p] : params) p.mutable_grad() = Tensor();
+  Rng rng = Rng(opt.seed).fork(0x5e5);
+  const int64_t n = batches.begin_forget_epoch(rng);
+  for (int64_t b = 0; b < n; ++b) {  // gradients accumulate over the pass (evaluation mode: no dropout)
+    const models::Batch bf = batches.forget_batch(b, rng);
+    const models::Forward f = model.forward(false);
+    const autograd::Var u = autograd::gather_rows(f.users, bf.users);
+    const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
+    const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
+    autograd::backward(opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i));
+  }
+  std::vector<std::pair<double, size_t>> order;
+  for (size_t k = 0; k < params.size(); ++k) {
+    const autograd::Var& p = params[k].second;
+    double l1 = 0.0;
+    if (p.grad().defined())
+      for (double g : p.grad().to(Device::cpu()).astype(DType::F64).to_vector<double>()) l1 += std::abs(g);
+    order.emplace_back(l1, k);
+    params[k].second.mutable_grad() = Tensor();
+  }
+  // Most sensitive first; ties by the model's parameter order.
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<autograd::Var> moving;
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t r = 0; r < order.size(); ++r) {
+    const bool moves = static_cast<int64_t>(r) < opt.sensitive_layers;
+    if (moves) moving.push_back(params[order[r].second].second);
+    out.push_back(
+        {{"parameter", params[order[r].second].first}, {"sensitivity", order[r].first}, {"moves", moves}});
+  }
+  trainer.optimizer().restrict_to({}, moving);
+  return out;
 }
 
 int64_t confine_to_erased_rows(training::Trainer& trainer, models::Model& model, const RequestView& view) {

@@ -340,5 +340,53 @@ TEST(MMRecUnModality, ConfinedUpdatesMoveOnlyTheErasedItemsRows) {
   }
 }
 
+// TRU-style layer isolation: the pass over the forget set ranks every parameter tensor by the L1 norm of its
+// reverse-term gradient (reported most sensitive first); only the K first move, the rest keep their values
+// bitwise; K beyond the tensor count moves every tensor the step reaches. It needs unconfined updates.
+TEST(MMRecUnSensitiveLayers, OnlyTheMostSensitiveTensorsMove) {
+  const TinyWorld& t = tiny_world();
+  const RequestView view = apply_requests(
+      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "sensitive"))});
+  const models::Config cfg = models::default_config("mgcn");
+  auto make = [&] {
+    return models::create_model("mgcn", cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+  };
+  for (int64_t k : {1, 3}) {
+    SCOPED_TRACE(k);
+    std::unique_ptr<models::Model> before = make(), m = make();
+    UnlearnOptions o;
+    o.epochs = 1;
+    o.quiet = true;
+    o.confine = false;
+    o.sensitive_layers = k;
+    const UnlearnResult r = run_method(m, "mgcn", cfg, view, o);
+    const nlohmann::json& sl = r.extra.at("sensitive_layers");
+    auto pb = before->parameters(), pa = m->parameters();
+    ASSERT_EQ(sl.size(), pa.size());
+    std::set<std::string> chosen;
+    for (size_t i = 0; i < sl.size(); ++i) {
+      EXPECT_GE(sl[i]["sensitivity"].get<double>(), 0.0);
+      if (i > 0) EXPECT_LE(sl[i]["sensitivity"].get<double>(), sl[i - 1]["sensitivity"].get<double>());
+      EXPECT_EQ(sl[i]["moves"].get<bool>(), static_cast<int64_t>(i) < k);
+      if (sl[i]["moves"].get<bool>()) chosen.insert(sl[i]["parameter"].get<std::string>());
+    }
+    EXPECT_GT(sl[0]["sensitivity"].get<double>(), 0.0);
+    for (size_t i = 0; i < pb.size(); ++i) {
+      const bool moved = ops::max_abs_diff(pb[i].second.value(), pa[i].second.value()) > 0;
+      if (chosen.count(pb[i].first)) {
+        EXPECT_TRUE(moved) << pb[i].first;
+      } else {
+        EXPECT_FALSE(moved) << pb[i].first;
+      }
+    }
+  }
+  UnlearnOptions confined;
+  confined.epochs = 1;
+  confined.quiet = true;
+  confined.sensitive_layers = 2;
+  auto m = make();
+  EXPECT_THROW(run_method(m, "mgcn", cfg, view, confined), Error);
+}
+
 }  // namespace
 }  // namespace lethe::unlearning::testing
