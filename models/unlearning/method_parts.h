@@ -62,7 +62,7 @@ int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model,
 
 // Modality requests under MMRecUn's confined updates: only the erased items' rows move, in the item table
 // and in every per-item parameter fed by an erased modality (Model::modality_uses); shared layers keep
-// their trained values (docs/unlearning.md, "Modality requests"). Returns the number of trainable rows.
+// their trained values (docs/unlearning.md, "Confined updates"). Returns the number of trainable rows.
 int64_t confine_to_erased_rows(training::Trainer& trainer, models::Model& model, const RequestView& view);
 
 // TRU-style layer isolation (unconfined MMRecUn; docs/unlearning.md, "Sensitive layers"): one pass of the

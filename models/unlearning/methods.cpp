@@ -357,8 +357,8 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
   }
 
-  // Modality requests: only the erased items' rows move (unless unconfined; docs/unlearning.md, "Modality
-  //    requests").
+  // Modality requests: only the erased items' rows move, unless unconfined
+  // (docs/unlearning.md, "Confined updates").
   if (opt.method == Method::MMRecUn && !has_forget && opt.confine && !view.erased.empty())
     r.extra["trainable_rows"] = detail::confine_to_erased_rows(trainer, m, view);
 
