@@ -92,8 +92,9 @@ lethe::apps::Register reg(
           "negative (TRU-style ranking gate, docs/unlearning.md)");
       sub.add_option(
              "--sensitive-layers", o.sensitive_layers,
-             "mmrecun --unconfined: only the K parameter tensors with the largest reverse-term gradient "
-             "per entry move (TRU-style layer isolation, docs/unlearning.md); 0: off")
+             "mmrecun --unconfined: only the K parameter tensors whose one Adam step lowers the reverse "
+             "term most move (L1 norm of its gradient; TRU-style layer isolation, docs/unlearning.md); 0: "
+             "off")
           ->default_val(o.sensitive_layers)
           ->check(CLI::NonNegativeNumber);
       sub.add_flag("--no-landing", c->no_landing,
