@@ -46,6 +46,16 @@ device=${DEVICE:-cpu}
 python=${PYTHON:-/usr/bin/python3}  # Debian's, for python3-matplotlib (without it: tables only)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 mkdir -p "$out"
+# An output directory whose stream was drawn with another STREAM_N is refused before anything runs: its
+# finished streams would not match the list and would be redone on the old one.
+if [ "$stream_n" -gt 0 ] && [ -f "$out/stream/list.txt" ]; then
+  drawn=$(grep -c -v -e '^#' -e '^$' "$out/stream/list.txt" || true)
+  if [ "$drawn" -ne "$stream_n" ]; then
+    echo "unlearn_benchmark.sh: $out/stream/list.txt holds $drawn requests but STREAM_N=$stream_n;" \
+      "set STREAM_N=$drawn, or remove $out/stream and $out/stream-* to draw a new stream" >&2
+    exit 2
+  fi
+fi
 first_seed=${seeds%% *}
 
 running=0
