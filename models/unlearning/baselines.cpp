@@ -27,9 +27,7 @@ training::TrainHooks neggrad_hooks(Batches& batches) {
   h.make_batch = [&batches](int64_t, int64_t b, Rng& rng) { return batches.forget_batch(b, rng); };
   h.batch_loss = [](models::Model&, const models::Forward& f, const models::Batch& bf, int64_t, int64_t,
                     Rng&) {
-    const autograd::Var u = autograd::gather_rows(f.users, bf.users);
-    const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
-    const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
+    const auto [s_i, s_j] = pair_scores(f, bf);
     return autograd::scale(models::bpr_loss_logsigmoid(s_i, s_j), -1.0);
   };
   return h;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 
 #include "datasets/sampler.h"
 #include "engine/error.h"
@@ -45,6 +46,10 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt);
 // MMRecUn's reverse term with the ranking gate: -mean over the triples of gate * ln sigmoid(s(u,j) - s(u,i)),
 // gate = 1 where s(u,i) > s(u,j) at this step (a constant: no gradient through it), else 0.
 autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j);
+// The scores s(u, i) of a batch's users and positives and s(u, j) of its negatives, from one forward.
+std::pair<autograd::Var, autograd::Var> pair_scores(const models::Forward& f, const models::Batch& b);
+// MMRecUn's reverse term L_rev on a forget batch (with opt.rank_gate, gated_reverse_loss).
+autograd::Var reverse_loss(const models::Forward& f, const models::Batch& bf, const UnlearnOptions& opt);
 training::TrainHooks neggrad_hooks(Batches& batches);
 training::TrainHooks forward_only_hooks(Batches& batches);  // finetune, and mmrecun without a forget set
 

@@ -355,12 +355,10 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
       r.extra["sensitive_layers"] = detail::confine_to_sensitive_layers(trainer, m, batches, opt);
     r.extra["faster_rows"] = detail::apply_share_factors(trainer, m, rows, opt.own_rows_lr_factor);
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
-  }
-
-  // Modality requests: only the erased items' rows move, unless unconfined
-  // (docs/unlearning.md, "Confined updates").
-  if (opt.method == Method::MMRecUn && !has_forget && opt.confine && !view.erased.empty())
+  } else if (opt.method == Method::MMRecUn && opt.confine && !view.erased.empty()) {
+    // Modality requests: only the erased items' rows move (docs/unlearning.md, "Confined updates").
     r.extra["trainable_rows"] = detail::confine_to_erased_rows(trainer, m, view);
+  }
 
   StopRule rule(m, checker, opt, has_forget, t0, r, log);
   rule.install(hooks);

@@ -33,18 +33,24 @@ autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& 
   return autograd::neg(autograd::mean(autograd::mul(g, autograd::logsigmoid(autograd::sub(s_j, s_i)))));
 }
 
+std::pair<autograd::Var, autograd::Var> pair_scores(const models::Forward& f, const models::Batch& b) {
+  const autograd::Var u = autograd::gather_rows(f.users, b.users);
+  return {autograd::rowdot(u, autograd::gather_rows(f.items, b.pos)),
+          autograd::rowdot(u, autograd::gather_rows(f.items, b.neg))};
+}
+
+autograd::Var reverse_loss(const models::Forward& f, const models::Batch& bf, const UnlearnOptions& opt) {
+  const auto [s_i, s_j] = pair_scores(f, bf);
+  return opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
+}
+
 training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) {
   training::TrainHooks h;
   h.begin_epoch = [&batches](int64_t, Rng& rng) { return batches.begin_forget_epoch(rng); };
   h.make_batch = [&batches](int64_t, int64_t b, Rng& rng) { return batches.forget_batch(b, rng); };
   h.batch_loss = [&batches, &opt](models::Model& m, const models::Forward& f, const models::Batch& bf,
                                   int64_t, int64_t, Rng&) {
-    const autograd::Var u = autograd::gather_rows(f.users, bf.users);
-    const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
-    const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
-    const autograd::Var l_rev =
-        opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
-    autograd::Var loss = autograd::scale(l_rev, opt.alpha);
+    autograd::Var loss = autograd::scale(reverse_loss(f, bf, opt), opt.alpha);
     if (opt.beta > 0) {
       // Under data parallelism the retain batch is shared across the ranks like the forget batch.
       const models::Batch br = batches.next_retain();
@@ -104,11 +110,7 @@ nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::M
   const int64_t n = batches.begin_forget_epoch(rng);
   for (int64_t b = 0; b < n; ++b) {  // gradients accumulate over the pass (evaluation mode: no dropout)
     const models::Batch bf = batches.forget_batch(b, rng);
-    const models::Forward f = model.forward(false);
-    const autograd::Var u = autograd::gather_rows(f.users, bf.users);
-    const autograd::Var s_i = autograd::rowdot(u, autograd::gather_rows(f.items, bf.pos));
-    const autograd::Var s_j = autograd::rowdot(u, autograd::gather_rows(f.items, bf.neg));
-    autograd::backward(opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i));
+    autograd::backward(reverse_loss(model.forward(false), bf, opt));
   }
   std::vector<std::pair<double, size_t>> order;
   for (size_t k = 0; k < params.size(); ++k) {

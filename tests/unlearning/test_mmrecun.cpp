@@ -366,7 +366,9 @@ TEST(MMRecUnSensitiveLayers, OnlyTheMostSensitiveTensorsMove) {
     std::set<std::string> chosen;
     for (size_t i = 0; i < sl.size(); ++i) {
       EXPECT_GE(sl[i]["sensitivity"].get<double>(), 0.0);
-      if (i > 0) EXPECT_LE(sl[i]["sensitivity"].get<double>(), sl[i - 1]["sensitivity"].get<double>());
+      if (i > 0) {
+        EXPECT_LE(sl[i]["sensitivity"].get<double>(), sl[i - 1]["sensitivity"].get<double>());
+      }
       EXPECT_EQ(sl[i]["moves"].get<bool>(), static_cast<int64_t>(i) < k);
       if (sl[i]["moves"].get<bool>()) chosen.insert(sl[i]["parameter"].get<std::string>());
     }
