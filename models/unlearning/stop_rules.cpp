@@ -150,8 +150,10 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   double with_sum = 0.0, without_sum = 0.0;
   int64_t with_n = 0;
   const bool need_heldout = diagnostics || rule_ == Reference::HeldOut;
-  const bool need_retained = diagnostics || rule_ == Reference::Retained;
-  const bool need_two_sided = (diagnostics || rule_ == Reference::TwoSided) && !kept_items_.empty();
+  // The two-sided level falls back to the user-side one where no forgotten item keeps data (header).
+  const bool two_sided_applies = rule_ == Reference::TwoSided && !kept_items_.empty();
+  const bool need_two_sided = !kept_items_.empty() && (diagnostics || two_sided_applies);
+  const bool need_retained = diagnostics || (rule_ != Reference::HeldOut && !two_sided_applies);
   if (!with_data_.empty()) {
     int64_t heldout_n = 0;
     if (need_heldout) {  // the reference under Reference::HeldOut
@@ -204,7 +206,7 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
     if (rule_ == Reference::HeldOut) {
       with_n = heldout_n;
       with_sum = heldout_n > 0 ? c.ref_heldout * static_cast<double>(heldout_n) : 0.0;
-    } else if (rule_ == Reference::TwoSided && two_sided_n > 0) {
+    } else if (two_sided_applies) {
       with_n = two_sided_n;
       with_sum = c.ref_two_sided * static_cast<double>(with_n);
     } else {

@@ -64,7 +64,8 @@ struct ForgetCheck {
   double ref_heldout = -1;  // users who keep data: their held-out test recall (-1: none such / not computed)
   int64_t forget_users = 0, test_users = 0, users_without_data = 0;
   // Forget pairs whose item has no training data left: their mean rank percentile among all items, and the
-  // same with those items' ID rows drawn fresh (-1: no such pairs, or Reference::HeldOut).
+  // same with those items' ID rows drawn fresh (-1: no such pairs, Reference::HeldOut, or recall decides and
+  // the check is not a diagnostic one).
   double item_rank = -1, item_rank_reference = -1;
   bool recall_decides = true;  // false when every forget pair's item lost all its data (the rank decides)
   // The until-forgotten condition: forget recall at or below the reference, or, when the rank decides, the

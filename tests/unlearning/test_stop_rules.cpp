@@ -129,6 +129,40 @@ TEST(StopRules, TwoSidedReferenceAlsoReplacesTheForgottenItemsByTheirRetainedUse
   EXPECT_NEAR(c.ref_two_sided, t.recall(t.mean, iv), 1e-12);
 }
 
+// The reference a rule decides by is the same whether or not the check also measures every other candidate
+// (until-forgotten checks without them): user, item and interaction requests, under every rule. An item
+// request keeps no forgotten item with data, so the two-sided rule falls back to the user-side level there.
+TEST(StopRules, TheDecidingReferenceDoesNotDependOnDiagnostics) {
+  const TinyWorld& w = tiny_world();
+  auto m = load_model_run(w.run_dir_full(), models::make_train_data(w.ds), "original").model;
+  for (RequestKind kind : {RequestKind::User, RequestKind::Item, RequestKind::Interaction}) {
+    const RequestView view =
+        apply_requests(w.ds, {read_request(write_generated_request(
+                                 w.ds, kind, 0.05, std::string("diag-") + request_kind_name(kind)))});
+    m->set_data(view.retain);
+    for (Reference rule : {Reference::Retained, Reference::TwoSided, Reference::HeldOut}) {
+      SCOPED_TRACE(std::string(request_kind_name(kind)) + " / " + reference_name(rule));
+      ForgetChecker checker(view, view.step_forget, Device::cpu(), rule);
+      checker.fix_item_rank_reference(*m);
+      const ForgetCheck quiet = checker.check(*m, false), full = checker.check(*m, true);
+      EXPECT_DOUBLE_EQ(quiet.reference, full.reference);
+      // The level the rule decides by is measured in the quiet check too.
+      const double ForgetCheck::*decides = rule == Reference::HeldOut ? &ForgetCheck::ref_heldout
+                                           : rule == Reference::TwoSided && full.ref_two_sided >= 0
+                                               ? &ForgetCheck::ref_two_sided
+                                               : &ForgetCheck::ref_retained;
+      EXPECT_DOUBLE_EQ(quiet.*decides, full.*decides);
+      EXPECT_DOUBLE_EQ(quiet.forget_recall, full.forget_recall);
+      EXPECT_EQ(quiet.forgotten(), full.forgotten());
+    }
+    if (kind == RequestKind::Item) {
+      ForgetChecker two_sided(view, view.step_forget, Device::cpu(), Reference::TwoSided);
+      ForgetChecker retained(view, view.step_forget, Device::cpu(), Reference::Retained);
+      EXPECT_DOUBLE_EQ(two_sided.check(*m, false).reference, retained.check(*m, false).reference);
+    }
+  }
+}
+
 // Which reference decides: recall wherever some forget pair's item keeps data (the item rank is then only
 // reported), the item rank alone where every pair's item lost all its data.
 TEST(StopRules, RecallDecidesUnlessEveryForgottenItemLostAllItsData) {
