@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "engine/error.h"
@@ -114,8 +115,12 @@ Csr user_item_matrix(const Interactions& train, int32_t n_users, int32_t n_items
   return Csr::from_coo(n_users, n_items, e.users, e.items, v);
 }
 
-Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::vector<uint8_t>* active,
-              int64_t block) {
+namespace {
+
+// knn_graph with the neighbour search chosen: on the host (partial sort over each row of a block) or through
+// the ops of `device` (GEMM, a -inf mask for inactive items, per-row top-k).
+Csr knn_graph_impl(const Tensor& features, int64_t k, KnnWeight weight, const std::vector<uint8_t>* active,
+                   int64_t block, Device device, bool through_ops) {
   LETHE_CHECK(features.ndim() == 2 && features.is_cpu(),
               "knn_graph: features must be a 2-D host tensor, got " << features.describe());
   LETHE_CHECK(k > 0 && block > 0,
@@ -142,26 +147,53 @@ Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::ve
   std::vector<float> sv(static_cast<size_t>(I) * kk, 0.0f);
   // At most 2^26 similarities (256 MiB of F32) per block, whatever the catalogue.
   const int64_t rows = std::max<int64_t>(1, std::min(block, (int64_t(1) << 26) / std::max<int64_t>(I, 1)));
-  for (int64_t b0 = 0; b0 < I; b0 += rows) {
-    const int64_t b1 = std::min(I, b0 + rows);
-    Tensor sim = ops::matmul(x.row_range(b0, b1), x, false, true);  // [b1 - b0, I]
-    const float* sp = sim.data<float>();
+  if (!through_ops) {
+    for (int64_t b0 = 0; b0 < I; b0 += rows) {
+      const int64_t b1 = std::min(I, b0 + rows);
+      Tensor sim = ops::matmul(x.row_range(b0, b1), x, false, true);  // [b1 - b0, I]
+      const float* sp = sim.data<float>();
 #pragma omp parallel
-    {
-      std::vector<int32_t> idx(I);
+      {
+        std::vector<int32_t> idx(I);
 #pragma omp for schedule(dynamic, 16)
+        for (int64_t i = b0; i < b1; ++i) {
+          if (active && !(*active)[i]) continue;
+          const float* s = sp + (i - b0) * I;
+          int64_t n = 0;
+          for (int64_t j = 0; j < I; ++j)
+            if (!active || (*active)[j]) idx[n++] = static_cast<int32_t>(j);
+          auto cmp = [s](int32_t a, int32_t c) { return s[a] > s[c] || (s[a] == s[c] && a < c); };
+          std::partial_sort(idx.begin(), idx.begin() + kk, idx.begin() + n, cmp);
+          for (int64_t t = 0; t < kk; ++t) {
+            nb[i * kk + t] = idx[t];
+            sv[i * kk + t] = s[idx[t]];
+          }
+        }
+      }
+    }
+  } else {
+    // Through the device's ops: the same blocks, GEMM and per-row top-k (same order: larger value, then
+    // lower index); inactive columns are pushed to -inf so that they are never chosen (kk <= active items).
+    // Only the k neighbours per row come back to the host.
+    const Tensor xd = x.to(device);
+    Tensor mask;
+    if (active) {
+      std::vector<float> m(static_cast<size_t>(I));
+      for (int64_t j = 0; j < I; ++j) m[j] = (*active)[j] ? 0.0f : -std::numeric_limits<float>::infinity();
+      mask = Tensor::from_vector(m, Shape{I}, device);
+    }
+    for (int64_t b0 = 0; b0 < I; b0 += rows) {
+      const int64_t b1 = std::min(I, b0 + rows);
+      Tensor sim = ops::matmul(xd.row_range(b0, b1), xd, false, true);
+      if (active) sim = ops::add_rowvec(sim, mask);
+      Tensor vals, idx;
+      ops::topk_rows(sim, kk, vals, idx);
+      const std::vector<float> hv = vals.to_vector<float>();
+      const std::vector<int32_t> hi = idx.to_vector<int32_t>();
       for (int64_t i = b0; i < b1; ++i) {
         if (active && !(*active)[i]) continue;
-        const float* s = sp + (i - b0) * I;
-        int64_t n = 0;
-        for (int64_t j = 0; j < I; ++j)
-          if (!active || (*active)[j]) idx[n++] = static_cast<int32_t>(j);
-        auto cmp = [s](int32_t a, int32_t c) { return s[a] > s[c] || (s[a] == s[c] && a < c); };
-        std::partial_sort(idx.begin(), idx.begin() + kk, idx.begin() + n, cmp);
-        for (int64_t t = 0; t < kk; ++t) {
-          nb[i * kk + t] = idx[t];
-          sv[i * kk + t] = s[idx[t]];
-        }
+        std::copy_n(hi.begin() + (i - b0) * kk, kk, nb.begin() + i * kk);
+        std::copy_n(hv.begin() + (i - b0) * kk, kk, sv.begin() + i * kk);
       }
     }
   }
@@ -193,5 +225,19 @@ Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::ve
     }
   return Csr::from_coo(I, I, r, c, v);
 }
+
+}  // namespace
+
+Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight, const std::vector<uint8_t>* active,
+              int64_t block, Device device) {
+  return knn_graph_impl(features, k, weight, active, block, device, !device.is_cpu());
+}
+
+namespace detail {
+Csr knn_graph_through_ops(const Tensor& features, int64_t k, KnnWeight weight,
+                          const std::vector<uint8_t>* active, int64_t block, Device device) {
+  return knn_graph_impl(features, k, weight, active, block, device, true);
+}
+}  // namespace detail
 
 }  // namespace lethe::datasets

@@ -40,9 +40,21 @@ enum class KnnWeight {
 // including self, ties broken by the lower item id. The result does not depend on the block size. `active`
 // (optional, size I): inactive items (dropped from the catalogue) have no row entries and are never a
 // neighbour; k is capped at the number of active items. Row sums r <= 0 (possible only with negative cosines)
-// give 0 instead of NaN.
+// give 0 instead of NaN. `device`: where the similarities and the top-k run (the features stay on the host;
+// only k neighbours per row come back). On a GPU the cosines come from cuBLAS, so two neighbours whose
+// cosines differ by less than float rounding may be ordered differently from the CPU's (tests/datasets,
+// "KnnGraph.CudaMatchesCpu"); an item drop on a GPU model no longer waits for a host GEMM over the whole
+// catalogue (docs/unlearning.md, "Item drops on a GPU").
 Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight,
-              const std::vector<uint8_t>* active = nullptr, int64_t block = 1024);
+              const std::vector<uint8_t>* active = nullptr, int64_t block = 1024,
+              Device device = Device::cpu());
+
+namespace detail {
+// knn_graph's device search (GEMM, mask, top-k through lethe::ops) on any device, the CPU included: the
+// tests compare it on the CPU with the host search, bit for bit.
+Csr knn_graph_through_ops(const Tensor& features, int64_t k, KnnWeight weight,
+                          const std::vector<uint8_t>* active, int64_t block, Device device);
+}  // namespace detail
 
 // Symmetric N x N matrix (items at offset n_users) with value v[k] at (u_k, i_k) and (i_k, u_k) for the
 // U x I edges e (no de-duplication: pass unique pairs).

@@ -145,7 +145,8 @@ class Freedom final : public Model {
     const Tensor& text = raw_feature(d, "text");
     const uint64_t key = item_graph_key({&image, &text}, active, static_cast<uint64_t>(knn_k_));
     if (mm_adj_.rows == 0 || key != mm_key_) {  // unchanged inputs give the same graph: keep it
-      mm_adj_ = freedom_mm_adj(image, text, knn_k_, mm_image_weight_, &active).astype(dtype_).to(device_);
+      mm_adj_ =
+          freedom_mm_adj(image, text, knn_k_, mm_image_weight_, &active, device_).astype(dtype_).to(device_);
       mm_key_ = key;
     }
     masked_adj_ = Csr();  // the pruned graph of the old data is stale: pre_epoch resamples it

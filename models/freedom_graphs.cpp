@@ -13,11 +13,11 @@ namespace lethe::models {
 using datasets::Interactions;
 
 Csr freedom_mm_adj(const Tensor& image, const Tensor& text, int64_t k, double image_weight,
-                   const std::vector<uint8_t>* active) {
+                   const std::vector<uint8_t>* active, Device device) {
   LETHE_CHECK(image.rows() == text.rows(),
               "freedom_mm_adj: image has " << image.rows() << " rows, text " << text.rows());
-  Csr sv = datasets::knn_graph(image, k, datasets::KnnWeight::Binary, active);
-  Csr st = datasets::knn_graph(text, k, datasets::KnnWeight::Binary, active);
+  Csr sv = datasets::knn_graph(image, k, datasets::KnnWeight::Binary, active, 1024, device);
+  Csr st = datasets::knn_graph(text, k, datasets::KnnWeight::Binary, active, 1024, device);
   std::vector<int32_t> r, c;
   std::vector<float> v;
   auto append = [&](const Csr& m, double w) {

@@ -13,9 +13,9 @@
 namespace lethe::models {
 
 // FREEDOM's frozen mm_adj = image_weight * S_v + (1 - image_weight) * S_t, both Binary kNN, duplicate
-// entries summed.
+// entries summed. `device`: where the kNN similarities are computed (datasets::knn_graph).
 Csr freedom_mm_adj(const Tensor& image, const Tensor& text, int64_t k, double image_weight = 0.1,
-                   const std::vector<uint8_t>* active = nullptr);
+                   const std::vector<uint8_t>* active = nullptr, Device device = Device::cpu());
 
 // FREEDOM's degree-sensitive edge pruning (per epoch). Edge weights w_e = 1/sqrt((d_u + 1e-7)(d_i + 1e-7))
 // with degrees of the whole (de-duplicated) train graph; floor(E (1 - dropout)) edges are drawn without

@@ -91,13 +91,15 @@ class Mgcn final : public Model {
     const uint64_t text_key = item_graph_key({&text}, active, static_cast<uint64_t>(knn_k_));
     // A modality's graph is rebuilt only when its inputs changed (a modality request rebuilds just that one).
     if (image_adj_.rows == 0 || image_key != image_key_) {
-      image_adj_ =
-          datasets::knn_graph(image, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      image_adj_ = datasets::knn_graph(image, knn_k_, datasets::KnnWeight::Cosine, &active, 1024, device_)
+                       .astype(dtype_)
+                       .to(device_);
       image_key_ = image_key;
     }
     if (text_adj_.rows == 0 || text_key != text_key_) {
-      text_adj_ =
-          datasets::knn_graph(text, knn_k_, datasets::KnnWeight::Cosine, &active).astype(dtype_).to(device_);
+      text_adj_ = datasets::knn_graph(text, knn_k_, datasets::KnnWeight::Cosine, &active, 1024, device_)
+                      .astype(dtype_)
+                      .to(device_);
       text_key_ = text_key;
     }
   }

@@ -137,3 +137,57 @@ TEST(Graphs, KnnWithDroppedItemsEqualsKnnOnRemainingItems) {
       for (int64_t b = 0; b < J; ++b) EXPECT_FLOAT_EQ(full[keep_ids[a] * I + keep_ids[b]], small[a * J + b]);
   }
 }
+
+namespace {
+
+// Features with an all-zero item (its cosines are all 0, so its neighbours are decided by the id order) and a
+// drop mask, for the search-path comparisons below.
+Tensor knn_test_features(int64_t I, int64_t F, uint64_t seed, std::vector<uint8_t>& active) {
+  Tensor x = random_features(I, F, seed);
+  std::fill_n(x.data<float>() + 3 * F, F, 0.0f);
+  active.assign(I, 1);
+  for (int64_t i = 5; i < I; i += 7) active[i] = 0;
+  return x;
+}
+
+}  // namespace
+
+// The device search through lethe::ops (GEMM, -inf mask, top-k), run on the CPU, gives the host search's
+// graph bit for bit: same blocks, same GEMM, and top-k's order (larger value, then lower index) is the host
+// sort's.
+TEST(Graphs, KnnThroughOpsEqualsHostSearch) {
+  std::vector<uint8_t> active;
+  const Tensor x = knn_test_features(57, 9, 4, active);
+  const std::vector<uint8_t>* masks[] = {nullptr, &active};
+  for (KnnWeight w : {KnnWeight::Cosine, KnnWeight::Binary})
+    for (int64_t k : {1, 6, 60})
+      for (int64_t block : {5, 1024})
+        for (const std::vector<uint8_t>* mask : masks) {
+          SCOPED_TRACE("k " + std::to_string(k) + " block " + std::to_string(block) +
+                       (mask ? " masked" : ""));
+          test::expect_csr_equal(
+              knn_graph(x, k, w, mask, block),
+              lethe::datasets::detail::knn_graph_through_ops(x, k, w, mask, block, Device::cpu()));
+        }
+}
+
+// CPU twin of the kNN search on a GPU: the same neighbours on random features (no near-ties at float
+// rounding) and the same weights to float rounding of the cuBLAS cosines.
+TEST(Graphs, KnnGraphCudaMatchesCpu) {
+  if (!lethe::cuda_available()) GTEST_SKIP() << "no CUDA device";
+  std::vector<uint8_t> active;
+  const Tensor x = knn_test_features(300, 48, 5, active);
+  const std::vector<uint8_t>* masks[] = {nullptr, &active};
+  for (KnnWeight w : {KnnWeight::Cosine, KnnWeight::Binary})
+    for (int64_t block : {64, 1024})
+      for (const std::vector<uint8_t>* mask : masks) {
+        SCOPED_TRACE("block " + std::to_string(block) + (mask ? " masked" : ""));
+        const Csr cpu = knn_graph(x, 10, w, mask, block);
+        const Csr gpu = knn_graph(x, 10, w, mask, block, Device::cuda());
+        EXPECT_EQ(cpu.indptr.to_vector<int32_t>(), gpu.indptr.to_vector<int32_t>());
+        EXPECT_EQ(cpu.indices.to_vector<int32_t>(), gpu.indices.to_vector<int32_t>());
+        const auto a = cpu.values.to_vector<float>(), b = gpu.values.to_vector<float>();
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t p = 0; p < a.size(); ++p) EXPECT_NEAR(a[p], b[p], 1e-5) << "entry " << p;
+      }
+}
