@@ -20,6 +20,10 @@
 //   scatter_add 6144 rows x 64           3-8          ...        ~2      atomicAdd
 //   adam 33.6M params                  350-450  ~2500 GB/s     ~340     4 reads + 3 writes / param
 //   topk k=10 / k=50 over 2048x7050     50-400        ...        ~20
+//   knn k=10 7050x4096 cuda / host      ms / s     TFLOP/s          -      the whole kNN graph build
+//                                                                           (datasets::knn_graph), both in
+//                                                                           this run: the ratio is the
+//                                                                           speed-up
 //   allocator: peak ... MiB, cached ... MiB
 // "floor_us" = compulsory bytes / measured copy bandwidth; the "% of copy bandwidth" note is the ratio of
 // the kernel's effective bandwidth (compulsory bytes / time) to the copy's.
@@ -34,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/graphs.h"
 #include "engine/ops.h"
 #include "engine/sparse.h"
 #include "engine/tensor.h"
@@ -243,6 +248,27 @@ void BM_CudaTopk(benchmark::State& state) {
             static_cast<double>(users) * items * 4.0, "bytes = scores read once");
 }
 
+// ---- the item-item kNN graph of an item drop on Baby (image features), on the GPU and on the host --------
+// datasets::knn_graph end to end: normalisation, blocked similarity GEMM, per-row top-10, CSR assembly.
+// Arg 1 = CUDA, 0 = host (OpenMP / OpenBLAS threads of this machine); 5% of the items dropped.
+void BM_KnnGraph(benchmark::State& state) {
+  const bool gpu = state.range(0) == 1;
+  const int64_t items = 7050, feats = 4096;
+  std::mt19937 gen(13);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);  // non-negative, as CNN image features are
+  std::vector<float> host(static_cast<size_t>(items * feats));
+  for (auto& x : host) x = u(gen);
+  const Tensor x = Tensor::from_vector(host, {items, feats});
+  std::vector<uint8_t> active(items, 1);
+  for (int64_t i = 0; i < items; i += 20) active[i] = 0;
+  const double us = run_timed(state, 1, [&] {
+    (void)lethe::datasets::knn_graph(x, 10, lethe::datasets::KnnWeight::Binary, &active, 1024,
+                                     gpu ? kGpu : Device::cpu());
+  });
+  record_flops(state, std::string("knn k=10 7050x4096 ") + (gpu ? "cuda" : "host"), us,
+               2.0 * items * items * feats, gpu ? "datasets::knn_graph on the GPU" : "the same on the host");
+}
+
 void print_summary() {
   std::printf("\n== lethe CUDA kernels (F32) ==\n");
   std::printf("%-34s %10s %14s %10s  %s\n", "case", "time_us", "rate", "floor_us", "note");
@@ -281,6 +307,15 @@ void register_all() {
   add("BM_CudaScatterAdd", BM_CudaScatterAdd);
   add("BM_CudaAdam", BM_CudaAdam);
   add("BM_CudaTopk", BM_CudaTopk)->Arg(10)->Arg(50);
+  // Whole graph builds take milliseconds (GPU) to seconds (host): 2 batches x 3 repetitions.
+  benchmark::RegisterBenchmark("BM_KnnGraph", BM_KnnGraph)
+      ->Arg(1)
+      ->Arg(0)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(2)
+      ->Repetitions(3)
+      ->ReportAggregatesOnly(true);
 }
 
 }  // namespace

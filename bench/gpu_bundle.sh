@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/cuda}
-TARGETS=${TARGETS:-"test_engine test_autograd test_models cuda_bench lethe"}
+TARGETS=${TARGETS:-"test_engine test_autograd test_models test_datasets cuda_bench lethe"}
 cmake -S . -B "$BUILD" -DBLA_VENDOR=OpenBLAS -DLETHE_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" --target $TARGETS -j"${JOBS:-2}"
 out=build/gpu-bundle
