@@ -42,8 +42,8 @@ enum class KnnWeight {
 // neighbour; k is capped at the number of active items. Row sums r <= 0 (possible only with negative cosines)
 // give 0 instead of NaN. `device`: where the similarities and the top-k run (the features stay on the host;
 // only k neighbours per row come back). On a GPU the cosines come from cuBLAS, so two neighbours whose
-// cosines differ by less than float rounding may be ordered differently from the CPU's (tests/datasets,
-// "KnnGraph.CudaMatchesCpu"); an item drop on a GPU model no longer waits for a host GEMM over the whole
+// cosines differ by less than float rounding may be ordered differently from the CPU's (test
+// Graphs.KnnGraphCudaMatchesCpu); an item drop on a GPU model no longer waits for a host GEMM over the whole
 // catalogue (docs/unlearning.md, "Item drops on a GPU").
 Csr knn_graph(const Tensor& features, int64_t k, KnnWeight weight,
               const std::vector<uint8_t>* active = nullptr, int64_t block = 1024,
