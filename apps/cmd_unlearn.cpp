@@ -83,6 +83,10 @@ lethe::apps::Register reg(
              "(retained) or, the plain rule, from their held-out test items (heldout)")
           ->check(CLI::IsMember({"retained", "two-sided", "heldout"}));
       sub.add_flag(
+          "--pair-rank", o.pair_rank,
+          "until-forgotten, interaction requests: also wait until the forgotten pairs rank, over all "
+          "items, no higher than their users' retained items say (docs/unlearning.md)");
+      sub.add_flag(
           "--unconfined", c->unconfined,
           "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "
           "users and items (modality requests: of the erased items)");

@@ -223,7 +223,9 @@ void add_candidates(EpochLog& el, const ForgetCheck& c) {
                                {"two_sided", c.ref_two_sided},
                                {"heldout", c.ref_heldout},
                                {"item_rank", c.item_rank},
-                               {"item_rank_reference", c.item_rank_reference}})
+                               {"item_rank_reference", c.item_rank_reference},
+                               {"pair_rank", c.pair_rank},
+                               {"pair_rank_reference", c.pair_rank_reference}})
     if (v >= 0) el.candidates[key] = v;
 }
 
@@ -347,6 +349,7 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
   //    reference estimates gold's level for every kind (stop_rules.h), so the landing applies to every kind;
   //    under the plain held-out reference only where every user of the step is left without data.
   ForgetChecker checker(view, view.step_forget, dev, opt.reference);
+  checker.set_pair_rank(opt.pair_rank);
   if (has_forget) checker.fix_item_rank_reference(m);  // before any row moves (stop_rules.h)
   if (opt.method == Method::MMRecUn && has_forget) {
     const detail::ForgetRows rows = detail::forget_rows(view);

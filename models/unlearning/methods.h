@@ -56,6 +56,9 @@ struct UnlearnOptions {
   bool until_forgotten = false;               // stop once forget Recall@20 <= ForgetCheck::reference
   Reference reference = Reference::TwoSided;  // how until-forgotten estimates gold's level (stop_rules.h)
   int64_t max_epochs = 300;                   // cap for until_forgotten
+  // until_forgotten, interaction requests: also wait for the forget pairs' mean rank percentile to reach the
+  // user-side rank level (ForgetChecker::set_pair_rank; docs/unlearning.md, "Stopping").
+  bool pair_rank = false;
   // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
   // where the forget recall meets the reference (bisection; docs/unlearning.md, "Landing").
   bool landing = true;

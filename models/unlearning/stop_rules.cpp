@@ -55,8 +55,10 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
   {
     std::vector<uint8_t> mark(static_cast<size_t>(view.retain.n_items), 0);
     for (size_t k = 0; k < forget.size(); ++k)
-      if (mask.degree(forget.users[k]) > 0 && has_data[static_cast<size_t>(forget.items[k])])
+      if (mask.degree(forget.users[k]) > 0 && has_data[static_cast<size_t>(forget.items[k])]) {
         mark[static_cast<size_t>(forget.items[k])] = 1;
+        kept_pairs_.push(forget.users[k], forget.items[k]);
+      }
     for (int32_t i = 0; i < view.retain.n_items; ++i)
       if (mark[static_cast<size_t>(i)]) kept_items_.push_back(i);
     if (!kept_items_.empty()) {
@@ -154,6 +156,8 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   const bool two_sided_applies = rule_ == Reference::TwoSided && !kept_items_.empty();
   const bool need_two_sided = !kept_items_.empty() && (diagnostics || two_sided_applies);
   const bool need_retained = diagnostics || (rule_ != Reference::HeldOut && !two_sided_applies);
+  const bool pair_rank_applies = pair_rank_ && rule_ != Reference::HeldOut && !kept_pairs_.empty();
+  const bool need_pair_rank = !kept_pairs_.empty() && (diagnostics || pair_rank_applies);
   if (!with_data_.empty()) {
     int64_t heldout_n = 0;
     if (need_heldout) {  // the reference under Reference::HeldOut
@@ -164,7 +168,7 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
     // Retained-items level: each user's vector is the mean of the final embeddings of the user's retained
     // items (every such user has at least one, and forget targets, so all of them are evaluated).
     int64_t retained_n = 0, two_sided_n = 0;
-    if (need_retained || need_two_sided) {
+    if (need_retained || need_two_sided || need_pair_rank) {
       LETHE_PROFILE_SCOPE("check:retained");
       std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
       const int64_t d = ie.cols();
@@ -179,6 +183,13 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
         const eval::EvalResult rr = ev_->evaluate(um, ie, targets_, with_data_);
         c.ref_retained = eval::metric(rr.metrics, "Recall@20");
         retained_n = rr.users;
+      }
+      // The pairs' rank against the same users' rank when their vector is what their retained items say.
+      if (need_pair_rank) {
+        LETHE_PROFILE_SCOPE("check:pair_rank");
+        c.pair_rank = mean_of(eval::pair_rank_percentiles(ue, ie, kept_pairs_));
+        c.pair_rank_reference = mean_of(eval::pair_rank_percentiles(um, ie, kept_pairs_));
+        c.pair_rank_applies = pair_rank_applies;
       }
       // Two-sided level: also each forgotten pair's item vector is what the item's retained users say, the
       // direction of the mean of their final embeddings at the item's own norm.

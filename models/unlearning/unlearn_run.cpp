@@ -227,6 +227,7 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
                   {"own_rows_lr_factor", opt.own_rows_lr_factor},
                   {"landing", opt.landing},
                   {"reference", reference_name(opt.reference)},
+                  {"pair_rank", opt.pair_rank},
                   {"confine", opt.confine},
                   {"damping", opt.damping},
                   {"cg_max_iter", opt.cg_max_iter},

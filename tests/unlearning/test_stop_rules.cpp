@@ -286,6 +286,76 @@ TEST(StopRules, ItemRequestRanksAgainstFreshItemRows) {
   EXPECT_LE(after.item_rank, c.item_rank_reference);
 }
 
+// --pair-rank (interaction requests): the forget pairs whose item keeps data, ranked over all items with the
+// users' own rows, against the same pairs with each user's vector the mean of its retained items' final
+// embeddings (the user-side level's vector). Measured only when asked for or in diagnostic checks; when it
+// applies, a check is forgotten only with both the recall and the rank at or below their levels. MMRecUn
+// run with it stops with the pairs' rank at or below that level.
+TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItemsSay) {
+  const InteractionCase t;
+  datasets::Interactions kept;  // every forget pair here: interaction requests leave users and items data
+  for (size_t k = 0; k < t.view.step_forget.size(); ++k)
+    kept.push(t.view.step_forget.users[k], t.view.step_forget.items[k]);
+  std::vector<uint8_t> has_data(static_cast<size_t>(t.n_items), 0);
+  for (int32_t i : t.view.retain.train.items) has_data[static_cast<size_t>(i)] = 1;
+  for (size_t k = 0; k < kept.size(); ++k) ASSERT_TRUE(has_data[static_cast<size_t>(kept.items[k])]);
+
+  ForgetChecker plain(t.view, t.view.step_forget, Device::cpu());
+  const ForgetCheck quiet = plain.check(*t.model, false);
+  EXPECT_LT(quiet.pair_rank, 0);  // not asked for: not measured
+  EXPECT_FALSE(quiet.pair_rank_applies);
+  const ForgetCheck diag = plain.check(*t.model, true);
+  EXPECT_GE(diag.pair_rank, 0);  // logged in diagnostic checks, deciding nothing
+  EXPECT_FALSE(diag.pair_rank_applies);
+
+  ForgetChecker ranked(t.view, t.view.step_forget, Device::cpu());
+  ranked.set_pair_rank(true);
+  const ForgetCheck c = ranked.check(*t.model, false);
+  ASSERT_TRUE(c.pair_rank_applies);
+  const auto [ue, ie] = eval_embeddings(*t.model);
+  const double tol = 2.0 / (static_cast<double>(kept.size()) * static_cast<double>(t.n_items - 1));
+  EXPECT_NEAR(c.pair_rank, brute_item_rank(ue, ie, kept), tol);
+  EXPECT_NEAR(c.pair_rank_reference, brute_item_rank(Tensor::from_vector(t.mean, ue.shape()), ie, kept), tol);
+  EXPECT_DOUBLE_EQ(c.pair_rank, diag.pair_rank);
+  EXPECT_GT(c.pair_rank, c.pair_rank_reference);   // the original ranks its forgotten pairs higher
+  EXPECT_DOUBLE_EQ(c.reference, quiet.reference);  // the recall level is unchanged
+
+  // Both conditions.
+  ForgetCheck f;
+  f.forget_recall = 0.10;
+  f.reference = 0.12;
+  f.pair_rank = 0.9;
+  f.pair_rank_reference = 0.8;
+  EXPECT_TRUE(f.forgotten());  // not applied: recall alone
+  f.pair_rank_applies = true;
+  EXPECT_FALSE(f.forgotten());
+  f.pair_rank = 0.8;
+  EXPECT_TRUE(f.forgotten());
+  EXPECT_TRUE(f.overshot());  // recall strictly below
+  f.forget_recall = 0.12;
+  EXPECT_FALSE(f.overshot());
+  f.pair_rank = 0.7;
+  EXPECT_TRUE(f.overshot());
+
+  const TinyWorld& w = tiny_world();
+  const std::string req = write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction");
+  UnlearnJob job;
+  job.run_dir = w.run_dir_full();
+  job.request_files = {req};
+  job.out_dir = fresh_dir("pair-rank-mmrecun");
+  job.options.method = Method::MMRecUn;
+  job.options.pair_rank = true;
+  job.options.quiet = true;
+  std::ostringstream sink;
+  const UnlearnResult r = run_unlearn_job(job, sink).back();
+  EXPECT_EQ(r.stop_reason, "until-forgotten");
+  ModelRun mu = load_model_run(job.out_dir, t.view.retain, "mmrecun");
+  const ForgetCheck after = ranked.check(*mu.model, false);
+  EXPECT_TRUE(after.forgotten());
+  EXPECT_LE(after.pair_rank, after.pair_rank_reference);
+  EXPECT_LT(after.pair_rank, c.pair_rank);
+}
+
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
 
 TEST_P(StopRuleLandsOnGold, OriginalFarAboveGoldAndMMRecUnInsideTheBand) {
