@@ -101,6 +101,9 @@ lethe::apps::Register reg(
              "off")
           ->default_val(o.sensitive_layers)
           ->check(CLI::NonNegativeNumber);
+      sub.add_flag("--branch-scaling", o.branch_scaling,
+                   "mmrecun --unconfined: each modality branch learns at lr x the least sensitive branch's "
+                   "reverse-term sensitivity over its own (TRU-style branch scaling, docs/unlearning.md)");
       sub.add_flag("--no-landing", c->no_landing,
                    "until-forgotten: stop at the end of the crossing epoch (no cut back to the reference)");
       sub.add_option("--alpha", o.alpha, "weight of the reverse (forget) term")->default_val(o.alpha);

@@ -58,6 +58,17 @@ void Adam::set_row_lr_factor(const Var& param, const Tensor& rows, double factor
   LETHE_CHECK(false, "Adam: set_row_lr_factor on a parameter this optimizer does not hold");
 }
 
+void Adam::set_param_lr_factor(const Var& param, double factor) {
+  LETHE_CHECK(factor > 0 && std::isfinite(factor), "Adam: learning-rate factor must be > 0, got " << factor);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i].node() != param.node()) continue;
+    param_lr_.resize(params_.size(), 1.0);
+    param_lr_[i] = factor;
+    return;
+  }
+  LETHE_CHECK(false, "Adam: set_param_lr_factor on a parameter this optimizer does not hold");
+}
+
 void Adam::restrict_to(const std::vector<std::pair<Var, Tensor>>& rows, const std::vector<Var>& whole) {
   LETHE_CHECK(t_ == 0, "Adam: restrict_to must be called before the first step");
   LETHE_CHECK(wd_ == 0.0, "Adam: restrict_to needs weight_decay 0 (decay would move the frozen entries)");
@@ -112,7 +123,8 @@ void Adam::step() {
       ops::fill(g, 0.0);
       ops::scatter_add_rows(g, trainable_rows_[i], kept);
     }
-    ops::adam_step(p.mutable_value(), g, m_[i], v_[i], lr_, b1_, b2_, eps_, wd_, t_);
+    const double lr = param_lr_.empty() ? lr_ : lr_ * param_lr_[i];
+    ops::adam_step(p.mutable_value(), g, m_[i], v_[i], lr, b1_, b2_, eps_, wd_, t_);
   }
   for (size_t k = 0; k < row_lr_.size(); ++k) {
     Tensor& value = params_[row_lr_[k].param].mutable_value();

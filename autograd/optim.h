@@ -32,6 +32,10 @@ class Adam {
   void set_row_lr_factor(const Var& param, const Tensor& rows, double factor);
   // The same with one factor per row (`factors`: a vector of rows.numel() values > 0).
   void set_row_lr_factors(const Var& param, const Tensor& rows, const std::vector<double>& factors);
+  // Every entry of `param` (one of params(), any shape) takes `factor` times the learning rate: equal to a
+  // second Adam with lr * factor over that parameter (tested). Used by unlearning to scale a modality branch
+  // (docs/unlearning.md, "Branch scaling").
+  void set_param_lr_factor(const Var& param, double factor);
   // Only these parameters move: rows `rows` (I32 ids) of `param`, and every row of `whole` parameters. Every
   // other parameter, and every other row of `param`, is frozen: its gradient is set to zero before each
   // step, so with moments that start at zero (fresh state) it never moves. Call before the first step.
@@ -55,6 +59,7 @@ class Adam {
     Tensor factor_minus_one;  // per-row factors - 1, [rows, 1] in the parameter's dtype (undefined: `factor`)
   };
   std::vector<RowLr> row_lr_;
+  std::vector<double> param_lr_;  // per parameter (set_param_lr_factor; default 1)
   bool restricted_ = false;
   std::vector<Tensor> trainable_rows_;  // per parameter: undefined = frozen (when restricted_), or row ids
   std::vector<uint8_t> trainable_whole_;

@@ -126,8 +126,14 @@ class Freedom final : public Model {
   std::string user_table() const override { return "user_embedding.weight"; }
   std::string item_table() const override { return "item_id_embedding.weight"; }
   std::vector<ModalityUse> modality_uses() const override {
-    return {{image_modality_, {"image_embedding.weight"}, {"mm_adj (kNN graph)"}},
-            {text_modality_, {"text_embedding.weight"}, {"mm_adj (kNN graph)"}}};
+    return {{image_modality_,
+             {"image_embedding.weight"},
+             {"mm_adj (kNN graph)"},
+             {"image_trs.weight", "image_trs.bias"}},
+            {text_modality_,
+             {"text_embedding.weight"},
+             {"mm_adj (kNN graph)"},
+             {"text_trs.weight", "text_trs.bias"}}};
   }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
 

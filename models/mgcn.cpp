@@ -71,8 +71,16 @@ class Mgcn final : public Model {
   std::string user_table() const override { return "user_embedding.weight"; }
   std::string item_table() const override { return "item_id_embedding.weight"; }
   std::vector<ModalityUse> modality_uses() const override {
-    return {{image_modality_, {"image_embedding.weight"}, {"image_adj (kNN graph)"}},
-            {text_modality_, {"text_embedding.weight"}, {"text_adj (kNN graph)"}}};
+    return {{image_modality_,
+             {"image_embedding.weight"},
+             {"image_adj (kNN graph)"},
+             {"image_trs.weight", "image_trs.bias", "gate_v.0.weight", "gate_v.0.bias",
+              "gate_image_prefer.0.weight", "gate_image_prefer.0.bias"}},
+            {text_modality_,
+             {"text_embedding.weight"},
+             {"text_adj (kNN graph)"},
+             {"text_trs.weight", "text_trs.bias", "gate_t.0.weight", "gate_t.0.bias",
+              "gate_text_prefer.0.weight", "gate_text_prefer.0.bias"}}};
   }
   std::vector<std::pair<std::string, autograd::Var>> parameters() override { return params_.items(); }
 

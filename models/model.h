@@ -60,6 +60,9 @@ struct ModalityUse {
   std::string modality;                 // key of TrainData::features ("audio" when it fills the text slot)
   std::vector<std::string> parameters;  // names in Model::parameters(), each [n_items, width of the table]
   std::vector<std::string> derived;     // what set_data rebuilds from the table (for reports)
+  // Shared layers that read this modality alone (its projection, its gates): with `parameters`, the
+  // modality's branch (TRU-style branch scaling, docs/unlearning.md, "Branch scaling").
+  std::vector<std::string> branch = {};
 };
 
 class Model {

@@ -78,6 +78,20 @@ int64_t confine_to_erased_rows(training::Trainer& trainer, models::Model& model,
 // sensitive first, with the moving ones marked.
 nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::Model& model, Batches& batches,
                                            const UnlearnOptions& opt);
+// The pass both TRU-style passes share: per parameter tensor (model.parameters() order), sum_e |dL_rev/dp_e|
+// accumulated over one pass of the reverse term over the forget set (its own generator, seeded from
+// opt.seed; evaluation mode). Leaves every gradient cleared.
+std::vector<double> reverse_sensitivity(models::Model& model, Batches& batches, const UnlearnOptions& opt);
+
+// TRU-style branch-wise modality scaling (unconfined MMRecUn; docs/unlearning.md, "Branch scaling"): a
+// modality's branch is its per-item feature tables and the layers that read it alone
+// (Model::modality_uses); its sensitivity is the sum of reverse_sensitivity over them. Every branch then
+// learns at lr x (the least sensitive branch's sensitivity / its own), so each modality's branch lowers
+// L_rev by the same first-order amount per step. Throws when the model declares no branch; where the
+// reverse term reaches no branch (FREEDOM) nothing is scaled. Returns each branch with its sensitivity and
+// factor.
+nlohmann::json scale_modality_branches(training::Trainer& trainer, models::Model& model, Batches& batches,
+                                       const UnlearnOptions& opt);
 
 // MMRecUn's own-rows step: each of those rows learns at lr x max(1, factor x share), so a row that lost all
 // its data travels as far as training moved it, one that lost a little moves a little (docs/unlearning.md,

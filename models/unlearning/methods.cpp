@@ -161,6 +161,10 @@ void check_options(const UnlearnOptions& opt, const RequestView& view) {
       opt.sensitive_layers == 0 || (opt.method == Method::MMRecUn && !opt.confine && has_forget),
       "unlearning: sensitive layers apply to mmrecun with --unconfined on a request with a forget set "
       "(confined updates already move only the forget set's ID rows)");
+  LETHE_CHECK(
+      !opt.branch_scaling || (opt.method == Method::MMRecUn && !opt.confine && has_forget),
+      "unlearning: branch scaling applies to mmrecun with --unconfined on a request with a forget set "
+      "(confined updates move no modality branch)");
 }
 
 namespace {
@@ -356,6 +360,8 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
     if (opt.confine) r.extra["trainable_rows"] = detail::confine_to_forget_rows(trainer, m, rows);
     if (opt.sensitive_layers > 0)
       r.extra["sensitive_layers"] = detail::confine_to_sensitive_layers(trainer, m, batches, opt);
+    if (opt.branch_scaling)
+      r.extra["branch_scaling"] = detail::scale_modality_branches(trainer, m, batches, opt);
     r.extra["faster_rows"] = detail::apply_share_factors(trainer, m, rows, opt.own_rows_lr_factor);
     r.extra["own_rows_lr_factor"] = opt.own_rows_lr_factor;
   } else if (opt.method == Method::MMRecUn && opt.confine && !view.erased.empty()) {

@@ -51,6 +51,10 @@ struct UnlearnOptions {
   // MMRecUn, TRU-style layer isolation (with confine = false): only the `sensitive_layers` parameter tensors
   // whose one Adam step lowers the reverse term most move (docs/unlearning.md, "Sensitive layers"); 0: off.
   int64_t sensitive_layers = 0;
+  // MMRecUn, TRU-style branch-wise modality scaling (with confine = false): each modality branch
+  // (Model::modality_uses) learns at lr x (the least sensitive branch's reverse-term sensitivity / its own),
+  // so no modality dominates the reverse update (docs/unlearning.md, "Branch scaling").
+  bool branch_scaling = false;
   int64_t batch_size = 2048;                  // B_f and B_r
   int64_t epochs = 0;                         // fixed number of epochs (> 0), or 0 with until_forgotten
   bool until_forgotten = false;               // stop once forget Recall@20 <= ForgetCheck::reference

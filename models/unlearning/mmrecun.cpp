@@ -102,8 +102,7 @@ int64_t confine_to_forget_rows(training::Trainer& trainer, models::Model& model,
   return static_cast<int64_t>(rows.users.size() + rows.items.size());
 }
 
-nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::Model& model, Batches& batches,
-                                           const UnlearnOptions& opt) {
+std::vector<double> reverse_sensitivity(models::Model& model, Batches& batches, const UnlearnOptions& opt) {
   auto params = model.parameters();
   for (auto& [name, p] : params) p.mutable_grad() = Tensor();
   Rng rng = Rng(opt.seed).fork(0x5e5);
@@ -112,15 +111,23 @@ nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::M
     const models::Batch bf = batches.forget_batch(b, rng);
     autograd::backward(reverse_loss(model.forward(false), bf, opt));
   }
-  std::vector<std::pair<double, size_t>> order;
+  std::vector<double> out(params.size(), 0.0);
   for (size_t k = 0; k < params.size(); ++k) {
     const autograd::Var& p = params[k].second;
-    double l1 = 0.0;
     if (p.grad().defined())
-      for (double g : p.grad().to(Device::cpu()).astype(DType::F64).to_vector<double>()) l1 += std::abs(g);
-    order.emplace_back(l1, k);
+      for (double g : p.grad().to(Device::cpu()).astype(DType::F64).to_vector<double>())
+        out[k] += std::abs(g);
     params[k].second.mutable_grad() = Tensor();
   }
+  return out;
+}
+
+nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::Model& model, Batches& batches,
+                                           const UnlearnOptions& opt) {
+  auto params = model.parameters();
+  const std::vector<double> sens = reverse_sensitivity(model, batches, opt);
+  std::vector<std::pair<double, size_t>> order;
+  for (size_t k = 0; k < params.size(); ++k) order.emplace_back(sens[k], k);
   // Most sensitive first; ties by the model's parameter order.
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -133,6 +140,44 @@ nlohmann::json confine_to_sensitive_layers(training::Trainer& trainer, models::M
         {{"parameter", params[order[r].second].first}, {"sensitivity", order[r].first}, {"moves", moves}});
   }
   trainer.optimizer().restrict_to({}, moving);
+  return out;
+}
+
+nlohmann::json scale_modality_branches(training::Trainer& trainer, models::Model& model, Batches& batches,
+                                       const UnlearnOptions& opt) {
+  const std::vector<models::ModalityUse> uses = model.modality_uses();
+  auto params = model.parameters();
+  std::vector<std::vector<size_t>> members(uses.size());
+  for (size_t u = 0; u < uses.size(); ++u) {
+    std::vector<std::string> names = uses[u].parameters;
+    names.insert(names.end(), uses[u].branch.begin(), uses[u].branch.end());
+    for (const std::string& name : names)
+      for (size_t k = 0; k < params.size(); ++k)
+        if (params[k].first == name) members[u].push_back(k);
+  }
+  bool any = false;
+  for (const auto& m : members) any = any || !m.empty();
+  LETHE_CHECK(any, "branch scaling: model '" << model.name() << "' has no modality branch to scale");
+  const std::vector<double> sens = reverse_sensitivity(model, batches, opt);
+  std::vector<double> branch(uses.size(), 0.0);
+  double least = 0.0;
+  for (size_t u = 0; u < uses.size(); ++u) {
+    for (size_t k : members[u]) branch[u] += sens[k];
+    if (branch[u] > 0 && (least == 0.0 || branch[u] < least)) least = branch[u];
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t u = 0; u < uses.size(); ++u) {
+    // A branch the reverse term does not reach keeps lr (there is nothing of it to rebalance).
+    const double factor = branch[u] > 0 ? least / branch[u] : 1.0;
+    if (factor != 1.0)
+      for (size_t k : members[u]) trainer.optimizer().set_param_lr_factor(params[k].second, factor);
+    nlohmann::json names = nlohmann::json::array();
+    for (size_t k : members[u]) names.push_back(params[k].first);
+    out.push_back({{"modality", uses[u].modality},
+                   {"parameters", names},
+                   {"sensitivity", branch[u]},
+                   {"factor", factor}});
+  }
   return out;
 }
 

@@ -233,7 +233,8 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
                   {"cg_max_iter", opt.cg_max_iter},
                   {"cg_tol", opt.cg_tol},
                   {"rank_gate", opt.rank_gate},
-                  {"sensitive_layers", opt.sensitive_layers}};
+                  {"sensitive_layers", opt.sensitive_layers},
+                  {"branch_scaling", opt.branch_scaling}};
   u["extra"] = result.extra;
   info.summary = json::object();
   info.summary["unlearning"] = u;

@@ -146,6 +146,44 @@ TEST(Optim, AdamRowLrFactorEqualsASecondAdamOnThoseRows) {
   EXPECT_THROW(opt.set_row_lr_factor(slow, Tensor::from_vector(std::vector<int32_t>{0}, {1}), 2.0), Error);
 }
 
+TEST(Optim, AdamParamLrFactorEqualsASecondAdamOnThatParameter) {
+  // Two parameters (a table and a bias vector) under one Adam; the bias takes 0.25x the learning rate. It
+  // must follow an Adam at 0.25 lr, the table one at lr.
+  const double lr = 0.01, wd = 0.05;
+  const std::vector<double> t0{0.5, -1.0, 2.0, 0.25}, b0{0.3, -0.6};
+  Var t = autograd::param(Tensor::from_vector(t0, {2, 2}), "t"),
+      b = autograd::param(Tensor::from_vector(b0, {2}), "b");
+  Var t_ref = autograd::param(Tensor::from_vector(t0, {2, 2}), "t"),
+      b_ref = autograd::param(Tensor::from_vector(b0, {2}), "b");
+  autograd::Adam opt({t, b}, lr, 0.9, 0.999, 1e-8, wd), opt_t({t_ref}, lr, 0.9, 0.999, 1e-8, wd),
+      opt_b({b_ref}, 0.25 * lr, 0.9, 0.999, 1e-8, wd);
+  opt.set_param_lr_factor(b, 0.25);
+  const std::vector<std::vector<double>> coef{{1, 2, -0.5, 3}, {2, 0, 1, -1}, {0.5, 0.25, -2, 1}};
+  for (const auto& c : coef) {
+    for (autograd::Adam* o : {&opt, &opt_t, &opt_b}) o->zero_grad();
+    auto loss = [&](const Var& q) {
+      return autograd::scale(
+          sum_all(autograd::mul(autograd::constant(Tensor::from_vector(c, q.shape())), autograd::mul(q, q))),
+          0.5);
+    };
+    auto bias_loss = [&](const Var& q) {
+      const std::vector<double> cb{c[0], c[3]};
+      return sum_all(autograd::mul(autograd::constant(Tensor::from_vector(cb, {2})), autograd::mul(q, q)));
+    };
+    autograd::backward(autograd::add(loss(t), bias_loss(b)));
+    autograd::backward(loss(t_ref));
+    autograd::backward(bias_loss(b_ref));
+    for (autograd::Adam* o : {&opt, &opt_t, &opt_b}) o->step();
+  }
+  const std::vector<double> gt = host(t.value()), gb = host(b.value()), rt = host(t_ref.value()),
+                            rb = host(b_ref.value());
+  for (size_t k = 0; k < gt.size(); ++k) EXPECT_NEAR(gt[k], rt[k], 1e-12) << "table entry " << k;
+  for (size_t k = 0; k < gb.size(); ++k) EXPECT_NEAR(gb[k], rb[k], 1e-12) << "bias entry " << k;
+  EXPECT_GT(std::abs(gb[0] - b0[0]), 1e-4);  // it did move
+  EXPECT_THROW(opt.set_param_lr_factor(b, 0.0), Error);
+  EXPECT_THROW(opt.set_param_lr_factor(t_ref, 2.0), Error);
+}
+
 TEST(Optim, AdamPerRowFactorsEqualAnAdamPerFactor) {
   // Rows 0 and 2 take 3x and 0.5x: each must follow an Adam at that learning rate; rows 1 and 3 keep lr.
   const double lr = 0.01;

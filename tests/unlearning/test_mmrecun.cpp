@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -388,6 +390,86 @@ TEST(MMRecUnSensitiveLayers, OnlyTheMostSensitiveTensorsMove) {
   confined.sensitive_layers = 2;
   auto m = make();
   EXPECT_THROW(run_method(m, "mgcn", cfg, view, confined), Error);
+}
+
+// TRU-style branch scaling: each modality branch (the per-item feature table and the layers that read that
+// modality alone) learns at lr x (least sensitive branch / its own). After one step from the same start, a
+// branch parameter has moved by its factor times the unscaled run's move and every other parameter exactly as
+// there. FREEDOM's branches get no reverse gradient: nothing is scaled. A model without branches is refused,
+// and so are confined updates.
+TEST(MMRecUnBranchScaling, EachBranchMovesAtItsFactorOfTheUnscaledStep) {
+  const TinyWorld& t = tiny_world();
+  const RequestView view = apply_requests(
+      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "branches"))});
+  for (const std::string name : {"mgcn", "freedom"}) {
+    SCOPED_TRACE(name);
+    const models::Config cfg = models::default_config(name);
+    auto make = [&] {
+      return models::create_model(name, cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+    };
+    std::unique_ptr<models::Model> before = make(), plain = make(), scaled = make();
+    UnlearnOptions o;
+    o.epochs = 1;
+    o.quiet = true;
+    o.confine = false;
+    const UnlearnResult rp = run_method(plain, name, cfg, view, o);
+    o.branch_scaling = true;
+    const UnlearnResult rs = run_method(scaled, name, cfg, view, o);
+    ASSERT_EQ(rs.steps, 1);  // one step: the move is the first Adam step, linear in the learning rate
+    const nlohmann::json& br = rs.extra.at("branch_scaling");
+    ASSERT_EQ(br.size(), 2u);
+    std::map<std::string, double> factor_of;
+    double least = 0;
+    for (const auto& b : br) {
+      for (const auto& p : b["parameters"]) factor_of[p.get<std::string>()] = b["factor"].get<double>();
+      EXPECT_LE(b["factor"].get<double>(), 1.0);
+      least = std::max(least, b["factor"].get<double>());
+    }
+    EXPECT_DOUBLE_EQ(least, 1.0);  // the least sensitive branch keeps lr
+    auto p0 = before->parameters(), pp = plain->parameters(), ps = scaled->parameters();
+    for (const auto& [pname, f] : factor_of) {
+      bool found = false;
+      for (const auto& q : p0) found = found || q.first == pname;
+      EXPECT_TRUE(found) << pname << " is declared in a branch but is not a parameter";
+    }
+    int scaled_tensors = 0;
+    for (size_t i = 0; i < p0.size(); ++i) {
+      const auto it = factor_of.find(p0[i].first);
+      const double f = it == factor_of.end() ? 1.0 : it->second;
+      if (f == 1.0) {
+        EXPECT_EQ(pp[i].second.value().to_vector<float>(), ps[i].second.value().to_vector<float>())
+            << p0[i].first;
+        continue;
+      }
+      ++scaled_tensors;
+      const auto a = p0[i].second.value().to_vector<float>(), b = pp[i].second.value().to_vector<float>(),
+                 c = ps[i].second.value().to_vector<float>();
+      // Moves are differences of float32 values: a few ulps of the values themselves.
+      const double ulp = std::numeric_limits<float>::epsilon();
+      for (size_t e = 0; e < a.size(); ++e)
+        EXPECT_NEAR(c[e] - a[e], f * (b[e] - a[e]),
+                    1e-6 * std::abs(b[e] - a[e]) + 4 * ulp * std::max(std::abs(a[e]), std::abs(c[e])))
+            << p0[i].first << " " << e;
+    }
+    if (name == "mgcn") {
+      EXPECT_GT(scaled_tensors, 0);  // the reverse term reaches both branches, unevenly
+    } else {
+      EXPECT_EQ(scaled_tensors, 0);  // FREEDOM's branches feed no score
+      for (const auto& b : br) EXPECT_EQ(b["sensitivity"].get<double>(), 0.0);
+    }
+  }
+  const models::Config lcfg = models::default_config("lightgcn");
+  auto lg = models::create_model("lightgcn", lcfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+  UnlearnOptions o;
+  o.epochs = 1;
+  o.quiet = true;
+  o.confine = false;
+  o.branch_scaling = true;
+  EXPECT_THROW(run_method(lg, "lightgcn", lcfg, view, o), Error);
+  o.confine = true;
+  const models::Config mcfg = models::default_config("mgcn");
+  auto mg = models::create_model("mgcn", mcfg, models::make_train_data(t.ds), kSeed, Device::cpu());
+  EXPECT_THROW(run_method(mg, "mgcn", mcfg, view, o), Error);
 }
 
 }  // namespace
