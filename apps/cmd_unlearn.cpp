@@ -21,7 +21,8 @@ namespace {
 struct UnlearnCmd {
   lethe::unlearning::UnlearnJob job;
   std::string request_list;
-  bool quiet = false, no_step_audit = false, no_landing = false, unconfined = false, profile = false;
+  bool quiet = false, no_step_audit = false, no_landing = false, unconfined = false, profile = false,
+       no_pair_gate = false;
   std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
@@ -35,6 +36,7 @@ int run_unlearn(UnlearnCmd& c) {
   job.options.comm = &comm::world();  // mpirun -np N: data-parallel over N ranks (docs/scaling.md)
   job.options.landing = !c.no_landing;
   job.options.confine = !c.unconfined;
+  job.options.pair_gate = !c.no_pair_gate;
   job.audit_steps = job.request_files.size() > 1 && !c.no_step_audit;
   if (!c.quiet)
     std::cout << "lethe unlearn: " << unlearning::method_name(job.options.method) << " on " << job.run_dir
@@ -82,6 +84,9 @@ lethe::apps::Register reg(
              "items' retained users (two-sided, the default), from the users' retained items alone "
              "(retained) or, the plain rule, from their held-out test items (heldout)")
           ->check(CLI::IsMember({"retained", "two-sided", "heldout"}));
+      sub.add_flag("--no-pair-gate", c->no_pair_gate,
+                   "mmrecun: push every forget pair until the stop (the paper's form), not only those that "
+                   "still rank above where their users' retained items put them (docs/unlearning.md)");
       sub.add_flag(
           "--pair-rank", o.pair_rank,
           "until-forgotten, interaction requests: also wait until the forgotten pairs rank, over all "

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
 #include <utility>
 
 #include "datasets/sampler.h"
@@ -32,9 +33,22 @@ class Batches {
   // One epoch over D_f, shuffled with the epoch's generator: returns its batch count.
   int64_t begin_forget_epoch(Rng& rng);
   models::Batch forget_batch(int64_t b, Rng& rng);
+  // Per-pair gate (opt.pair_gate; docs/unlearning.md, "Pair gate"): from the current final embeddings, a
+  // forget pair whose user and item keep data stays open while it ranks, over all items, above where the
+  // mean of its user's retained items' embeddings ranks it; update_pair_gate recomputes every pair's gate,
+  // pair_gate gives a forget batch's triples theirs (1 for pairs without such a level). Returns the open
+  // share.
+  double update_pair_gate(const Tensor& user_emb, const Tensor& item_emb);
+  Tensor pair_gate(const models::Batch& bf) const;
+  bool has_pair_gate() const { return !gate_pairs_.empty(); }
 
  private:
   Device dev_;
+  datasets::UserItems retained_;
+  datasets::Interactions gate_pairs_;               // forget pairs of a user and an item that keep data
+  std::unordered_map<int64_t, size_t> gate_index_;  // (user << 32 | item) -> index in gate_pairs_
+  std::vector<float> gate_;                         // per gate pair: 1 open, 0 closed
+  int32_t n_items_ = 0;
   datasets::BprSampler retain_, forget_;
   Rng retain_rng_;
   int64_t retain_next_ = 0;
@@ -43,13 +57,17 @@ class Batches {
 // The hooks of each method on the trainer (mmrecun.cpp, baselines.cpp). They keep references to `batches`
 // and `opt`, which must outlive the training call.
 training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt);
-// MMRecUn's reverse term with the ranking gate: -mean over the triples of gate * ln sigmoid(s(u,j) - s(u,i)),
-// gate = 1 where s(u,i) > s(u,j) at this step (a constant: no gradient through it), else 0.
+// The reverse term with a 0/1 mask per triple (a constant: no gradient through it): -mean over every triple
+// of mask * ln sigmoid(s(u,j) - s(u,i)).
+autograd::Var masked_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j, const Tensor& mask);
+// MMRecUn's reverse term with the ranking gate: the mask is 1 where s(u,i) > s(u,j) at this step, else 0.
 autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j);
 // The scores s(u, i) of a batch's users and positives and s(u, j) of its negatives, from one forward.
 std::pair<autograd::Var, autograd::Var> pair_scores(const models::Forward& f, const models::Batch& b);
-// MMRecUn's reverse term L_rev on a forget batch (with opt.rank_gate, gated_reverse_loss).
-autograd::Var reverse_loss(const models::Forward& f, const models::Batch& bf, const UnlearnOptions& opt);
+// MMRecUn's reverse term L_rev on a forget batch (with opt.rank_gate, gated_reverse_loss; with `pair_gate`,
+// Batches::pair_gate of the batch, masked by it too).
+autograd::Var reverse_loss(const models::Forward& f, const models::Batch& bf, const UnlearnOptions& opt,
+                           const Tensor* pair_gate = nullptr);
 training::TrainHooks neggrad_hooks(Batches& batches);
 training::TrainHooks forward_only_hooks(Batches& batches);  // finetune, and mmrecun without a forget set
 

@@ -10,6 +10,7 @@
 #include "engine/comm/communicator.h"
 #include "engine/error.h"
 #include "engine/profile.h"
+#include "models/eval/score_rows.h"
 #include "models/sharded.h"
 #include "models/unlearning/method_parts.h"
 #include "models/unlearning/stop_rules.h"
@@ -57,6 +58,52 @@ Batches::Batches(const RequestView& view, const UnlearnOptions& opt, Device dev)
       forget_(forget_sampler(view, opt.batch_size)),
       retain_rng_(Rng(opt.seed).fork(77)) {
   retain_.shuffle(retain_rng_);
+  if (opt.method == Method::MMRecUn && opt.pair_gate && !view.step_forget.empty()) {
+    retained_ = datasets::UserItems::build(view.retain.train, view.retain.n_users);
+    n_items_ = view.retain.n_items;
+    std::vector<uint8_t> has_data(static_cast<size_t>(view.retain.n_items), 0);
+    for (int32_t i : view.retain.train.items) has_data[static_cast<size_t>(i)] = 1;
+    for (size_t k = 0; k < view.step_forget.size(); ++k) {
+      const int32_t u = view.step_forget.users[k], i = view.step_forget.items[k];
+      if (retained_.degree(u) == 0 || !has_data[static_cast<size_t>(i)]) continue;
+      gate_index_[(static_cast<int64_t>(u) << 32) | i] = gate_pairs_.size();
+      gate_pairs_.push(u, i);
+    }
+    gate_.assign(gate_pairs_.size(), 1.0f);
+  }
+}
+
+double Batches::update_pair_gate(const Tensor& user_emb, const Tensor& item_emb) {
+  if (gate_pairs_.empty()) return 0.0;
+  const std::vector<double> own = eval::pair_rank_percentiles(user_emb, item_emb, gate_pairs_);
+  // Each user's vector: the mean of its retained items' final embeddings.
+  const std::vector<float> iv = item_emb.to(Device::cpu()).astype(DType::F32).to_vector<float>();
+  const int64_t d = item_emb.cols();
+  std::vector<float> uv(static_cast<size_t>(user_emb.rows() * d), 0.0f);
+  for (int32_t u : datasets::unique_users(gate_pairs_)) {
+    const float w = 1.0f / static_cast<float>(retained_.degree(u));
+    for (int32_t p = retained_.indptr[u]; p < retained_.indptr[u + 1]; ++p)
+      for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * iv[retained_.items[p] * d + j];
+  }
+  const Tensor um = Tensor::from_vector(uv, {user_emb.rows(), d}, item_emb.device()).astype(item_emb.dtype());
+  const std::vector<double> ref = eval::pair_rank_percentiles(um, item_emb, gate_pairs_);
+  double open = 0;
+  for (size_t k = 0; k < gate_.size(); ++k) {
+    gate_[k] = own[k] > ref[k] ? 1.0f : 0.0f;
+    open += gate_[k];
+  }
+  return open / static_cast<double>(gate_.size());
+}
+
+Tensor Batches::pair_gate(const models::Batch& bf) const {
+  const std::vector<int32_t> users = bf.users.to(Device::cpu()).to_vector<int32_t>(),
+                             items = bf.pos.to(Device::cpu()).to_vector<int32_t>();
+  std::vector<float> g(users.size(), 1.0f);
+  for (size_t k = 0; k < g.size(); ++k) {
+    const auto it = gate_index_.find((static_cast<int64_t>(users[k]) << 32) | items[k]);
+    if (it != gate_index_.end()) g[k] = gate_[it->second];
+  }
+  return Tensor::from_vector(g, Shape{static_cast<int64_t>(g.size())}, dev_);
 }
 
 models::Batch Batches::next_retain() {

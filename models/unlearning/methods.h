@@ -63,6 +63,11 @@ struct UnlearnOptions {
   // until_forgotten, interaction requests: also wait for the forget pairs' mean rank percentile to reach the
   // user-side rank level (ForgetChecker::set_pair_rank; docs/unlearning.md, "Stopping").
   bool pair_rank = false;
+  // MMRecUn, forget pairs whose user and item both keep data (interaction requests): the reverse term acts
+  // on a pair only while it ranks, over all items, above where the mean of its user's retained items' final
+  // embeddings ranks it; recomputed at each epoch's first step (docs/unlearning.md, "Pair gate"). false:
+  // every pair is pushed until the stop (the paper's form).
+  bool pair_gate = true;
   // until_forgotten: the epoch that crosses the reference is cut back to the point of its parameter segment
   // where the forget recall meets the reference (bisection; docs/unlearning.md, "Landing").
   bool landing = true;

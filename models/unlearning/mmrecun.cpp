@@ -16,21 +16,34 @@
 #include "autograd/ops.h"
 #include "datasets/sampler.h"
 #include "engine/error.h"
+#include "engine/ops.h"
 #include "models/batch_share.h"
 #include "models/losses.h"
 #include "models/unlearning/method_parts.h"
 
 namespace lethe::unlearning::detail {
 
-autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j) {
+autograd::Var masked_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j, const Tensor& mask) {
+  const autograd::Var g = autograd::constant(mask.astype(s_i.dtype()).to(s_i.device()));
+  // the forgotten item i is the "negative": -mean(mask * ln sigmoid(s_j - s_i)), over every triple
+  return autograd::neg(autograd::mean(autograd::mul(g, autograd::logsigmoid(autograd::sub(s_j, s_i)))));
+}
+
+namespace {
+
+// 1 where the forgotten item still outranks its negative (s(u,i) > s(u,j)), else 0.
+Tensor rank_gate(const autograd::Var& s_i, const autograd::Var& s_j) {
   const std::vector<double> si = s_i.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();
   const std::vector<double> sj = s_j.value().to(Device::cpu()).astype(DType::F64).to_vector<double>();
   std::vector<double> gate(si.size());
   for (size_t k = 0; k < gate.size(); ++k) gate[k] = si[k] > sj[k] ? 1.0 : 0.0;
-  const autograd::Var g =
-      autograd::constant(Tensor::from_vector(gate, s_i.shape()).astype(s_i.dtype()).to(s_i.device()));
-  // the forgotten item i is the "negative": -mean(gate * ln sigmoid(s_j - s_i))
-  return autograd::neg(autograd::mean(autograd::mul(g, autograd::logsigmoid(autograd::sub(s_j, s_i)))));
+  return Tensor::from_vector(gate, s_i.shape());
+}
+
+}  // namespace
+
+autograd::Var gated_reverse_loss(const autograd::Var& s_i, const autograd::Var& s_j) {
+  return masked_reverse_loss(s_i, s_j, rank_gate(s_i, s_j));
 }
 
 std::pair<autograd::Var, autograd::Var> pair_scores(const models::Forward& f, const models::Batch& b) {
@@ -39,9 +52,14 @@ std::pair<autograd::Var, autograd::Var> pair_scores(const models::Forward& f, co
           autograd::rowdot(u, autograd::gather_rows(f.items, b.neg))};
 }
 
-autograd::Var reverse_loss(const models::Forward& f, const models::Batch& bf, const UnlearnOptions& opt) {
+autograd::Var reverse_loss(const models::Forward& f, const models::Batch& bf, const UnlearnOptions& opt,
+                           const Tensor* pair_gate) {
   const auto [s_i, s_j] = pair_scores(f, bf);
-  return opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
+  if (!pair_gate) return opt.rank_gate ? gated_reverse_loss(s_i, s_j) : models::bpr_loss_logsigmoid(s_j, s_i);
+  const Tensor mask =
+      opt.rank_gate ? ops::mul(rank_gate(s_i, s_j).astype(pair_gate->dtype()), pair_gate->to(Device::cpu()))
+                    : *pair_gate;
+  return masked_reverse_loss(s_i, s_j, mask);
 }
 
 training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) {
@@ -49,8 +67,16 @@ training::TrainHooks mmrecun_hooks(Batches& batches, const UnlearnOptions& opt) 
   h.begin_epoch = [&batches](int64_t, Rng& rng) { return batches.begin_forget_epoch(rng); };
   h.make_batch = [&batches](int64_t, int64_t b, Rng& rng) { return batches.forget_batch(b, rng); };
   h.batch_loss = [&batches, &opt](models::Model& m, const models::Forward& f, const models::Batch& bf,
-                                  int64_t, int64_t, Rng&) {
-    autograd::Var loss = autograd::scale(reverse_loss(f, bf, opt), opt.alpha);
+                                  int64_t, int64_t b, Rng&) {
+    autograd::Var rev;
+    if (batches.has_pair_gate()) {  // opt.pair_gate and pairs whose user and item keep data
+      if (b == 0) batches.update_pair_gate(f.users.value(), f.items.value());
+      const Tensor gate = batches.pair_gate(bf);
+      rev = reverse_loss(f, bf, opt, &gate);
+    } else {
+      rev = reverse_loss(f, bf, opt);
+    }
+    autograd::Var loss = autograd::scale(rev, opt.alpha);
     if (opt.beta > 0) {
       // Under data parallelism the retain batch is shared across the ranks like the forget batch.
       const models::Batch br = batches.next_retain();

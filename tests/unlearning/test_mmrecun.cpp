@@ -14,6 +14,7 @@
 #include "autograd/ops.h"
 #include "datasets/sampler.h"
 #include "fixture.h"
+#include "models/unlearning/method_parts.h"
 #include "models/unlearning/unlearn_run.h"
 
 namespace lethe::unlearning::testing {
@@ -172,6 +173,7 @@ TEST(MMRecUnOwnRows, UnconfinedMovesEveryParameter) {
   o.quiet = true;
   o.confine = false;
   o.own_rows_lr_factor = 1.0;
+  o.pair_gate = false;
   run_method(m, "lightgcn", m->config(), view, o);
   const auto [user_share, item_share] = shares(view);
   const std::vector<float> t0 = values_of(*start, start->user_table()), a = values_of(*m, m->user_table());
@@ -390,6 +392,89 @@ TEST(MMRecUnSensitiveLayers, OnlyTheMostSensitiveTensorsMove) {
   confined.sensitive_layers = 2;
   auto m = make();
   EXPECT_THROW(run_method(m, "mgcn", cfg, view, confined), Error);
+}
+
+// The pair gate: a forget pair whose user and item keep data stays open while its rank over all items is
+// above the rank the mean of its user's retained items' final embeddings gives it (brute force in double
+// below; pairs within float rounding of their level are skipped), pairs without such a level (an item with
+// no data left) are always open, and a closed pair's triple adds nothing to the reverse term or its gradient.
+TEST(MMRecUnPairGate, OpenWhileThePairRanksAboveWhereItsUsersRetainedItemsPutIt) {
+  const TinyWorld& t = tiny_world();
+  const RequestView view = apply_requests(
+      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "pair-gate"))});
+  auto m = load_original(t.run_dir_full());
+  m->set_data(view.retain);
+  UnlearnOptions o;
+  detail::Batches batches(view, o, Device::cpu());
+  ASSERT_TRUE(batches.has_pair_gate());
+  Tensor ue, ie;
+  {
+    autograd::NoGrad ng;
+    const models::Forward f = m->forward(false);
+    ue = f.users.value();
+    ie = f.items.value();
+  }
+  const double open = batches.update_pair_gate(ue, ie);
+  const std::vector<float> uv = ue.to_vector<float>(), iv = ie.to_vector<float>();
+  const int64_t d = ie.cols(), n_items = ie.rows();
+  const datasets::UserItems retained = datasets::UserItems::build(view.retain.train, view.retain.n_users);
+  auto rank = [&](const std::vector<double>& u, int32_t item) {
+    std::vector<double> s(static_cast<size_t>(n_items), 0.0);
+    for (int64_t i = 0; i < n_items; ++i)
+      for (int64_t j = 0; j < d; ++j) s[i] += u[j] * iv[i * d + j];
+    const double v = s[static_cast<size_t>(item)];
+    return static_cast<double>(std::count_if(s.begin(), s.end(), [&](double x) { return x < v; })) /
+           static_cast<double>(n_items - 1);
+  };
+  models::Batch all;
+  all.users =
+      Tensor::from_vector(view.step_forget.users, Shape{static_cast<int64_t>(view.step_forget.size())});
+  all.pos = Tensor::from_vector(view.step_forget.items, Shape{static_cast<int64_t>(view.step_forget.size())});
+  all.neg = all.pos;
+  const std::vector<float> gate = batches.pair_gate(all).to_vector<float>();
+  std::vector<uint8_t> has_data(static_cast<size_t>(n_items), 0);
+  for (int32_t i : view.retain.train.items) has_data[static_cast<size_t>(i)] = 1;
+  int checked = 0, open_n = 0, gated_pairs = 0;
+  for (size_t k = 0; k < view.step_forget.size(); ++k) {
+    const int32_t u = view.step_forget.users[k], i = view.step_forget.items[k];
+    if (!has_data[static_cast<size_t>(i)]) {
+      EXPECT_EQ(gate[k], 1.0f);  // no level: always open
+      continue;
+    }
+    ++gated_pairs;
+    open_n += gate[k] == 1.0f;
+    std::vector<double> own(static_cast<size_t>(d)), mean(static_cast<size_t>(d), 0.0);
+    for (int64_t j = 0; j < d; ++j) own[j] = uv[u * d + j];
+    for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
+      for (int64_t j = 0; j < d; ++j) mean[j] += iv[retained.items[p] * d + j] / retained.degree(u);
+    const double r_own = rank(own, i), r_ref = rank(mean, i);
+    if (std::abs(r_own - r_ref) < 2.0 / static_cast<double>(n_items)) continue;
+    ++checked;
+    EXPECT_EQ(gate[k], r_own > r_ref ? 1.0f : 0.0f) << "pair " << u << ", " << i;
+  }
+  EXPECT_GT(checked, 0);
+  EXPECT_NEAR(open, static_cast<double>(open_n) / gated_pairs, 1e-12);
+
+  // A closed triple adds nothing: the masked term equals the plain one over the open triples (mean over all).
+  const std::vector<double> si{2.0, -1.0, 0.5}, sj{1.0, 0.5, 0.7};
+  const autograd::Var a = autograd::param(Tensor::from_vector(si, Shape{3}));
+  const autograd::Var b = autograd::param(Tensor::from_vector(sj, Shape{3}));
+  const autograd::Var l =
+      detail::masked_reverse_loss(a, b, Tensor::from_vector(std::vector<double>{1, 0, 1}, Shape{3}));
+  double want = 0;
+  for (size_t k : {size_t{0}, size_t{2}}) want += std::log1p(std::exp(si[k] - sj[k]));
+  EXPECT_NEAR(l.value().to_vector<double>()[0], want / 3.0, 1e-12);
+  autograd::backward(l);
+  EXPECT_EQ(a.grad().to_vector<double>()[1], 0.0);
+  EXPECT_EQ(b.grad().to_vector<double>()[1], 0.0);
+  EXPECT_NE(a.grad().to_vector<double>()[0], 0.0);
+
+  // Off (the paper's form) or for another method: no gate.
+  o.pair_gate = false;
+  EXPECT_FALSE(detail::Batches(view, o, Device::cpu()).has_pair_gate());
+  o.pair_gate = true;
+  o.method = Method::Finetune;
+  EXPECT_FALSE(detail::Batches(view, o, Device::cpu()).has_pair_gate());
 }
 
 // TRU-style branch scaling: each modality branch (the per-item feature table and the layers that read that
