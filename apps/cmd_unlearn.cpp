@@ -22,7 +22,7 @@ struct UnlearnCmd {
   lethe::unlearning::UnlearnJob job;
   std::string request_list;
   bool quiet = false, no_step_audit = false, no_landing = false, unconfined = false, profile = false,
-       no_pair_gate = false;
+       no_pair_gate = false, no_pair_rank = false;
   std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
@@ -37,6 +37,7 @@ int run_unlearn(UnlearnCmd& c) {
   job.options.landing = !c.no_landing;
   job.options.confine = !c.unconfined;
   job.options.pair_gate = !c.no_pair_gate;
+  job.options.pair_rank = !c.no_pair_rank;
   job.audit_steps = job.request_files.size() > 1 && !c.no_step_audit;
   if (!c.quiet)
     std::cout << "lethe unlearn: " << unlearning::method_name(job.options.method) << " on " << job.run_dir
@@ -88,9 +89,9 @@ lethe::apps::Register reg(
                    "mmrecun: push every forget pair until the stop (the paper's form), not only those that "
                    "still rank above where their users' retained items put them (docs/unlearning.md)");
       sub.add_flag(
-          "--pair-rank", o.pair_rank,
-          "until-forgotten, interaction requests: also wait until the forgotten pairs rank, over all "
-          "items, no higher than their users' retained items say (docs/unlearning.md)");
+          "--no-pair-rank", c->no_pair_rank,
+          "until-forgotten, interaction requests: stop on the recall level alone, without waiting until "
+          "the forgotten pairs rank no higher than their users' retained items say (docs/unlearning.md)");
       sub.add_flag(
           "--unconfined", c->unconfined,
           "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "

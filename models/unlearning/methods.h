@@ -61,8 +61,8 @@ struct UnlearnOptions {
   Reference reference = Reference::TwoSided;  // how until-forgotten estimates gold's level (stop_rules.h)
   int64_t max_epochs = 300;                   // cap for until_forgotten
   // until_forgotten, interaction requests: also wait for the forget pairs' mean rank percentile to reach the
-  // user-side rank level (ForgetChecker::set_pair_rank; docs/unlearning.md, "Stopping").
-  bool pair_rank = false;
+  // user-side rank level (ForgetChecker::set_pair_rank; docs/unlearning.md, "Stopping"). false: recall alone.
+  bool pair_rank = true;
   // MMRecUn, forget pairs whose user and item both keep data (interaction requests): the reverse term acts
   // on a pair only while it ranks, over all items, above where the mean of its user's retained items' final
   // embeddings ranks it; recomputed at each epoch's first step (docs/unlearning.md, "Pair gate"). false:

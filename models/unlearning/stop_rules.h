@@ -71,7 +71,8 @@ struct ForgetCheck {
   // Forget pairs of a user and an item that both keep data (interaction requests): their mean rank
   // percentile among all items with the users' own rows, and the same with each user's vector the mean of
   // its retained items' final embeddings, the user-side level's vector (-1: not measured). With
-  // ForgetChecker::set_pair_rank the rank must also be at or below that level (pair_rank_applies).
+  // ForgetChecker::set_pair_rank the rank must also be at or below that level (pair_rank_applies; a quiet
+  // check measures it only when the recall is at its level, and an unmeasured rank is not forgotten).
   double pair_rank = -1, pair_rank_reference = -1;
   bool pair_rank_applies = false;
   // The until-forgotten condition: forget recall at or below the reference, or, when the rank decides, the
@@ -81,7 +82,7 @@ struct ForgetCheck {
   // 0.003 against gold's 0.012.
   bool forgotten() const {
     const bool level = recall_decides ? forget_recall <= reference : item_rank <= item_rank_reference;
-    return level && (!pair_rank_applies || pair_rank <= pair_rank_reference);
+    return level && (!pair_rank_applies || (pair_rank >= 0 && pair_rank <= pair_rank_reference));
   }
   // Forgotten and strictly below a reference that decides (the landing then cuts the epoch back).
   bool overshot() const {

@@ -310,7 +310,13 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
 
   ForgetChecker ranked(t.view, t.view.step_forget, Device::cpu());
   ranked.set_pair_rank(true);
-  const ForgetCheck c = ranked.check(*t.model, false);
+  // The original is above the recall level: a quiet check does not measure the rank, and is not forgotten.
+  const ForgetCheck early = ranked.check(*t.model, false);
+  ASSERT_GT(early.forget_recall, early.reference);
+  EXPECT_TRUE(early.pair_rank_applies);
+  EXPECT_LT(early.pair_rank, 0);
+  EXPECT_FALSE(early.forgotten());
+  const ForgetCheck c = ranked.check(*t.model, true);
   ASSERT_TRUE(c.pair_rank_applies);
   const auto [ue, ie] = eval_embeddings(*t.model);
   const double tol = 2.0 / (static_cast<double>(kept.size()) * static_cast<double>(t.n_items - 1));
@@ -329,6 +335,10 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   EXPECT_TRUE(f.forgotten());  // not applied: recall alone
   f.pair_rank_applies = true;
   EXPECT_FALSE(f.forgotten());
+  f.pair_rank = -1;  // not measured: not forgotten
+  f.pair_rank_reference = -1;
+  EXPECT_FALSE(f.forgotten());
+  f.pair_rank_reference = 0.8;
   f.pair_rank = 0.8;
   EXPECT_TRUE(f.forgotten());
   EXPECT_TRUE(f.overshot());  // recall strictly below
