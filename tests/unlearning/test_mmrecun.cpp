@@ -41,6 +41,13 @@ std::unique_ptr<models::Model> load_original(const std::string& dir) {
   return load_model_run(dir, models::make_train_data(tiny_world().ds), "original").model;
 }
 
+// A 5% interaction request on the tiny world, applied (`name` keeps each test's request file apart).
+RequestView tiny_interaction_view(const std::string& name) {
+  const TinyWorld& t = tiny_world();
+  return apply_requests(t.ds,
+                        {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, name))});
+}
+
 // The premise of the own-rows step: after the rebuild from D_r, no retain loss reaches a forgotten user's
 // row, for every model (their only gradient comes from the reverse term).
 TEST(MMRecUnOwnRows, RetainLossNeverReachesAForgottenUsersRow) {
@@ -163,8 +170,7 @@ TEST(MMRecUnOwnRows, EachForgetRowTakesItsShareOfTheFactorAndNothingElseMoves) {
 // The paper's plain form stays reachable: unconfined, every parameter moves.
 TEST(MMRecUnOwnRows, UnconfinedMovesEveryParameter) {
   const TinyWorld& t = tiny_world();
-  const RequestView view = apply_requests(
-      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "unconfined"))});
+  const RequestView view = tiny_interaction_view("unconfined");
   auto start = load_original(t.quick_run_dir());
   start->set_data(view.retain);
   auto m = load_original(t.quick_run_dir());
@@ -349,8 +355,7 @@ TEST(MMRecUnModality, ConfinedUpdatesMoveOnlyTheErasedItemsRows) {
 // bitwise; K beyond the tensor count moves every tensor the step reaches. It needs unconfined updates.
 TEST(MMRecUnSensitiveLayers, OnlyTheMostSensitiveTensorsMove) {
   const TinyWorld& t = tiny_world();
-  const RequestView view = apply_requests(
-      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "sensitive"))});
+  const RequestView view = tiny_interaction_view("sensitive");
   const models::Config cfg = models::default_config("mgcn");
   auto make = [&] {
     return models::create_model("mgcn", cfg, models::make_train_data(t.ds), kSeed, Device::cpu());
@@ -400,8 +405,7 @@ TEST(MMRecUnSensitiveLayers, OnlyTheMostSensitiveTensorsMove) {
 // no data left) are always open, and a closed pair's triple adds nothing to the reverse term or its gradient.
 TEST(MMRecUnPairGate, OpenWhileThePairRanksAboveWhereItsUsersRetainedItemsPutIt) {
   const TinyWorld& t = tiny_world();
-  const RequestView view = apply_requests(
-      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "pair-gate"))});
+  const RequestView view = tiny_interaction_view("pair-gate");
   auto m = load_original(t.run_dir_full());
   m->set_data(view.retain);
   UnlearnOptions o;
@@ -484,8 +488,7 @@ TEST(MMRecUnPairGate, OpenWhileThePairRanksAboveWhereItsUsersRetainedItemsPutIt)
 // and so are confined updates.
 TEST(MMRecUnBranchScaling, EachBranchMovesAtItsFactorOfTheUnscaledStep) {
   const TinyWorld& t = tiny_world();
-  const RequestView view = apply_requests(
-      t.ds, {read_request(write_generated_request(t.ds, RequestKind::Interaction, 0.05, "branches"))});
+  const RequestView view = tiny_interaction_view("branches");
   for (const std::string name : {"mgcn", "freedom"}) {
     SCOPED_TRACE(name);
     const models::Config cfg = models::default_config(name);
