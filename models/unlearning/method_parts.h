@@ -48,7 +48,6 @@ class Batches {
   datasets::Interactions gate_pairs_;               // forget pairs of a user and an item that keep data
   std::unordered_map<int64_t, size_t> gate_index_;  // (user << 32 | item) -> index in gate_pairs_
   std::vector<float> gate_;                         // per gate pair: 1 open, 0 closed
-  int32_t n_items_ = 0;
   datasets::BprSampler retain_, forget_;
   Rng retain_rng_;
   int64_t retain_next_ = 0;

@@ -60,7 +60,6 @@ Batches::Batches(const RequestView& view, const UnlearnOptions& opt, Device dev)
   retain_.shuffle(retain_rng_);
   if (opt.method == Method::MMRecUn && opt.pair_gate && !view.step_forget.empty()) {
     retained_ = datasets::UserItems::build(view.retain.train, view.retain.n_users);
-    n_items_ = view.retain.n_items;
     std::vector<uint8_t> has_data(static_cast<size_t>(view.retain.n_items), 0);
     for (int32_t i : view.retain.train.items) has_data[static_cast<size_t>(i)] = 1;
     for (size_t k = 0; k < view.step_forget.size(); ++k) {
