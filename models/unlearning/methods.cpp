@@ -60,14 +60,9 @@ Batches::Batches(const RequestView& view, const UnlearnOptions& opt, Device dev)
   retain_.shuffle(retain_rng_);
   if (opt.method == Method::MMRecUn && opt.pair_gate && !view.step_forget.empty()) {
     retained_ = datasets::UserItems::build(view.retain.train, view.retain.n_users);
-    std::vector<uint8_t> has_data(static_cast<size_t>(view.retain.n_items), 0);
-    for (int32_t i : view.retain.train.items) has_data[static_cast<size_t>(i)] = 1;
-    for (size_t k = 0; k < view.step_forget.size(); ++k) {
-      const int32_t u = view.step_forget.users[k], i = view.step_forget.items[k];
-      if (retained_.degree(u) == 0 || !has_data[static_cast<size_t>(i)]) continue;
-      gate_index_[(static_cast<int64_t>(u) << 32) | i] = gate_pairs_.size();
-      gate_pairs_.push(u, i);
-    }
+    gate_pairs_ = pairs_keeping_data(view, view.step_forget);
+    for (size_t k = 0; k < gate_pairs_.size(); ++k)
+      gate_index_[(static_cast<int64_t>(gate_pairs_.users[k]) << 32) | gate_pairs_.items[k]] = k;
     gate_.assign(gate_pairs_.size(), 1.0f);
   }
 }
@@ -75,16 +70,10 @@ Batches::Batches(const RequestView& view, const UnlearnOptions& opt, Device dev)
 double Batches::update_pair_gate(const Tensor& user_emb, const Tensor& item_emb) {
   if (gate_pairs_.empty()) return 0.0;
   const std::vector<double> own = eval::pair_rank_percentiles(user_emb, item_emb, gate_pairs_);
-  // Each user's vector: the mean of its retained items' final embeddings.
-  const std::vector<float> iv = item_emb.to(Device::cpu()).astype(DType::F32).to_vector<float>();
-  const int64_t d = item_emb.cols();
-  std::vector<float> uv(static_cast<size_t>(user_emb.rows() * d), 0.0f);
-  for (int32_t u : datasets::unique_users(gate_pairs_)) {
-    const float w = 1.0f / static_cast<float>(retained_.degree(u));
-    for (int32_t p = retained_.indptr[u]; p < retained_.indptr[u + 1]; ++p)
-      for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * iv[retained_.items[p] * d + j];
-  }
-  const Tensor um = Tensor::from_vector(uv, {user_emb.rows(), d}, item_emb.device()).astype(item_emb.dtype());
+  // Each user's vector: the mean of its retained items' final embeddings (the user-side level's).
+  const Tensor um = retained_item_means(item_emb.to(Device::cpu()).astype(DType::F32).to_vector<float>(),
+                                        item_emb.cols(), retained_, datasets::unique_users(gate_pairs_),
+                                        user_emb.rows(), item_emb.device(), item_emb.dtype());
   const std::vector<double> ref = eval::pair_rank_percentiles(um, item_emb, gate_pairs_);
   double open = 0;
   for (size_t k = 0; k < gate_.size(); ++k) {

@@ -52,21 +52,13 @@ ForgetChecker::ForgetChecker(const RequestView& view, const datasets::Interactio
   test_items_ = datasets::UserItems::build(test, view.retain.n_users);
   // Items of forget pairs whose user keeps data and that keep data themselves (interaction requests), with
   // every item's retained users: the two-sided level replaces these items' vectors (header).
-  {
-    std::vector<uint8_t> mark(static_cast<size_t>(view.retain.n_items), 0);
-    for (size_t k = 0; k < forget.size(); ++k)
-      if (mask.degree(forget.users[k]) > 0 && has_data[static_cast<size_t>(forget.items[k])]) {
-        mark[static_cast<size_t>(forget.items[k])] = 1;
-        kept_pairs_.push(forget.users[k], forget.items[k]);
-      }
-    for (int32_t i = 0; i < view.retain.n_items; ++i)
-      if (mark[static_cast<size_t>(i)]) kept_items_.push_back(i);
-    if (!kept_items_.empty()) {
-      datasets::Interactions by_item;
-      for (size_t k = 0; k < view.retain.train.size(); ++k)
-        by_item.push(view.retain.train.items[k], view.retain.train.users[k]);
-      item_users_ = datasets::UserItems::build(by_item, view.retain.n_items);
-    }
+  kept_pairs_ = pairs_keeping_data(view, forget);
+  kept_items_ = datasets::unique_items(kept_pairs_);
+  if (!kept_items_.empty()) {
+    datasets::Interactions by_item;
+    for (size_t k = 0; k < view.retain.train.size(); ++k)
+      by_item.push(view.retain.train.items[k], view.retain.train.users[k]);
+    item_users_ = datasets::UserItems::build(by_item, view.retain.n_items);
   }
   if (rule_ != Reference::HeldOut && !items_without_data_.empty()) {
     // Pairs of an item without data and a user who keeps data (a user left without data is measured
@@ -173,13 +165,7 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
       LETHE_PROFILE_SCOPE("check:retained");
       std::vector<float> iv = ie.to(Device::cpu()).astype(DType::F32).to_vector<float>();
       const int64_t d = ie.cols();
-      std::vector<float> uv(static_cast<size_t>(ue.rows() * d), 0.0f);
-      for (int32_t u : with_data_) {
-        const float w = 1.0f / static_cast<float>(retained_.degree(u));
-        for (int32_t p = retained_.indptr[u]; p < retained_.indptr[u + 1]; ++p)
-          for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * iv[retained_.items[p] * d + j];
-      }
-      um = Tensor::from_vector(uv, {ue.rows(), d}, ie.device()).astype(ie.dtype());
+      um = retained_item_means(iv, d, retained_, with_data_, ue.rows(), ie.device(), ie.dtype());
       if (need_retained) {
         const eval::EvalResult rr = ev_->evaluate(um, ie, targets_, with_data_);
         c.ref_retained = eval::metric(rr.metrics, "Recall@20");
@@ -263,6 +249,32 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
 
 void ForgetChecker::fix_item_rank_reference(models::Model& model) {
   if (!item_pairs_.empty()) fixed_item_reference_ = fresh_row_rank(model, items_without_data_, item_pairs_);
+}
+
+datasets::Interactions pairs_keeping_data(const RequestView& view, const datasets::Interactions& forget) {
+  std::vector<uint8_t> user_has(static_cast<size_t>(view.retain.n_users), 0),
+      item_has(static_cast<size_t>(view.retain.n_items), 0);
+  for (size_t k = 0; k < view.retain.train.size(); ++k) {
+    user_has[static_cast<size_t>(view.retain.train.users[k])] = 1;
+    item_has[static_cast<size_t>(view.retain.train.items[k])] = 1;
+  }
+  datasets::Interactions out;
+  for (size_t k = 0; k < forget.size(); ++k)
+    if (user_has[static_cast<size_t>(forget.users[k])] && item_has[static_cast<size_t>(forget.items[k])])
+      out.push(forget.users[k], forget.items[k]);
+  return out;
+}
+
+Tensor retained_item_means(const std::vector<float>& item_values, int64_t d,
+                           const datasets::UserItems& retained, const std::vector<int32_t>& users,
+                           int64_t n_users, Device device, DType dtype) {
+  std::vector<float> uv(static_cast<size_t>(n_users * d), 0.0f);
+  for (int32_t u : users) {
+    const float w = 1.0f / static_cast<float>(retained.degree(u));
+    for (int32_t p = retained.indptr[u]; p < retained.indptr[u + 1]; ++p)
+      for (int64_t j = 0; j < d; ++j) uv[u * d + j] += w * item_values[retained.items[p] * d + j];
+  }
+  return Tensor::from_vector(uv, {n_users, d}, device).astype(dtype);
 }
 
 ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget,

@@ -134,6 +134,17 @@ class ForgetChecker {
   std::unique_ptr<eval::Evaluator> ev_;  // null for an empty forget set
 };
 
+// The forget pairs whose user and item both keep training rows in D_r (interaction requests): the pairs the
+// two-sided level, the pair rank and MMRecUn's pair gate read.
+datasets::Interactions pairs_keeping_data(const RequestView& view, const datasets::Interactions& forget);
+
+// The user-side level's vectors: row u of the result ([n_users, d], on `device` in `dtype`) is the mean of
+// the rows of `item_values` (host, [n_items, d] row-major, the final item embeddings) at u's `retained`
+// items, for each u in `users` (each keeps at least one); every other row is zero.
+Tensor retained_item_means(const std::vector<float>& item_values, int64_t d,
+                           const datasets::UserItems& retained, const std::vector<int32_t>& users,
+                           int64_t n_users, Device device, DType dtype);
+
 // One check with a ForgetChecker built for it.
 ForgetCheck forget_check(models::Model& model, const RequestView& view, const datasets::Interactions& forget,
                          Reference rule = Reference::TwoSided);
