@@ -22,7 +22,7 @@ struct UnlearnCmd {
   lethe::unlearning::UnlearnJob job;
   std::string request_list;
   bool quiet = false, no_step_audit = false, no_landing = false, unconfined = false, profile = false,
-       no_pair_gate = false, no_pair_rank = false;
+       no_pair_gate = false, no_pair_rank = false, no_recall_floor = false;
   std::string trace;  // --trace FILE: Chrome trace of every op and phase
 };
 
@@ -38,6 +38,7 @@ int run_unlearn(UnlearnCmd& c) {
   job.options.confine = !c.unconfined;
   job.options.pair_gate = !c.no_pair_gate;
   job.options.pair_rank = !c.no_pair_rank;
+  job.options.recall_floor = !c.no_recall_floor;
   job.audit_steps = job.request_files.size() > 1 && !c.no_step_audit;
   if (!c.quiet)
     std::cout << "lethe unlearn: " << unlearning::method_name(job.options.method) << " on " << job.run_dir
@@ -92,6 +93,10 @@ lethe::apps::Register reg(
           "--no-pair-rank", c->no_pair_rank,
           "until-forgotten, interaction requests: stop on the recall level alone, without waiting until "
           "the forgotten pairs rank no higher than their users' retained items say (docs/unlearning.md)");
+      sub.add_flag(
+          "--no-recall-floor", c->no_recall_floor,
+          "until-forgotten, interaction requests: wait for the pair rank however far the forget "
+          "recall falls, not only until it is two standard errors below its level (docs/unlearning.md)");
       sub.add_flag(
           "--unconfined", c->unconfined,
           "mmrecun: every parameter moves (the paper's plain form), not only the rows of the forget set's "

@@ -264,7 +264,8 @@ void add_candidates(EpochLog& el, const ForgetCheck& c) {
                                {"item_rank", c.item_rank},
                                {"item_rank_reference", c.item_rank_reference},
                                {"pair_rank", c.pair_rank},
-                               {"pair_rank_reference", c.pair_rank_reference}})
+                               {"pair_rank_reference", c.pair_rank_reference},
+                               {"recall_floor", c.recall_floor}})
     if (v >= 0) el.candidates[key] = v;
 }
 
@@ -389,6 +390,7 @@ UnlearnResult run_on_loop(models::Model& m, const std::string& model_name, const
   //    under the plain held-out reference only where every user of the step is left without data.
   ForgetChecker checker(view, view.step_forget, dev, opt.reference);
   checker.set_pair_rank(opt.pair_rank);
+  checker.set_recall_floor(opt.recall_floor);
   if (has_forget) checker.fix_item_rank_reference(m);  // before any row moves (stop_rules.h)
   if (opt.method == Method::MMRecUn && has_forget) {
     const detail::ForgetRows rows = detail::forget_rows(view);

@@ -63,6 +63,10 @@ struct UnlearnOptions {
   // until_forgotten, interaction requests: also wait for the forget pairs' mean rank percentile to reach the
   // user-side rank level (ForgetChecker::set_pair_rank; docs/unlearning.md, "Stopping"). false: recall alone.
   bool pair_rank = true;
+  // With pair_rank: the rank holds the run on only until the forget recall is two standard errors below
+  // its reference (ForgetChecker::set_recall_floor; docs/unlearning.md, "Recall floor"). false: the rank
+  // holds it on however far the recall falls.
+  bool recall_floor = true;
   // MMRecUn, forget pairs whose user and item both keep data (interaction requests): the reverse term acts
   // on a pair only while it ranks, over all items, above where the mean of its user's retained items' final
   // embeddings ranks it; recomputed at each epoch's first step (docs/unlearning.md, "Pair gate"). false:

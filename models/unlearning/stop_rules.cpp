@@ -239,6 +239,10 @@ ForgetCheck ForgetChecker::check(models::Model& model, bool diagnostics) const {
   // decides only once the recall is at its level (forgotten() needs both), so a quiet check measures it only
   // then: the epochs before cost no more than without it.
   c.pair_rank_applies = pair_rank_applies;
+  if (pair_rank_applies && recall_floor_ && n > 0) {
+    const double ref = std::clamp(c.reference, 0.0, 1.0);
+    c.recall_floor = std::max(0.0, ref - 2.0 * std::sqrt(ref * (1.0 - ref) / n));
+  }
   if (need_pair_rank && um.defined() && (diagnostics || c.forget_recall <= c.reference)) {
     LETHE_PROFILE_SCOPE("check:pair_rank");
     c.pair_rank = mean_of(eval::pair_rank_percentiles(ue, ie, kept_pairs_));

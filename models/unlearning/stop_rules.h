@@ -75,6 +75,12 @@ struct ForgetCheck {
   // check measures it only when the recall is at its level, and an unmeasured rank is not forgotten).
   double pair_rank = -1, pair_rank_reference = -1;
   bool pair_rank_applies = false;
+  // Where the pair rank applies and ForgetChecker::set_recall_floor is on: the reference less two of its
+  // standard errors, 2 sqrt(ref (1 - ref) / n) over its n users (-1: off). The rank may hold the run on
+  // only until the forget recall reaches this floor: below it the recall says the pairs are further down
+  // than gold's level within its own sampling error, and pushing on is the overshoot the rank was not meant
+  // to cause (docs/unlearning.md, "Recall floor").
+  double recall_floor = -1;
   // The until-forgotten condition: forget recall at or below the reference, or, when the rank decides, the
   // item rank at or below its reference. Where recall decides the rank is only reported: an interaction
   // request that happens to empty a few items (102 of 2979 pairs, core selection on real TikTok, FREEDOM)
@@ -82,7 +88,9 @@ struct ForgetCheck {
   // 0.003 against gold's 0.012.
   bool forgotten() const {
     const bool level = recall_decides ? forget_recall <= reference : item_rank <= item_rank_reference;
-    return level && (!pair_rank_applies || (pair_rank >= 0 && pair_rank <= pair_rank_reference));
+    const bool rank = pair_rank >= 0 && pair_rank <= pair_rank_reference;
+    const bool floor = recall_floor >= 0 && forget_recall <= recall_floor;
+    return level && (!pair_rank_applies || rank || floor);
   }
   // Forgotten and strictly below a reference that decides (the landing then cuts the epoch back).
   bool overshot() const {
@@ -113,6 +121,9 @@ class ForgetChecker {
   // top 20: on the Baby-shaped preset MMRecUn lands on gold's forget recall while the pairs still rank far
   // above where gold puts them, and the membership attack reads them.
   void set_pair_rank(bool on) { pair_rank_ = on; }
+  // With the pair rank: stop waiting for it once the forget recall is two standard errors below the
+  // reference (ForgetCheck::recall_floor).
+  void set_recall_floor(bool on) { recall_floor_ = on; }
   // Users of the forget set left with no training row in D_r (sorted).
   const std::vector<int32_t>& users_without_data() const { return without_data_; }
   // Items of the forget set left with no training row in D_r (sorted; item requests: all of them).
@@ -128,6 +139,7 @@ class ForgetChecker {
   datasets::Interactions item_pairs_;  // forget pairs of an item without data and a user with data
   datasets::Interactions kept_pairs_;  // forget pairs of a user and an item that both keep data
   bool pair_rank_ = false;             // set_pair_rank
+  bool recall_floor_ = false;          // set_recall_floor
   bool rank_decides_ = false;          // every forget pair's item is without data (item requests)
   double fixed_item_reference_ = -1;   // fix_item_rank_reference's value (-1: measured at every check)
   bool has_test_ = false;

@@ -228,6 +228,7 @@ void write_unlearned_run(const std::string& dir, const training::RunInfo& origin
                   {"landing", opt.landing},
                   {"reference", reference_name(opt.reference)},
                   {"pair_rank", opt.pair_rank},
+                  {"recall_floor", opt.recall_floor},
                   {"pair_gate", opt.pair_gate},
                   {"confine", opt.confine},
                   {"damping", opt.damping},

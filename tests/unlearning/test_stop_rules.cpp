@@ -289,8 +289,9 @@ TEST(StopRules, ItemRequestRanksAgainstFreshItemRows) {
 // --pair-rank (interaction requests): the forget pairs whose item keeps data, ranked over all items with the
 // users' own rows, against the same pairs with each user's vector the mean of its retained items' final
 // embeddings (the user-side level's vector). Measured only when asked for or in diagnostic checks; when it
-// applies, a check is forgotten only with both the recall and the rank at or below their levels. MMRecUn
-// run with it stops with the pairs' rank at or below that level.
+// applies, a check is forgotten only with both the recall and the rank at or below their levels, unless the
+// recall floor is on and the recall is at or below it. MMRecUn run with it stops with the pairs' rank at or
+// below that level; with the floor too, no later, at the rank's level or the floor.
 TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItemsSay) {
   const InteractionCase t;
   datasets::Interactions kept;  // every forget pair here: interaction requests leave users and items data
@@ -347,6 +348,32 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   f.pair_rank = 0.7;
   EXPECT_TRUE(f.overshot());
 
+  // The recall floor: the rank holds the run on only while the recall is above it.
+  f.pair_rank = 0.9;
+  f.forget_recall = 0.10;
+  EXPECT_FALSE(f.forgotten());
+  f.recall_floor = 0.09;
+  EXPECT_FALSE(f.forgotten());  // between the floor and the reference: the rank decides
+  f.forget_recall = 0.09;
+  EXPECT_TRUE(f.forgotten());  // at the floor: forgotten whatever the rank
+  EXPECT_TRUE(f.overshot());
+  f.pair_rank_applies = false;
+  f.forget_recall = 0.13;
+  EXPECT_FALSE(f.forgotten());  // the floor never stops a run above the reference
+
+  // Its value: the reference less two binomial standard errors over the reference's users; only where the
+  // pair rank applies.
+  EXPECT_LT(c.recall_floor, 0);  // not asked for
+  ForgetChecker floored(t.view, t.view.step_forget, Device::cpu());
+  floored.set_recall_floor(true);
+  EXPECT_LT(floored.check(*t.model, false).recall_floor, 0);  // without the pair rank: off
+  floored.set_pair_rank(true);
+  const ForgetCheck fl = floored.check(*t.model, false);
+  const double n = static_cast<double>(fl.forget_users);
+  ASSERT_GT(n, 0);
+  EXPECT_NEAR(fl.recall_floor, fl.reference - 2 * std::sqrt(fl.reference * (1 - fl.reference) / n), 1e-12);
+  EXPECT_DOUBLE_EQ(fl.reference, quiet.reference);
+
   const TinyWorld& w = tiny_world();
   const std::string req = write_generated_request(w.ds, RequestKind::Interaction, 0.05, "ref-interaction");
   UnlearnJob job;
@@ -355,6 +382,7 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   job.out_dir = fresh_dir("pair-rank-mmrecun");
   job.options.method = Method::MMRecUn;
   job.options.pair_rank = true;
+  job.options.recall_floor = false;
   job.options.quiet = true;
   std::ostringstream sink;
   const UnlearnResult r = run_unlearn_job(job, sink).back();
@@ -364,6 +392,18 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   EXPECT_TRUE(after.forgotten());
   EXPECT_LE(after.pair_rank, after.pair_rank_reference);
   EXPECT_LT(after.pair_rank, c.pair_rank);
+
+  // With the recall floor (the default) it stops at the first of the rank and the floor, never later.
+  job.out_dir = fresh_dir("pair-rank-floor-mmrecun");
+  job.options.recall_floor = true;
+  const UnlearnResult rf = run_unlearn_job(job, sink).back();
+  EXPECT_EQ(rf.stop_reason, "until-forgotten");
+  EXPECT_LE(rf.epochs_run, r.epochs_run);
+  ModelRun mf = load_model_run(job.out_dir, t.view.retain, "mmrecun");
+  const ForgetCheck at_floor = floored.check(*mf.model, false);
+  EXPECT_TRUE(at_floor.forgotten());
+  EXPECT_TRUE(at_floor.pair_rank <= at_floor.pair_rank_reference ||
+              at_floor.forget_recall <= at_floor.recall_floor);
 }
 
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
