@@ -6,7 +6,10 @@
   unlearn_benchmark_table.py table OUT --model M --data D --shards K --seeds S.. --kinds C.. --methods M..
                                    [--stream-methods M..] [--extra-shards K..] [--plots DIR]
       OUT/leaderboard.md and OUT/leaderboard.json (mean and sample standard deviation over the seeds of every
-      cell), and PNG plots in DIR (default OUT/plots) when python3-matplotlib is installed.
+      cell, MMRecUn's forget curve per cell on the first seed), and PNG plots in DIR (default OUT/plots) when
+      python3-matplotlib is installed.
+  unlearn_benchmark_table.py plots LEADERBOARD_JSON --plots DIR
+      the same plots from a leaderboard.json alone (every plot is drawn from the JSON, none from the runs)
 """
 import argparse
 import glob
@@ -141,10 +144,23 @@ def original_summary(run):
             "train_s": s.get("train_seconds", 0.0) + s.get("eval_seconds", 0.0), "epochs": s.get("epochs_run")}
 
 
+def forget_curve(out, seed, cell):
+    """MMRecUn's forget Recall@20 after each unlearning epoch (seed `seed`), with gold's and the original's level."""
+    log = os.path.join(out, f"mmrecun-s{seed}-{cell}", "unlearn_log.jsonl")
+    rec = [json.loads(line) for line in open(log) if line.strip()] if os.path.exists(log) else []
+    rec = [r for r in rec if r.get("forget_recall@20", -1) >= 0]
+    rows = cell_rows(out, seed, cell, ["original", "gold"])
+    if not rec and not rows:
+        return None
+    level = {m: rows[m]["forget_recall@20"] if m in rows else None for m in ("gold", "original")}
+    return {"seed": seed, "epoch": [r["epoch"] + 1 for r in rec], "forget_recall@20": [r["forget_recall@20"] for r in rec],
+            "gold": level["gold"], "original": level["original"]}
+
+
 def table(a):
     out = a.out
-    board = {"model": a.model, "data": a.data, "seeds": a.seeds, "shards": a.shards, "cells": {}, "stream": {},
-             "sharding": {}}
+    board = {"model": a.model, "data": a.data, "seeds": a.seeds, "shards": a.shards, "cells": {}, "curves": {},
+             "stream": {}, "sharding": {}}
     a.methods = ["original"] + [m for m in a.methods if m != "original"]
     for cell in a.kinds:
         per = {}
@@ -152,6 +168,9 @@ def table(a):
             for m, v in cell_rows(out, s, cell, a.methods).items():
                 per.setdefault(m, []).append(v)
         board["cells"][cell] = {m: {key: mean_std([v[key] for v in vs]) for key, _, _ in METRICS} for m, vs in per.items()}
+        curve = forget_curve(out, a.seeds[0], cell)
+        if curve:
+            board["curves"][cell] = curve
     for m in a.stream_methods or []:
         st = stream_summary(out, m)
         if st:
@@ -195,10 +214,10 @@ def table(a):
         lines.append("")
     with open(os.path.join(out, "leaderboard.md"), "w") as f:
         f.write("\n".join(lines))
-    plots(a, board)
+    plots(board, a.plots or os.path.join(out, "plots"))
 
 
-def plots(a, board):
+def plots(board, pdir):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -206,7 +225,6 @@ def plots(a, board):
     except ImportError:
         print("plots skipped: python3-matplotlib is not installed", file=sys.stderr)
         return
-    pdir = a.plots or os.path.join(a.out, "plots")
     os.makedirs(pdir, exist_ok=True)
     # 1. Retain vs forget recall per method, one panel per request cell.
     cells = list(board["cells"])
@@ -229,17 +247,13 @@ def plots(a, board):
     # 2. Forget Recall@20 per MMRecUn epoch against gold's level (first seed).
     fig, axes = plt.subplots(1, len(cells), figsize=(4.2 * len(cells), 3.4), squeeze=False)
     for ax, cell in zip(axes[0], cells):
-        s = a.seeds[0]
-        log = os.path.join(a.out, f"mmrecun-s{s}-{cell}", "unlearn_log.jsonl")
-        if os.path.exists(log):
-            rec = [json.loads(line) for line in open(log) if line.strip()]
-            xs = [r["epoch"] + 1 for r in rec if r.get("forget_recall@20", -1) >= 0]
-            ys = [r["forget_recall@20"] for r in rec if r.get("forget_recall@20", -1) >= 0]
-            ax.plot(xs, ys, "o-", label="mmrecun")
-        rows = cell_rows(a.out, s, cell, ["original", "gold"])
+        curve = board.get("curves", {}).get(cell) or {}
+        s = curve.get("seed", board["seeds"][0])
+        if curve.get("epoch"):
+            ax.plot(curve["epoch"], curve["forget_recall@20"], "o-", label="mmrecun")
         for name, style in (("gold", "--"), ("original", ":")):
-            if name in rows and rows[name]["forget_recall@20"] is not None:
-                ax.axhline(rows[name]["forget_recall@20"], linestyle=style, color="gray", label=name)
+            if curve.get(name) is not None:
+                ax.axhline(curve[name], linestyle=style, color="gray", label=name)
         ax.set_title(f"{cell} (seed {s})")
         ax.set_xlabel("unlearning epoch")
         ax.set_ylabel("forget Recall@20")
@@ -268,6 +282,11 @@ def main():
         if len(sys.argv) != 6:
             sys.exit(__doc__)
         stream_requests(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "plots":
+        if len(sys.argv) != 5 or sys.argv[3] != "--plots":
+            sys.exit(__doc__)
+        plots(load(sys.argv[2]), sys.argv[4])
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["table"])

@@ -1,6 +1,7 @@
 // `lethe bench` and `lethe train --profile` through the CLI on the tiny synthetic set: the table, the JSON
 // fields (per-epoch times, medians, floors, peak memory, unlearning speed-up, busy/quiet epochs) and the
-// profile table; `--trace` on train, unlearn and bench writes Chrome trace JSON with the ops and phases.
+// profile table; `--trace` on train, unlearn and bench writes Chrome trace JSON with the ops and phases;
+// bench/unlearn_benchmark.sh end to end (leaderboard Markdown + JSON, plots redrawn from the JSON alone).
 // No timing thresholds: figures are measured by bench/reproduce.sh, never asserted in tests.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -158,6 +159,54 @@ TEST_F(CliBench, TrainProfileTable) {
   for (const char* name : {"phase:forward", "phase:backward", "phase:adam", "phase:sample", "phase:eval",
                            "fwd:spmm", "bwd:spmm", "% wall"})
     EXPECT_NE(out.find(name), std::string::npos) << name << "\n" << out;
+}
+
+// The unlearning benchmark of record (docs/benchmark.md, "The command") on the tiny set, two seeds, a user
+// and an interaction cell, mmrecun and sisa on 2 shards, a 2-request stream: every cell, seed, method, curve,
+// the stream and the sharding table reach leaderboard.json, and `unlearn_benchmark_table.py plots` redraws
+// every plot from that JSON alone (where Debian's python3-matplotlib is installed).
+TEST_F(CliBench, UnlearnBenchmarkScriptWritesTheLeaderboardAndPlotsFromItsJson) {
+  std::string out;
+  if (run_cmd("python3 -c 'import json'", out) != 0) GTEST_SKIP() << "python3 is not installed";
+  const fs::path bench = dir_ / "bench";
+  const std::string src = LETHE_SOURCE_DIR;
+  ASSERT_EQ(
+      run_cmd("OUT=" + bench.string() + " DATA=" + data_ +
+                  " SEEDS='1 2' KINDS='user interaction' METHODS='mmrecun sisa' SHARDS=2 EXTRA_SHARDS=' '"
+                  " STREAM_N=2 STREAM_METHODS=mmrecun PYTHON=python3 " +
+                  src + "/bench/unlearn_benchmark.sh " + bin_,
+              out),
+      0)
+      << out;
+  std::ifstream in(bench / "leaderboard.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  for (const char* cell : {"user", "interaction"}) {
+    for (const char* m : {"original", "gold", "mmrecun", "sisa"}) {
+      ASSERT_TRUE(j["cells"][cell].contains(m)) << cell << " " << m;
+      EXPECT_EQ(j["cells"][cell][m]["forget_recall@20"]["n"], 2) << cell << " " << m;  // both seeds
+    }
+    EXPECT_GT(j["cells"][cell]["mmrecun"]["speedup_vs_gold"]["mean"].get<double>(), 0.0) << cell;
+    const auto& c = j["curves"][cell];  // MMRecUn's forget recall per epoch, first seed
+    ASSERT_FALSE(c["epoch"].empty()) << cell;
+    EXPECT_EQ(c["epoch"].size(), c["forget_recall@20"].size()) << cell;
+    EXPECT_EQ(c["seed"], 1) << cell;
+    EXPECT_TRUE(c["gold"].is_number() && c["original"].is_number()) << cell;
+  }
+  EXPECT_EQ(j["stream"]["mmrecun"]["requests"], 2);
+  EXPECT_TRUE(j["sharding"].contains("1") && j["sharding"].contains("2"));
+  const std::string md = lethe::testing::slurp(bench / "leaderboard.md");
+  for (const char* h :
+       {"## user", "## interaction", "| mmrecun |", "| sisa |", "Sequential stream (2 single-user"})
+    EXPECT_NE(md.find(h), std::string::npos) << h << "\n" << md;
+  if (run_cmd("python3 -c 'import matplotlib'", out) != 0) return;  // tables only without matplotlib
+  const fs::path plots = dir_ / "replotted";
+  ASSERT_EQ(run_cmd("python3 " + src + "/bench/unlearn_benchmark_table.py plots " +
+                        (bench / "leaderboard.json").string() + " --plots " + plots.string(),
+                    out),
+            0)
+      << out;
+  for (const char* png : {"tradeoff.png", "forget_per_epoch.png", "stream_latency.png"})
+    EXPECT_GT(fs::file_size(plots / png), 1000u) << png;
 }
 
 }  // namespace
