@@ -186,10 +186,11 @@ def table(a):
 
     lines = [f"# Unlearning leaderboard: {a.model} on {os.path.basename(a.data.rstrip('/'))}", "",
              f"Mean ± sample standard deviation over seeds {' '.join(map(str, a.seeds))} (original, request and method "
-             f"seeded alike). sisa unlearns a {a.shards}-shard original trained with the same seed; its MIA attack is "
-             "trained on that original, its agreement is with the same gold as every other method. "
-             "mmrecun-gate: mmrecun with the ranking gate (--rank-gate). original: the model before the request "
-             "(time: its training).", ""]
+             "seeded alike). " +
+             (f"sisa unlearns a {a.shards}-shard original trained with the same seed; its MIA attack is trained on "
+              "that original, its agreement is with the same gold as every other method. " if "sisa" in a.methods else "") +
+             ("mmrecun-gate: mmrecun with the ranking gate (--rank-gate). " if "mmrecun-gate" in a.methods else "") +
+             "original: the model before the request (time: its training).", ""]
     for cell, per in board["cells"].items():
         lines += [f"## {cell}", "", "| method | " + " | ".join(h for _, _, h in METRICS) + " |",
                   "|---" * (len(METRICS) + 1) + "|"]
