@@ -144,13 +144,13 @@ def original_summary(run):
             "train_s": s.get("train_seconds", 0.0) + s.get("eval_seconds", 0.0), "epochs": s.get("epochs_run")}
 
 
-def forget_curve(out, seed, cell):
-    """MMRecUn's forget Recall@20 after each unlearning epoch (seed `seed`), with gold's and the original's level."""
+def forget_curve(out, seed, cell, rows):
+    """MMRecUn's forget Recall@20 after each unlearning epoch (seed `seed`), with gold's and the original's level
+    from `rows`, that seed's cell_rows."""
     log = os.path.join(out, f"mmrecun-s{seed}-{cell}", "unlearn_log.jsonl")
     rec = [json.loads(line) for line in open(log) if line.strip()] if os.path.exists(log) else []
     rec = [r for r in rec if r.get("forget_recall@20", -1) >= 0]
-    rows = cell_rows(out, seed, cell, ["original", "gold"])
-    if not rec and not rows:
+    if not rec and not ("original" in rows or "gold" in rows):
         return None
     level = {m: rows[m]["forget_recall@20"] if m in rows else None for m in ("gold", "original")}
     return {"seed": seed, "epoch": [r["epoch"] + 1 for r in rec], "forget_recall@20": [r["forget_recall@20"] for r in rec],
@@ -165,10 +165,13 @@ def table(a):
     for cell in a.kinds:
         per = {}
         for s in a.seeds:
-            for m, v in cell_rows(out, s, cell, a.methods).items():
+            rows = cell_rows(out, s, cell, a.methods)
+            if s == a.seeds[0]:
+                first_rows = rows
+            for m, v in rows.items():
                 per.setdefault(m, []).append(v)
         board["cells"][cell] = {m: {key: mean_std([v[key] for v in vs]) for key, _, _ in METRICS} for m, vs in per.items()}
-        curve = forget_curve(out, a.seeds[0], cell)
+        curve = forget_curve(out, a.seeds[0], cell, first_rows)
         if curve:
             board["curves"][cell] = curve
     for m in a.stream_methods or []:
