@@ -481,6 +481,7 @@ json audit_row(const AuditModel& m, const RequestView& view, const AuditTargets&
                              : json(nullptr);
   r["epochs"] = m.epochs >= 0 ? json(m.epochs) : json(nullptr);
   if (!m.stop_reason.empty()) r["stop_reason"] = m.stop_reason;
+  if (!m.stopped_on.empty()) r["stopped_on"] = m.stopped_on;
   const double n_act =
       eval::metric(ev.evaluate(m.users, m.items, t.retain_targets, t.active).metrics, "NDCG@20");
   const double n_rest =

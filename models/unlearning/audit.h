@@ -43,6 +43,7 @@ struct AuditModel {
   double time_s = -1.0;  // wall time of the method (original: its training), -1 unknown
   int64_t epochs = -1;
   std::string stop_reason;
+  std::string stopped_on;  // what decided an until-forgotten stop (ForgetCheck::decided_by), else ""
 };
 
 // Embeddings and parameter copies of a model (eval-time forward).

@@ -330,6 +330,14 @@ class StopRule {
           params_, epoch_start_, [&] { return checker_.check(m_, false); }, landed);
       r_.extra["forget_recall_before_landing"] = c.forget_recall;
     }
+    if (stop) {
+      r_.extra["stopped_on"] = landed.decided_by();
+      if (landed.decided_by() == "recall floor" && !opt_.quiet)
+        log_ << "  stopped at the recall floor: the forget pairs still rank above their users' retained data "
+                "(pair rank "
+             << landed.pair_rank << " against " << landed.pair_rank_reference
+             << "); --no-recall-floor waits for the rank (docs/unlearning.md, \"Recall floor\")\n";
+    }
     el.forget_recall = landed.forget_recall;
     el.test_recall = landed.test_recall;
     el.reference = landed.reference;

@@ -164,13 +164,16 @@ std::vector<UnlearnResult> run_unlearn_job(const UnlearnJob& job, std::ostream& 
       write_unlearned_run(step_dir(s), info, original_dir, original_run_id, step_files, views[s], *model, r,
                           o);
     log << method_name(o.method) << ": " << r.epochs_run << " epochs, " << r.steps << " steps, " << r.seconds
-        << " s, stopped by " << r.stop_reason << "; run written to " << step_name(s) << "\n";
+        << " s, stopped by " << r.stop_reason
+        << (r.extra.contains("stopped_on") ? " (" + r.extra["stopped_on"].get<std::string>() + ")" : "")
+        << "; run written to " << step_name(s) << "\n";
     if (job.audit_steps) {
       std::vector<AuditModel> ms{audit_model_of("original", *original),
                                  audit_model(method_name(o.method), *model)};
       ms[1].time_s = r.seconds;
       ms[1].epochs = r.epochs_run;
       ms[1].stop_reason = r.stop_reason;
+      ms[1].stopped_on = r.extra.value("stopped_on", "");
       const json rep = run_audit(views[s], ms);
       if (writer) write_report(step_dir(s) + "/audit", rep);
       log << format_report_table(rep);

@@ -64,7 +64,8 @@ std::string format_report_md(const json& report) {
       return sanity.contains(k) ? (sanity[k].get<bool>() ? "yes" : "NO") : "–";
     };
     s << "| " << r.at("model").get<std::string>() << " | "
-      << (r["epochs"].is_null() ? "–" : r["epochs"].dump()) << " | " << r.value("stop_reason", "–") << " | "
+      << (r["epochs"].is_null() ? "–" : r["epochs"].dump()) << " | " << r.value("stop_reason", "–")
+      << (r.contains("stopped_on") ? " (" + r["stopped_on"].get<std::string>() + ")" : "") << " | "
       << users_test << " | " << num(r, "kendall_tau_forget_vs_gold") << " | "
       << num(r.at("fairness"), "ndcg@20_active20") << " | " << num(r.at("fairness"), "ndcg@20_rest") << " | "
       << flag("params_differ_from_original") << " | " << flag("forget_recall_fell") << " |\n";

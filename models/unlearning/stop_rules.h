@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "autograd/var.h"
@@ -91,6 +92,17 @@ struct ForgetCheck {
     const bool rank = pair_rank >= 0 && pair_rank <= pair_rank_reference;
     const bool floor = recall_floor >= 0 && forget_recall <= recall_floor;
     return level && (!pair_rank_applies || rank || floor);
+  }
+  // What made a forgotten check forgotten, recorded with the run (`stopped_on`) so that a user can see how
+  // strong the evidence is: "recall level" (the forget recall at its reference; nothing else applies),
+  // "item rank" (item requests), "pair rank" (the recall at its level and the pairs' rank at theirs) or
+  // "recall floor" (the recall two standard errors below its reference while the pairs still rank above
+  // their level: docs/unlearning.md, "Recall floor"). Empty when not forgotten.
+  std::string decided_by() const {
+    if (!forgotten()) return "";
+    if (pair_rank_applies)
+      return pair_rank >= 0 && pair_rank <= pair_rank_reference ? "pair rank" : "recall floor";
+    return recall_decides ? "recall level" : "item rank";
   }
   // Forgotten and strictly below a reference that decides (the landing then cuts the epoch back).
   bool overshot() const {

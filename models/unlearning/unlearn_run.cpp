@@ -95,6 +95,7 @@ ModelRun load_model_run(const std::string& dir, const models::TrainData& data, c
     r.time_s = r.unlearning.value("time_s", -1.0);
     r.epochs = r.unlearning.value("epochs", int64_t(-1));
     r.stop_reason = r.unlearning.value("stop_reason", "");
+    if (r.unlearning.contains("extra")) r.stopped_on = r.unlearning["extra"].value("stopped_on", "");
   } else {
     r.time_s = r.info.summary.value("train_seconds", 0.0) + r.info.summary.value("eval_seconds", 0.0);
     r.epochs = r.info.summary.value("epochs_run", int64_t(-1));
@@ -275,6 +276,7 @@ AuditModel audit_model_of(const std::string& name, ModelRun& run) {
   a.time_s = run.time_s;
   a.epochs = run.epochs;
   a.stop_reason = run.stop_reason;
+  a.stopped_on = run.stopped_on;
   return a;
 }
 

@@ -34,6 +34,7 @@ struct ModelRun {
   double time_s = -1.0;       // the method's wall time (trained runs: training + evaluation time)
   int64_t epochs = -1;
   std::string stop_reason;
+  std::string stopped_on;  // what decided an until-forgotten stop (ForgetCheck::decided_by), else ""
 };
 
 // Loads a run's model for the training data `data` (D for an original run, D_r for an unlearned one). Fails

@@ -347,6 +347,7 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   EXPECT_FALSE(f.overshot());
   f.pair_rank = 0.7;
   EXPECT_TRUE(f.overshot());
+  EXPECT_EQ(f.decided_by(), "pair rank");
 
   // The recall floor: the rank holds the run on only while the recall is above it.
   f.pair_rank = 0.9;
@@ -354,12 +355,22 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   EXPECT_FALSE(f.forgotten());
   f.recall_floor = 0.09;
   EXPECT_FALSE(f.forgotten());  // between the floor and the reference: the rank decides
+  EXPECT_EQ(f.decided_by(), "");
   f.forget_recall = 0.09;
   EXPECT_TRUE(f.forgotten());  // at the floor: forgotten whatever the rank
   EXPECT_TRUE(f.overshot());
+  EXPECT_EQ(f.decided_by(), "recall floor");
+  f.pair_rank = 0.8;
+  EXPECT_EQ(f.decided_by(), "pair rank");  // both hold: the rank is the stronger evidence
   f.pair_rank_applies = false;
+  EXPECT_EQ(f.decided_by(), "recall level");
   f.forget_recall = 0.13;
   EXPECT_FALSE(f.forgotten());  // the floor never stops a run above the reference
+  EXPECT_EQ(f.decided_by(), "");
+  f.recall_decides = false;  // item requests: the item rank decides
+  f.item_rank = 0.5;
+  f.item_rank_reference = 0.6;
+  EXPECT_EQ(f.decided_by(), "item rank");
 
   // Its value: the reference less two binomial standard errors over the reference's users; only where the
   // pair rank applies.
@@ -387,7 +398,9 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   std::ostringstream sink;
   const UnlearnResult r = run_unlearn_job(job, sink).back();
   EXPECT_EQ(r.stop_reason, "until-forgotten");
+  EXPECT_EQ(r.extra.value("stopped_on", ""), "pair rank");  // without the floor only the rank can stop it
   ModelRun mu = load_model_run(job.out_dir, t.view.retain, "mmrecun");
+  EXPECT_EQ(mu.stopped_on, "pair rank");  // run.json keeps it for the audit
   const ForgetCheck after = ranked.check(*mu.model, false);
   EXPECT_TRUE(after.forgotten());
   EXPECT_LE(after.pair_rank, after.pair_rank_reference);
@@ -404,6 +417,11 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   EXPECT_TRUE(at_floor.forgotten());
   EXPECT_TRUE(at_floor.pair_rank <= at_floor.pair_rank_reference ||
               at_floor.forget_recall <= at_floor.recall_floor);
+  // What stopped it is recorded with the run: what the saved model's check says.
+  const std::string on = rf.extra.value("stopped_on", "");
+  EXPECT_TRUE(on == "pair rank" || on == "recall floor") << on;
+  EXPECT_EQ(at_floor.decided_by(), on);
+  EXPECT_EQ(mf.stopped_on, on);
 }
 
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
