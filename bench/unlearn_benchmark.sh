@@ -27,6 +27,8 @@
 #   JOBS       processes at a time [2], each single-threaded
 #   DEVICE     where training and unlearning run [cpu] (cuda on a GPU machine; the audits stay on the CPU)
 #   PYTHON     interpreter of the table script [/usr/bin/python3: Debian's, where python3-matplotlib installs]
+#   TABLE_ONLY 1: run nothing, only write the leaderboard of what OUT holds (a run stopped part-way, as
+#              bench/gpu_leaderboards.sh does under its time limit) [0]
 set -euo pipefail
 lethe=$(realpath "${1:-build/cpu/lethe}")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -145,6 +147,7 @@ stream() {  # method: STREAM_N single-user requests one after another from the f
     --device "$device" --no-step-audit --quiet --out "$run" --force
 }
 
+if [ "${TABLE_ONLY:-0}" != 1 ]; then
 # 1. Originals (plain and sharded) and requests.
 for s in $seeds; do
   run_job train "$s" 1
@@ -161,6 +164,7 @@ fi
 for s in $seeds; do for c in $kinds; do run_job cell "$s" "$c"; done; done
 if [ "$stream_n" -gt 0 ]; then for m in $stream_methods; do run_job stream "$m"; done; fi
 drain
+fi
 # 3. Leaderboard and plots.
 "$python" "$here/unlearn_benchmark_table.py" table "$out" --model "$model" --data "$data" --shards "$shards" \
   --seeds $seeds --kinds $kinds --methods gold $methods --stream-methods $stream_methods --extra-shards $extra_shards

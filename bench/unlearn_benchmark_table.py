@@ -159,8 +159,8 @@ def forget_curve(out, seed, cell, rows):
 
 def table(a):
     out = a.out
-    board = {"model": a.model, "data": a.data, "seeds": a.seeds, "shards": a.shards, "cells": {}, "curves": {},
-             "stream": {}, "sharding": {}}
+    board = {"model": a.model, "data": a.data, "seeds": a.seeds, "shards": a.shards, "cells": {}, "cell_seeds": {},
+             "curves": {}, "stream": {}, "sharding": {}}
     a.methods = ["original"] + [m for m in a.methods if m != "original"]
     for cell in a.kinds:
         per = {}
@@ -168,6 +168,8 @@ def table(a):
             rows = cell_rows(out, s, cell, a.methods)
             if s == a.seeds[0]:
                 first_rows = rows
+            if rows:  # seeds whose audit of this cell exists (a run stopped part-way has fewer)
+                board["cell_seeds"].setdefault(cell, []).append(s)
             for m, v in rows.items():
                 per.setdefault(m, []).append(v)
         board["cells"][cell] = {m: {key: mean_std([v[key] for v in vs]) for key, _, _ in METRICS} for m, vs in per.items()}
@@ -195,8 +197,14 @@ def table(a):
              ("mmrecun-gate: mmrecun with the ranking gate (--rank-gate). " if "mmrecun-gate" in a.methods else "") +
              "original: the model before the request (time: its training).", ""]
     for cell, per in board["cells"].items():
-        lines += [f"## {cell}", "", "| method | " + " | ".join(h for _, _, h in METRICS) + " |",
-                  "|---" * (len(METRICS) + 1) + "|"]
+        lines += [f"## {cell}", ""]
+        found = board["cell_seeds"].get(cell, [])
+        if not per:
+            lines += ["No seed's audit of this cell finished.", ""]
+            continue
+        if len(found) < len(a.seeds):
+            lines += [f"Only seed(s) {' '.join(map(str, found))} finished this cell.", ""]
+        lines += ["| method | " + " | ".join(h for _, _, h in METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
         for m in a.methods:
             if m in per:
                 digits = {"time_s": 2, "speedup_vs_gold": 1, "relitems@20": 1}
