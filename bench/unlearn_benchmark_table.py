@@ -168,7 +168,7 @@ def table(a):
             rows = cell_rows(out, s, cell, a.methods)
             if s == a.seeds[0]:
                 first_rows = rows
-            if rows:  # seeds whose audit of this cell exists (a run stopped part-way has fewer)
+            if "original" in rows:  # seeds whose main audit of this cell exists (a run stopped part-way has fewer)
                 board["cell_seeds"].setdefault(cell, []).append(s)
             for m, v in rows.items():
                 per.setdefault(m, []).append(v)

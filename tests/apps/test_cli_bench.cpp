@@ -164,7 +164,8 @@ TEST_F(CliBench, TrainProfileTable) {
 // The unlearning benchmark of record (docs/benchmark.md, "The command") on the tiny set, two seeds, a user
 // and an interaction cell, mmrecun and sisa on 2 shards, a 2-request stream: every cell, seed, method, curve,
 // the stream and the sharding table reach leaderboard.json, and `unlearn_benchmark_table.py plots` redraws
-// every plot from that JSON alone (where Debian's python3-matplotlib is installed).
+// every plot from that JSON alone (where Debian's python3-matplotlib is installed); TABLE_ONLY=1 then writes
+// the leaderboard of a run stopped part-way.
 TEST_F(CliBench, UnlearnBenchmarkScriptWritesTheLeaderboardAndPlotsFromItsJson) {
   std::string out;
   if (run_cmd("python3 -c 'import json'", out) != 0) GTEST_SKIP() << "python3 is not installed";
@@ -198,15 +199,35 @@ TEST_F(CliBench, UnlearnBenchmarkScriptWritesTheLeaderboardAndPlotsFromItsJson) 
   for (const char* h :
        {"## user", "## interaction", "| mmrecun |", "| sisa |", "Sequential stream (2 single-user"})
     EXPECT_NE(md.find(h), std::string::npos) << h << "\n" << md;
-  if (run_cmd("python3 -c 'import matplotlib'", out) != 0) return;  // tables only without matplotlib
-  const fs::path plots = dir_ / "replotted";
-  ASSERT_EQ(run_cmd("python3 " + src + "/bench/unlearn_benchmark_table.py plots " +
-                        (bench / "leaderboard.json").string() + " --plots " + plots.string(),
+  if (run_cmd("python3 -c 'import matplotlib'", out) == 0) {  // tables only without matplotlib
+    const fs::path plots = dir_ / "replotted";
+    ASSERT_EQ(run_cmd("python3 " + src + "/bench/unlearn_benchmark_table.py plots " +
+                          (bench / "leaderboard.json").string() + " --plots " + plots.string(),
+                      out),
+              0)
+        << out;
+    for (const char* png : {"tradeoff.png", "forget_per_epoch.png", "stream_latency.png"})
+      EXPECT_GT(fs::file_size(plots / png), 1000u) << png;
+  }
+
+  // A run stopped part-way (bench/gpu_leaderboards.sh's time limit): TABLE_ONLY=1 runs nothing and writes the
+  // leaderboard of what is there, naming the seeds of a cell that lacks some.
+  fs::remove_all(bench / "audit-s2-interaction");
+  ASSERT_EQ(run_cmd("OUT=" + bench.string() + " DATA=" + data_ +
+                        " SEEDS='1 2' KINDS='user interaction' METHODS='mmrecun sisa' SHARDS=2 EXTRA_SHARDS=' '"
+                        " STREAM_N=2 STREAM_METHODS=mmrecun PYTHON=python3 TABLE_ONLY=1 " +
+                        src + "/bench/unlearn_benchmark.sh " + bin_,
                     out),
             0)
       << out;
-  for (const char* png : {"tradeoff.png", "forget_per_epoch.png", "stream_latency.png"})
-    EXPECT_GT(fs::file_size(plots / png), 1000u) << png;
+  EXPECT_FALSE(fs::exists(bench / "audit-s2-interaction"));  // nothing ran
+  std::ifstream in2(bench / "leaderboard.json");
+  const nlohmann::json p = nlohmann::json::parse(in2);
+  EXPECT_EQ(p["cell_seeds"]["user"], nlohmann::json::array({1, 2}));
+  EXPECT_EQ(p["cell_seeds"]["interaction"], nlohmann::json::array({1}));
+  EXPECT_EQ(p["cells"]["interaction"]["mmrecun"]["forget_recall@20"]["n"], 1);
+  const std::string pmd = lethe::testing::slurp(bench / "leaderboard.md");
+  EXPECT_NE(pmd.find("Only seed(s) 1 finished this cell."), std::string::npos) << pmd;
 }
 
 }  // namespace
