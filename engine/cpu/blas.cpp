@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -143,6 +144,21 @@ std::string threading_summary() {
   while (!cfg.empty() && cfg.back() == ' ') cfg.pop_back();
   return cfg + " (" + build + ", held to 1 thread); " + std::to_string(detail::pool_threads()) +
          " threads (OMP_NUM_THREADS) in Lethe's pool run the kernels and the GEMM panels";
+}
+
+std::string blas_core_to_restart_with() {
+#if defined(__x86_64__)
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";
+  if (std::string(openblas_get_corename()) != "Prescott") return "";
+  // GCC's and clang's feature bits count AVX and AVX-512 only where the OS saves their registers (XCR0).
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return "";
 }
 
 }  // namespace lethe::cpu

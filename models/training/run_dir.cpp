@@ -12,6 +12,7 @@
 
 #include "autograd/var.h"
 #include "datasets/mmrec_io.h"
+#include "engine/build_info.h"
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/formats/atomic_file.h"
@@ -68,6 +69,7 @@ void write_run(const std::string& dir, const RunInfo& info, Model& model, const 
   j["fingerprint"] = info.fingerprint;
   j["seed"] = info.seed;
   j["device"] = info.device;
+  j["build"] = build_record();  // what built and ran it (docs/training.md, "Provenance")
   if (info.keep_eval_repeats) j["eval_repeats"] = "kept";
   j["summary"] = info.summary;
   formats::write_file_atomic(dir + "/run.json", j.dump(2) + "\n");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "engine/cpu/info.h"
 #include "tests/cli_support.h"
 
 namespace fs = std::filesystem;
@@ -42,6 +43,13 @@ TEST(CliTrain, GenTrainEvalRecommend) {
     m = nlohmann::json::parse(in);
   }
   EXPECT_EQ(m["split"], "test");
+  {  // run.json names what built and ran it (docs/training.md, "Provenance")
+    std::ifstream in(fs::path(rund) / "run.json");
+    const auto b = nlohmann::json::parse(in).at("build");
+    for (const char* k : {"lethe", "commit", "compiler", "blas", "blas_core", "cpu"})
+      EXPECT_FALSE(b.at(k).get<std::string>().empty()) << k;
+    EXPECT_GE(b.at("threads").get<int>(), 1);
+  }
   const double r20 = m["metrics"]["Recall@20"].get<double>();
   EXPECT_GT(r20, 0.0);
   // Re-evaluating the saved run on test reproduces the training-time numbers.
@@ -60,4 +68,19 @@ TEST(CliTrain, GenTrainEvalRecommend) {
   EXPECT_NE(run(bin + " train --data " + data + " --model nosuchmodel --out " + (dir / "x").string(), out),
             0);
   fs::remove_all(dir);
+}
+
+// `lethe --version` names the build and the BLAS kernels. Where OpenBLAS gave this CPU its generic kernels
+// and the CPU has wider ones, the binary restarted itself with those (this test process did not: it says
+// which they are); a kernel set the user names stands (docs/architecture.md, "BLAS kernels").
+TEST(CliTrain, VersionNamesTheBuildAndTheBlasKernelsItRestartedWith) {
+  const std::string bin = LETHE_BIN_PATH;
+  std::string out;
+  ASSERT_EQ(run("env -u OPENBLAS_CORETYPE " + bin + " --version", out), 0) << out;
+  EXPECT_EQ(out.rfind("lethe ", 0), 0u) << out;
+  EXPECT_NE(out.find("(commit "), std::string::npos) << out;
+  const std::string better = lethe::cpu::blas_core_to_restart_with();
+  if (!better.empty()) EXPECT_NE(out.find("kernels " + better + ")"), std::string::npos) << out;
+  ASSERT_EQ(run("OPENBLAS_CORETYPE=Prescott " + bin + " --version", out), 0) << out;
+  EXPECT_NE(out.find("kernels Prescott)"), std::string::npos) << out;
 }

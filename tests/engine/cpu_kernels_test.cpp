@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <thread>
@@ -141,6 +142,23 @@ TEST(CpuGemm, CallerThreadCountIsKept) {
   const Tensor a = test::rand_tensor<float>({700, 300}, 1), b = test::rand_tensor<float>({300, 40}, 2);
   (void)ops::matmul(a, b);
   EXPECT_EQ(omp_get_max_threads(), 3);
+}
+
+// The kernel set to restart with is one OpenBLAS knows, and none where the user named one
+// (docs/architecture.md, "BLAS kernels"); the restart itself is tested through the binary
+// (CliTrain.VersionNames...).
+TEST(CpuGemm, BlasCoreToRestartWithIsAKnownSetAndNoneWhereTheUserChoseOne) {
+  const char* set = std::getenv("OPENBLAS_CORETYPE");
+  const std::string saved = set ? set : "";
+  unsetenv("OPENBLAS_CORETYPE");
+  const std::string core = cpu::blas_core_to_restart_with();
+  EXPECT_TRUE(core.empty() || core == "SkylakeX" || core == "Haswell") << core;
+  setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+  EXPECT_EQ(cpu::blas_core_to_restart_with(), "");
+  if (set)
+    setenv("OPENBLAS_CORETYPE", saved.c_str(), 1);
+  else
+    unsetenv("OPENBLAS_CORETYPE");
 }
 
 TEST(CpuGemm, ThreadingSummaryNamesTheBlasBuild) {
