@@ -14,18 +14,9 @@
 # there, every training capped at 40 epochs as on the CPU) ["baby:freedom baby:mgcn"]; SECONDS_LIMIT per block
 # [480]; JOBS, processes per block [4]; unlearn_benchmark.sh's SEEDS, KINDS, METHODS, STREAM_N, STREAM_METHODS
 # and EXTRA_SHARDS pass through.
-set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bundle=$(realpath "$1")
-shared=$(realpath "$2")
-out=${OUT:-/tmp/gpu-leaderboards-out}
-work=/tmp/gpu-leaderboards
-mkdir -p "$out" "$work"
-tar xzf "$bundle" -C /tmp
-here=/tmp/gpu-bundle
-# shellcheck source=bench/gpu_env.sh
-source "$here/env.sh"
-nvidia-smi -L || echo "no nvidia-smi"
+name=gpu-leaderboards
+# shellcheck source=bench/gpu_unpack.sh
+source "$(dirname "$0")/gpu_unpack.sh" "$@"
 export PYTHON=${PYTHON:-python3}  # the GPU machine's (without matplotlib the blocks write tables only)
 blocks=${BLOCKS:-baby:freedom baby:mgcn}
 if [[ " $blocks " == *" baby:"* ]] && [ ! -d "$work/data-baby" ]; then

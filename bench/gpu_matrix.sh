@@ -10,18 +10,9 @@
 #
 # Environment: TESTS=0 skips the CUDA tests; JOBS (processes at a time, default 10), MATRIX_SECONDS (the grid's time limit, default 420; an
 # unfinished grid still leaves the tables of what ran), and unlearn_matrix.sh's DATASETS / MODELS / KINDS.
-set -uo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bundle=$(realpath "$1")
-shared=$(realpath "$2")
-out=${OUT:-/tmp/gpu-matrix-out}
-work=/tmp/gpu-matrix
-mkdir -p "$out" "$work"
-tar xzf "$bundle" -C /tmp
-here=/tmp/gpu-bundle
-# shellcheck source=bench/gpu_env.sh
-source "$here/env.sh"
-nvidia-smi -L || echo "no nvidia-smi"
+name=gpu-matrix
+# shellcheck source=bench/gpu_unpack.sh
+source "$(dirname "$0")/gpu_unpack.sh" "$@"
 if [ "${TESTS:-1}" = 1 ]; then
   (BENCH=0 OMP_NUM_THREADS=4 "$here/run.sh" > "$out/gpu-tests.log" 2>&1; echo "tests rc=$?" >> "$out/gpu-tests.log") &
 else
