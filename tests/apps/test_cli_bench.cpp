@@ -213,12 +213,13 @@ TEST_F(CliBench, UnlearnBenchmarkScriptWritesTheLeaderboardAndPlotsFromItsJson) 
   // A run stopped part-way (bench/gpu_leaderboards.sh's time limit): TABLE_ONLY=1 runs nothing and writes the
   // leaderboard of what is there, naming the seeds of a cell that lacks some.
   fs::remove_all(bench / "audit-s2-interaction");
-  ASSERT_EQ(run_cmd("OUT=" + bench.string() + " DATA=" + data_ +
-                        " SEEDS='1 2' KINDS='user interaction' METHODS='mmrecun sisa' SHARDS=2 EXTRA_SHARDS=' '"
-                        " STREAM_N=2 STREAM_METHODS=mmrecun PYTHON=python3 TABLE_ONLY=1 " +
-                        src + "/bench/unlearn_benchmark.sh " + bin_,
-                    out),
-            0)
+  ASSERT_EQ(
+      run_cmd("OUT=" + bench.string() + " DATA=" + data_ +
+                  " SEEDS='1 2' KINDS='user interaction' METHODS='mmrecun sisa' SHARDS=2 EXTRA_SHARDS=' '"
+                  " STREAM_N=2 STREAM_METHODS=mmrecun PYTHON=python3 TABLE_ONLY=1 " +
+                  src + "/bench/unlearn_benchmark.sh " + bin_,
+              out),
+      0)
       << out;
   EXPECT_FALSE(fs::exists(bench / "audit-s2-interaction"));  // nothing ran
   std::ifstream in2(bench / "leaderboard.json");
