@@ -34,7 +34,7 @@ void stop_other_ranks() {
 
 int main(int argc, char** argv) {
   // OpenBLAS gave this CPU its generic kernels (a model it does not know): start again, once, with the kernel
-  // set the CPU supports; 2.3x faster MMRecUn on an AVX-512 Xeon (docs/architecture.md, "BLAS kernels").
+  // set the CPU supports; 2.2x faster MMRecUn on an AVX-512 Xeon (docs/architecture.md, "BLAS kernels").
   // execv returns only when it failed, and then this process goes on with the generic kernels.
   const std::string core = lethe::cpu::blas_core_to_restart_with();
   if (!core.empty() && setenv("OPENBLAS_CORETYPE", core.c_str(), 1) == 0) {
