@@ -332,11 +332,16 @@ class StopRule {
     }
     if (stop) {
       r_.extra["stopped_on"] = landed.decided_by();
-      if (landed.decided_by() == "recall floor" && !opt_.quiet)
-        log_ << "  stopped at the recall floor: the forget pairs still rank above their users' retained data "
-                "(pair rank "
-             << landed.pair_rank << " against " << landed.pair_rank_reference
-             << "); --no-recall-floor waits for the rank (docs/unlearning.md, \"Recall floor\")\n";
+      // The weaker evidence is said even with --quiet (on stderr then, by rank 0 alone): the recall is at its
+      // floor, but the pairs still rank above what their users' retained data supports, which an attack can
+      // read.
+      if (landed.decided_by() == "recall floor" && (!opt_.quiet || comm::world().rank() == 0))
+        (opt_.quiet ? std::cerr : log_)
+            << "  warning: stopped at the recall floor: the forget pairs still rank above their users' "
+               "retained "
+               "data (pair rank "
+            << landed.pair_rank << " against " << landed.pair_rank_reference
+            << "); --no-recall-floor waits for the rank (docs/unlearning.md, \"Recall floor\")\n";
     }
     el.forget_recall = landed.forget_recall;
     el.test_recall = landed.test_recall;

@@ -409,7 +409,9 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   // With the recall floor (the default) it stops at the first of the rank and the floor, never later.
   job.out_dir = fresh_dir("pair-rank-floor-mmrecun");
   job.options.recall_floor = true;
+  ::testing::internal::CaptureStderr();
   const UnlearnResult rf = run_unlearn_job(job, sink).back();
+  const std::string warned = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(rf.stop_reason, "until-forgotten");
   EXPECT_LE(rf.epochs_run, r.epochs_run);
   ModelRun mf = load_model_run(job.out_dir, t.view.retain, "mmrecun");
@@ -422,6 +424,9 @@ TEST(StopRules, PairRankComparesTheForgottenPairsWithWhatTheirUsersRetainedItems
   EXPECT_TRUE(on == "pair rank" || on == "recall floor") << on;
   EXPECT_EQ(at_floor.decided_by(), on);
   EXPECT_EQ(mf.stopped_on, on);
+  // A floor stop warns even under --quiet (stderr); a rank stop does not.
+  EXPECT_EQ(warned.find("warning: stopped at the recall floor") != std::string::npos, on == "recall floor")
+      << warned;
 }
 
 class StopRuleLandsOnGold : public ::testing::TestWithParam<RequestKind> {};
