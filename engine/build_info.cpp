@@ -1,12 +1,11 @@
 // What built and ran this binary (build_info.h).
 #include "engine/build_info.h"
 
-#include <cblas.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "engine/cpu/info.h"
 #include "engine/cpu/pool.h"
 #include "lethe_build_info.inc"  // LETHE_VERSION, LETHE_SOURCE_COMMIT: generated in the build tree (cmake/build_info.cmake)
 
@@ -14,11 +13,10 @@ namespace lethe {
 
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
-  size_t b = 0;
-  while (b < s.size() && s[b] == ' ') ++b;
-  return s.substr(b);
+// s without the spaces around it.
+std::string trimmed(const std::string& s) {
+  const size_t b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 // The first "model name" of /proc/cpuinfo (x86 Linux), "unknown" elsewhere.
@@ -46,8 +44,8 @@ nlohmann::json build_record() {
 #else
   j["compiler"] = "unknown";
 #endif
-  j["blas"] = trimmed(openblas_get_config());
-  j["blas_core"] = trimmed(openblas_get_corename());
+  j["blas"] = cpu::blas_config();
+  j["blas_core"] = cpu::blas_core();
   // Set by the user, or by lethe's restart onto the kernels this CPU supports (engine/cpu/info.h).
   if (const char* forced = std::getenv("OPENBLAS_CORETYPE")) j["openblas_coretype"] = forced;
   j["cpu"] = cpu_model();

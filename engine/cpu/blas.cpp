@@ -136,12 +136,21 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   }
 }
 
+namespace {
+std::string without_trailing_spaces(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+std::string blas_config() { return without_trailing_spaces(openblas_get_config()); }
+std::string blas_core() { return without_trailing_spaces(openblas_get_corename()); }
+
 std::string threading_summary() {
   single_threaded_blas();
-  std::string cfg = openblas_get_config();
+  const std::string cfg = blas_config();
   const int kind = blas_threading();
   const char* build = kind == 2 ? "OpenMP build" : kind == 1 ? "pthread build" : "sequential build";
-  while (!cfg.empty() && cfg.back() == ' ') cfg.pop_back();
   return cfg + " (" + build + ", held to 1 thread); " + std::to_string(detail::pool_threads()) +
          " threads (OMP_NUM_THREADS) in Lethe's pool run the kernels and the GEMM panels";
 }
@@ -149,7 +158,7 @@ std::string threading_summary() {
 std::string blas_core_to_restart_with() {
 #if defined(__x86_64__)
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";
-  if (std::string(openblas_get_corename()) != "Prescott") return "";
+  if (blas_core() != "Prescott") return "";
   // GCC's and clang's feature bits count AVX and AVX-512 only where the OS saves their registers (XCR0).
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&

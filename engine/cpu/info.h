@@ -8,6 +8,11 @@ namespace lethe::cpu {
 // The BLAS library (OpenBLAS configuration string and threading build) and the thread pool size.
 std::string threading_summary();
 
+// OpenBLAS's configuration string, and the name of the kernel set it runs on this CPU ("SkylakeX",
+// "Prescott", ...), trailing spaces removed. The only places that ask OpenBLAS (run records, the restart).
+std::string blas_config();
+std::string blas_core();
+
 // The OpenBLAS kernel set this CPU should get when OpenBLAS fell back to its generic one, else "".
 // OpenBLAS (a DYNAMIC_ARCH build, as Debian's) picks its kernels by CPU model when it loads, and a model it
 // does not know gets the generic Prescott (SSE3) kernels however wide the vector units are; it reads

@@ -338,8 +338,7 @@ class StopRule {
       if (landed.decided_by() == "recall floor" && (!opt_.quiet || comm::world().rank() == 0))
         (opt_.quiet ? std::cerr : log_)
             << "  warning: stopped at the recall floor: the forget pairs still rank above their users' "
-               "retained "
-               "data (pair rank "
+               "retained data (pair rank "
             << landed.pair_rank << " against " << landed.pair_rank_reference
             << "); --no-recall-floor waits for the rank (docs/unlearning.md, \"Recall floor\")\n";
     }
