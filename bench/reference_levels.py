@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""The until-forgotten reference levels of an interaction request, recomputed from runs' saved final embeddings
-(docs/unlearning.md, "Stopping"): for each run, the forget set's Recall@20 with the users' own rows, the
-user-side level (each user's vector = the mean of the final embeddings of the user's retained items) and the
-two-sided level (also each forgotten pair's item that keeps data scored by the direction of the mean of its
-retained users' final embeddings, at the item's own norm). On gold's run the levels say how well they estimate
-gold's forget recall; on an unlearned run, where the method stopped.
+"""The until-forgotten reference levels of a request, recomputed from runs' saved final embeddings
+(docs/unlearning.md, "Stopping"). On gold's run the levels say how well they estimate gold's forget recall; on
+an unlearned run, where the method stopped.
+
+* Interaction requests (rows USER<TAB>ITEM): for each run, the forget set's Recall@20 with the users' own rows,
+  the user-side level (each user's vector = the mean of the final embeddings of the user's retained items) and
+  the two-sided level (also each forgotten pair's item that keeps data scored by the direction of the mean of
+  its retained users' final embeddings, at the item's own norm). The retained items of a user are the run's
+  training items minus the request's pairs; every retained item is masked, as the checker does.
+* User requests (rows USER): for each run, the forgotten users' Recall@20 with their own rows and the
+  random-direction level (the expected Recall@20 of a random Gaussian direction, gold's untrained row, ranked
+  against the run's item embeddings; 1024 directions, numpy's generator, so it differs from the checker's draw
+  by sampling noise). A user's forget targets are the training items of the FIRST run, which must be the
+  original (gold and unlearned runs no longer list them).
 
   /usr/bin/python3 bench/reference_levels.py REQUEST.tsv RUN [RUN ...]
 
 Reads RUN/embeddings.safetensors (the final user and item embeddings and each user's training items as the run
-saw them); the retained items of a user are the run's training items minus the request's pairs. Masks every
-retained item, as the checker does. Needs numpy (Debian's python3-numpy, which python3-matplotlib pulls in).
+saw them). Needs numpy (Debian's python3-numpy, which python3-matplotlib pulls in).
 This is an independent recomputation in float64; the checker's own values are tested against a brute force in
 tests/unlearning/test_stop_rules.cpp.
 """
@@ -37,16 +44,23 @@ def load_safetensors(path):
     return out
 
 
-def read_pairs(path):
-    pairs = []
+def read_request(path):
+    """(pairs, users): the (user, item) rows of an interaction request, or the user ids of a user request."""
+    pairs, users = [], []
     with open(path) as f:
         for line in f:
             fields = line.rstrip("\n").split("\t")
-            if len(fields) >= 2 and fields[0].lstrip("-").isdigit():
+            if not fields[0].lstrip("-").isdigit():
+                continue  # comment or header
+            if len(fields) >= 2 and fields[1].lstrip("-").isdigit():
                 pairs.append((int(fields[0]), int(fields[1])))
-    if not pairs:
-        sys.exit(f"{path}: no (user, item) rows; this script reads interaction requests")
-    return pairs
+            else:
+                users.append(int(fields[0]))
+    if pairs and users:
+        sys.exit(f"{path}: mixes (user, item) rows and user rows")
+    if not pairs and not users:
+        sys.exit(f"{path}: no (user, item) or user rows; this script reads interaction and user requests")
+    return pairs, sorted(set(users))
 
 
 def recall20(user_vecs, item_vecs, users, targets, mask):
@@ -90,10 +104,44 @@ def levels(run, pairs):
     return own, user_side, two_sided, len(users)
 
 
+def user_levels(run, users, targets, directions=1024):
+    """Forget Recall@20 of a user request with the run's own user rows (nothing masked: the users keep no
+    data), and the random-direction level: recall is linear in the hits, so the mean over directions is, per
+    user, the sum over its targets of the share of directions that put the item in their top 20."""
+    e = load_safetensors(f"{run}/embeddings.safetensors")
+    users_emb = e["users"].astype(np.float64)
+    items_emb = e["items"].astype(np.float64)
+    no_mask = {u: np.array([], dtype=np.int64) for u in users}
+    own = recall20(users_emb[users], items_emb, users, targets, no_mask)
+    rng = np.random.default_rng(0)
+    dirs = rng.standard_normal((directions, items_emb.shape[1]))
+    top = np.argpartition(-(dirs @ items_emb.T), 20, axis=1)[:, :20]
+    share = np.bincount(top.ravel(), minlength=items_emb.shape[0]) / directions
+    level = float(np.mean([sum(share[i] for i in targets[u]) / len(targets[u]) for u in users]))
+    return own, level
+
+
+def main_users(users, runs):
+    first = load_safetensors(f"{runs[0]}/embeddings.safetensors")
+    indptr, seen = first["seen_indptr"], first["seen_items"]
+    targets = {u: set(seen[indptr[u]:indptr[u + 1]].tolist()) for u in users}
+    users = [u for u in users if targets[u]]
+    if not users:
+        sys.exit(f"{runs[0]}: the request's users have no training items here; give the original run first")
+    print("| run | users | forget R@20 (own rows) | random-direction level |")
+    print("|---|---|---|---|")
+    for run in runs:
+        own, level = user_levels(run, users, targets)
+        print(f"| {run} | {len(users)} | {own:.4f} | {level:.4f} |")
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
-    pairs = read_pairs(argv[1])
+    pairs, users = read_request(argv[1])
+    if users:
+        main_users(users, argv[2:])
+        return
     print("| run | users | forget R@20 (own rows) | user-side level | two-sided level |")
     print("|---|---|---|---|---|")
     for run in argv[2:]:
