@@ -12,6 +12,10 @@ docs/unlearning.md, "How close to gold":
             raw features as the replacement is (mean distance ratio >= 0.9), and the erased items' mean rank
             percentile within 0.05 of gold's
 
+Column "gold's best epoch (original's)": the epoch (from 0) whose validation score each kept under early
+stopping. A gold that kept a much earlier epoch than the original is a weaker model than the one unlearned, and
+its values are that model's (docs/unlearning.md, "How close to gold", the Baby LightGCN user cell).
+
 The standard error uses the binomial form sqrt(p (1 - p) / n) over the n affected users (the audit's
 per-user values are not in report.json); for users with several forgotten items it overstates the error a
 little. Usage: bench/unlearn_matrix_table.py OUT_DIR DATASET... (prints Markdown; --json FILE writes the
@@ -29,6 +33,18 @@ def ran_on(out, ds, model, kind):
     if not os.path.exists(path):
         return "-"
     return str(load(path).get("device", "-"))
+
+
+def best_epochs(out, ds, model, kind):
+    """'GOLD (ORIGINAL)': the best-validation epoch each run kept, from their run.json; '-' where unknown."""
+    def best(path, unlearned):
+        if not os.path.exists(path):
+            return None
+        s = load(path).get("summary", {})
+        return (s.get("unlearning", {}).get("extra", {}) if unlearned else s).get("best_epoch")
+    g = best(os.path.join(out, f"{ds}-{model}-gold-{kind}", "run.json"), True)
+    o = best(os.path.join(out, f"{ds}-{model}-original", "run.json"), False)
+    return f"{'-' if g is None else g} ({'-' if o is None else o})"
 
 
 def load(path):
@@ -78,8 +94,8 @@ def main(argv):
         print(f"\n### {ds}\n")
         print("| model | request | original forget R@20 | gold | mmrecun | MIA gold / mmrecun | retain R@20 gold / "
               "mmrecun | Jaccard@20 vs gold orig / mmrecun | RelItems orig / gold / mmrecun | erased rows / rank pct (gold) | "
-              "epochs | time s (gold) | speed-up | verdict | ran on |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "epochs | time s (gold) | speed-up | gold's best epoch (original's) | verdict | ran on |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for cell in cells:
             model, kind = cell.split("-audit-")
             path = os.path.join(out, f"{ds}-{cell}", "report.json")
@@ -107,7 +123,8 @@ def main(argv):
                   f"{fmt(g['retain_recall@20'])} / {fmt(u['retain_recall@20'])} | "
                   f"{fmt(o['jaccard@20_vs_gold'], 3)} / {fmt(u['jaccard@20_vs_gold'], 3)} | "
                   f"{relitems} | {erased} | {u.get('epochs')} | "
-                  f"{fmt(u.get('time_s'), 1)} ({fmt(g.get('time_s'), 1)}) | {fmt(u.get('speedup_vs_gold'), 1)}x | {verdict} | "
+                  f"{fmt(u.get('time_s'), 1)} ({fmt(g.get('time_s'), 1)}) | {fmt(u.get('speedup_vs_gold'), 1)}x | "
+                  f"{best_epochs(out, ds, model, kind)} | {verdict} | "
                   f"{ran_on(out, ds, model, kind)} |")
             everything.append({"dataset": ds, "model": model, "request": kind,
                                "verdicts": {k: b for k, b in v.items() if not k.startswith("_")},
