@@ -160,7 +160,7 @@ def forget_curve(out, seed, cell, rows):
 def table(a):
     out = a.out
     board = {"model": a.model, "data": a.data, "seeds": a.seeds, "shards": a.shards, "cells": {}, "cell_seeds": {},
-             "curves": {}, "stream": {}, "sharding": {}}
+             "method_seeds": {}, "curves": {}, "stream": {}, "sharding": {}}
     a.methods = ["original"] + [m for m in a.methods if m != "original"]
     for cell in a.kinds:
         per = {}
@@ -172,6 +172,7 @@ def table(a):
                 board["cell_seeds"].setdefault(cell, []).append(s)
             for m, v in rows.items():
                 per.setdefault(m, []).append(v)
+                board["method_seeds"].setdefault(cell, {}).setdefault(m, []).append(s)
         board["cells"][cell] = {m: {key: mean_std([v[key] for v in vs]) for key, _, _ in METRICS} for m, vs in per.items()}
         curve = forget_curve(out, a.seeds[0], cell, first_rows)
         if curve:
@@ -210,6 +211,11 @@ def table(a):
                 digits = {"time_s": 2, "speedup_vs_gold": 1, "relitems@20": 1}
                 lines.append(f"| {m} | " + " | ".join(fmt(per[m][k], digits.get(k, 4)) for k, _, _ in METRICS) + " |")
         lines.append("")
+        # A method that ran on fewer of the cell's seeds than the others (added to a finished block later) says so:
+        # its row is a mean over those seeds alone (one seed: no ±).
+        fewer = [(m, ms) for m, ms in board["method_seeds"].get(cell, {}).items() if m != "original" and len(ms) < len(found)]
+        for m, ms in fewer:
+            lines += [f"{m}: seed(s) {' '.join(map(str, ms))} only.", ""]
     if board["stream"]:
         lines += [f"## Sequential stream ({next(iter(board['stream'].values()))['requests']} single-user requests)", "",
                   "| method | median latency (s) | p95 latency (s) | total (s) | test R@20 after | test N@20 after |",
